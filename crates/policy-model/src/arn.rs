@@ -1,0 +1,365 @@
+//! ARNs and the names inside them: account IDs, role names, bucket names.
+//!
+//! Every constructor checks its input and each error names the rule that was
+//! broken, so a caller can show it to the user as is.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a name or an ARN was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NameError {
+    #[error("account id `{0}` is not 12 digits")]
+    AccountId(String),
+    #[error("role name `{name}` breaks the rule: {rule}")]
+    RoleName { name: String, rule: &'static str },
+    #[error("bucket name `{name}` breaks the rule: {rule}")]
+    BucketName { name: String, rule: &'static str },
+    #[error("`{arn}` is not a valid ARN: {rule}")]
+    Arn { arn: String, rule: &'static str },
+}
+
+/// A 12-digit AWS account ID.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn new(id: &str) -> Result<Self, NameError> {
+        if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(Self(id.to_owned()))
+        } else {
+            Err(NameError::AccountId(id.to_owned()))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// `arn:aws:iam::<id>:root`, the principal that stands for the whole account.
+    pub fn root_arn(&self) -> String {
+        format!("arn:aws:iam::{}:root", self.0)
+    }
+}
+
+/// An IAM role (or instance profile) name: 1–64 characters of `[\w+=,.@-]`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct RoleName(String);
+
+impl RoleName {
+    pub fn new(name: &str) -> Result<Self, NameError> {
+        let rule = |rule| NameError::RoleName { name: name.to_owned(), rule };
+        if name.is_empty() || name.chars().count() > 64 {
+            return Err(rule("1 to 64 characters"));
+        }
+        if !name.chars().all(is_iam_name_char) {
+            return Err(rule("only letters, digits and `+=,.@_-`"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The characters of `[\w+=,.@-]`, the class IAM uses for names and session names.
+pub fn is_iam_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// An S3 general-purpose bucket name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct BucketName(String);
+
+impl BucketName {
+    pub fn new(name: &str) -> Result<Self, NameError> {
+        let rule = |rule| NameError::BucketName { name: name.to_owned(), rule };
+        let bytes = name.as_bytes();
+        if !(3..=63).contains(&bytes.len()) {
+            return Err(rule("3 to 63 characters"));
+        }
+        if !bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-') {
+            return Err(rule("only lowercase letters, digits, `.` and `-`"));
+        }
+        let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+        if !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+            return Err(rule("must start and end with a letter or digit"));
+        }
+        if name.contains("..") {
+            return Err(rule("no two adjacent periods"));
+        }
+        if name.parse::<std::net::Ipv4Addr>().is_ok() {
+            return Err(rule("must not be formatted as an IP address"));
+        }
+        const PREFIXES: [&str; 4] = ["xn--", "sthree-", "sthree-configurator", "amzn-s3-demo-"];
+        if PREFIXES.iter().any(|p| name.starts_with(p)) {
+            return Err(rule("must not start with a reserved prefix (`xn--`, `sthree-`, `amzn-s3-demo-`)"));
+        }
+        const SUFFIXES: [&str; 4] = ["-s3alias", "--ol-s3", ".mrap", "--x-s3"];
+        if SUFFIXES.iter().any(|s| name.ends_with(s)) {
+            return Err(rule("must not end with a reserved suffix (`-s3alias`, `--ol-s3`, `.mrap`, `--x-s3`)"));
+        }
+        Ok(Self(name.to_owned()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// `arn:aws:s3:::<bucket>`.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:s3:::{}", self.0)
+    }
+    /// `arn:aws:s3:::<bucket>/*`, every object in the bucket.
+    pub fn objects_arn(&self) -> String {
+        format!("arn:aws:s3:::{}/*", self.0)
+    }
+}
+
+macro_rules! display_as_str {
+    ($($t:ty),*) => {$(
+        impl fmt::Display for $t {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl FromStr for $t {
+            type Err = NameError;
+            fn from_str(s: &str) -> Result<Self, NameError> {
+                Self::new(s)
+            }
+        }
+    )*};
+}
+display_as_str!(AccountId, RoleName, BucketName);
+
+/// A parsed ARN: `arn:partition:service:region:account:resource`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Arn {
+    pub partition: String,
+    pub service: String,
+    pub region: String,
+    /// Empty for S3 buckets and objects, which carry no account.
+    pub account: String,
+    pub resource: String,
+}
+
+impl FromStr for Arn {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let err = |rule| NameError::Arn { arn: s.to_owned(), rule };
+        let mut parts = s.splitn(6, ':');
+        let (Some(prefix), Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
+            (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(err("an ARN has six `:`-separated parts"));
+        };
+        if prefix != "arn" {
+            return Err(err("an ARN starts with `arn:`"));
+        }
+        if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b") {
+            return Err(err("the partition must be `aws`, `aws-cn` or `aws-us-gov`"));
+        }
+        if service.is_empty() {
+            return Err(err("the service part is empty"));
+        }
+        if !account.is_empty() && account != "*" && AccountId::new(account).is_err() && account != "aws" {
+            return Err(err("the account part must be 12 digits"));
+        }
+        if resource.is_empty() {
+            return Err(err("the resource part is empty"));
+        }
+        Ok(Arn {
+            partition: partition.to_owned(),
+            service: service.to_owned(),
+            region: region.to_owned(),
+            account: account.to_owned(),
+            resource: resource.to_owned(),
+        })
+    }
+}
+
+impl fmt::Display for Arn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "arn:{}:{}:{}:{}:{}", self.partition, self.service, self.region, self.account, self.resource)
+    }
+}
+
+/// The kinds of ARN the flow deals in, each checked for its own shape.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TypedArn {
+    /// `arn:aws:iam::<acct>:role[/path]/<name>`
+    Role { account: AccountId, path: String, name: RoleName },
+    /// `arn:aws:iam::<acct>:instance-profile[/path]/<name>`
+    InstanceProfile { account: AccountId, path: String, name: RoleName },
+    /// `arn:aws:iam::<acct>:user[/path]/<name>`
+    User { account: AccountId, path: String, name: String },
+    /// `arn:aws:iam::<acct>:root`
+    Root { account: AccountId },
+    /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`
+    AssumedRole { account: AccountId, role: RoleName, session: String },
+    /// `arn:aws:s3:::<bucket>`
+    Bucket { bucket: BucketName },
+    /// `arn:aws:s3:::<bucket>/<key>`
+    Object { bucket: BucketName, key: String },
+    /// `arn:aws:kms:<region>:<acct>:key/<id>`
+    KmsKey { region: String, account: AccountId, key_id: String },
+    /// `arn:aws:kms:<region>:<acct>:alias/<name>`
+    KmsAlias { region: String, account: AccountId, alias: String },
+}
+
+impl TypedArn {
+    /// The account the resource or principal lives in; `None` for S3, whose ARNs carry none.
+    pub fn account(&self) -> Option<&AccountId> {
+        match self {
+            TypedArn::Role { account, .. }
+            | TypedArn::InstanceProfile { account, .. }
+            | TypedArn::User { account, .. }
+            | TypedArn::Root { account }
+            | TypedArn::AssumedRole { account, .. }
+            | TypedArn::KmsKey { account, .. }
+            | TypedArn::KmsAlias { account, .. } => Some(account),
+            TypedArn::Bucket { .. } | TypedArn::Object { .. } => None,
+        }
+    }
+}
+
+impl FromStr for TypedArn {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        let arn: Arn = s.parse()?;
+        let err = |rule| NameError::Arn { arn: s.to_owned(), rule };
+        let account = || AccountId::new(&arn.account).map_err(|_| err("the account part must be 12 digits"));
+        // `path/name` for IAM: the path is everything up to the last `/`.
+        let split_path = |rest: &str| -> (String, String) {
+            match rest.rfind('/') {
+                Some(i) => (rest[..=i].to_owned(), rest[i + 1..].to_owned()),
+                None => ("/".to_owned(), rest.to_owned()),
+            }
+        };
+        match arn.service.as_str() {
+            "iam" => {
+                if !arn.region.is_empty() {
+                    return Err(err("IAM ARNs have an empty region"));
+                }
+                if arn.resource == "root" {
+                    return Ok(TypedArn::Root { account: account()? });
+                }
+                let (kind, rest) = arn.resource.split_once('/').ok_or_else(|| err("an IAM resource is `<type>/<name>`"))?;
+                let (path, name) = split_path(&format!("/{rest}"));
+                match kind {
+                    "role" => Ok(TypedArn::Role { account: account()?, path, name: RoleName::new(&name)? }),
+                    "instance-profile" => {
+                        Ok(TypedArn::InstanceProfile { account: account()?, path, name: RoleName::new(&name)? })
+                    }
+                    "user" if !name.is_empty() => Ok(TypedArn::User { account: account()?, path, name }),
+                    _ => Err(err("the IAM resource type must be `role`, `instance-profile`, `user` or `root`")),
+                }
+            }
+            "sts" => {
+                let rest = arn.resource.strip_prefix("assumed-role/").ok_or_else(|| err("an STS ARN is `assumed-role/<role>/<session>`"))?;
+                let (role, session) = rest.split_once('/').ok_or_else(|| err("an STS ARN is `assumed-role/<role>/<session>`"))?;
+                if session.is_empty() || !session.chars().all(is_iam_name_char) || session.len() > 64 {
+                    return Err(err("a session name is 1 to 64 characters of `[\\w+=,.@-]`"));
+                }
+                Ok(TypedArn::AssumedRole { account: account()?, role: RoleName::new(role)?, session: session.to_owned() })
+            }
+            "s3" => {
+                if !arn.region.is_empty() || !arn.account.is_empty() {
+                    return Err(err("S3 bucket and object ARNs have an empty region and account"));
+                }
+                match arn.resource.split_once('/') {
+                    None => Ok(TypedArn::Bucket { bucket: BucketName::new(&arn.resource)? }),
+                    Some((bucket, key)) if !key.is_empty() => {
+                        Ok(TypedArn::Object { bucket: BucketName::new(bucket)?, key: key.to_owned() })
+                    }
+                    Some(_) => Err(err("an object ARN needs a key after `/`")),
+                }
+            }
+            "kms" => {
+                if arn.region.is_empty() {
+                    return Err(err("a KMS ARN names its region"));
+                }
+                let region = arn.region.clone();
+                if let Some(id) = arn.resource.strip_prefix("key/").filter(|id| !id.is_empty()) {
+                    Ok(TypedArn::KmsKey { region, account: account()?, key_id: id.to_owned() })
+                } else if let Some(alias) = arn.resource.strip_prefix("alias/").filter(|a| !a.is_empty()) {
+                    Ok(TypedArn::KmsAlias { region, account: account()?, alias: alias.to_owned() })
+                } else {
+                    Err(err("a KMS resource is `key/<id>` or `alias/<name>`"))
+                }
+            }
+            _ => Err(err("the service must be `iam`, `sts`, `s3` or `kms`")),
+        }
+    }
+}
+
+/// `arn:aws:iam::<account>:role/<name>`.
+pub fn role_arn(account: &AccountId, name: &RoleName) -> String {
+    format!("arn:aws:iam::{account}:role/{name}")
+}
+
+/// `arn:aws:iam::<account>:instance-profile/<name>`.
+pub fn instance_profile_arn(account: &AccountId, name: &RoleName) -> String {
+    format!("arn:aws:iam::{account}:instance-profile/{name}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expect: &str) {
+        let got = match input.parse::<TypedArn>() {
+            Ok(arn) => format!("{arn:?}"),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(got, expect, "input: {input}");
+    }
+
+    #[test]
+    fn typed_arns() {
+        check("arn:aws:iam::111111111111:role/MyRoleA", r#"Role { account: AccountId("111111111111"), path: "/", name: RoleName("MyRoleA") }"#);
+        check("arn:aws:iam::111111111111:role/a/b/MyRoleA", r#"Role { account: AccountId("111111111111"), path: "/a/b/", name: RoleName("MyRoleA") }"#);
+        check("arn:aws:iam::111111111111:instance-profile/MyRoleA", r#"InstanceProfile { account: AccountId("111111111111"), path: "/", name: RoleName("MyRoleA") }"#);
+        check("arn:aws:iam::111111111111:root", r#"Root { account: AccountId("111111111111") }"#);
+        check("arn:aws:sts::111111111111:assumed-role/MyRoleA/i-123", r#"AssumedRole { account: AccountId("111111111111"), role: RoleName("MyRoleA"), session: "i-123" }"#);
+        check("arn:aws:s3:::my-bucket", r#"Bucket { bucket: BucketName("my-bucket") }"#);
+        check("arn:aws:s3:::my-bucket/a/b.txt", r#"Object { bucket: BucketName("my-bucket"), key: "a/b.txt" }"#);
+        check("arn:aws:kms:us-east-1:222222222222:key/1234", r#"KmsKey { region: "us-east-1", account: AccountId("222222222222"), key_id: "1234" }"#);
+        check("arn:aws:kms:us-east-1:222222222222:alias/data", r#"KmsAlias { region: "us-east-1", account: AccountId("222222222222"), alias: "data" }"#);
+        check("arn:aws:iam::12:role/x", "error: `arn:aws:iam::12:role/x` is not a valid ARN: the account part must be 12 digits");
+        check("arn:aws:iam::111111111111:role/bad name", "error: role name `bad name` breaks the rule: only letters, digits and `+=,.@_-`");
+        check("arn:aws:s3:::My_Bucket", "error: bucket name `My_Bucket` breaks the rule: only lowercase letters, digits, `.` and `-`");
+        check("arn:aws:kms::222222222222:key/1", "error: `arn:aws:kms::222222222222:key/1` is not a valid ARN: a KMS ARN names its region");
+        check("not-an-arn", "error: `not-an-arn` is not a valid ARN: an ARN has six `:`-separated parts");
+        check("arn:aws:ec2:us-east-1:111111111111:instance/i-1", "error: `arn:aws:ec2:us-east-1:111111111111:instance/i-1` is not a valid ARN: the service must be `iam`, `sts`, `s3` or `kms`");
+    }
+
+    #[test]
+    fn bucket_names() {
+        let check = |name: &str, ok: bool| assert_eq!(BucketName::new(name).is_ok(), ok, "{name}");
+        check("my-bucket", true);
+        check("a.b-c", true);
+        check("ab", false);
+        check(&"a".repeat(64), false);
+        check("-abc", false);
+        check("abc-", false);
+        check("a..b", false);
+        check("192.168.1.1", false);
+        check("xn--abc", false);
+        check("abc-s3alias", false);
+        check("abc--ol-s3", false);
+        check("ABC", false);
+    }
+
+    #[test]
+    fn account_and_role_names() {
+        assert!(AccountId::new("123456789012").is_ok());
+        assert!(AccountId::new("12345678901").is_err());
+        assert!(AccountId::new("12345678901a").is_err());
+        assert!(RoleName::new("MyRole+=,.@_-A").is_ok());
+        assert!(RoleName::new("").is_err());
+        assert!(RoleName::new(&"r".repeat(65)).is_err());
+    }
+}

@@ -1,0 +1,231 @@
+//! The serde form of an IAM policy document.
+//!
+//! It accepts every shape AWS accepts (a string or an array for Action,
+//! Resource and Principal, `"Principal": "*"`, a single statement object in
+//! place of an array, any condition operator) and keeps the document's
+//! meaning. It serializes canonically: fixed key order, `Statement` always an
+//! array, and each list in the shape it came in. Nothing here is checked;
+//! `validate` reports problems and `eval` compiles the checked form.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// A value AWS lets be written either alone or as an array.
+///
+/// `Many` comes first so that an array always parses as `Many`, even when `T`
+/// could itself hold an array (condition values are JSON values).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged, expecting = "a string or an array of strings")]
+pub enum OneOrMany<T> {
+    Many(Vec<T>),
+    One(T),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::One(v) => std::slice::from_ref(v),
+            OneOrMany::Many(v) => v,
+        }
+    }
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.as_slice().iter()
+    }
+}
+
+impl<T> From<Vec<T>> for OneOrMany<T> {
+    fn from(v: Vec<T>) -> Self {
+        OneOrMany::Many(v)
+    }
+}
+
+/// A policy document: identity, trust, bucket or key policy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyDocument {
+    #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "Statement", default, deserialize_with = "one_or_many_vec")]
+    pub statement: Vec<Statement>,
+}
+
+/// The current policy language version.
+pub const VERSION_2012: &str = "2012-10-17";
+
+impl PolicyDocument {
+    /// A 2012-10-17 document with these statements and no Id.
+    pub fn new(statement: Vec<Statement>) -> Self {
+        PolicyDocument { version: Some(VERSION_2012.to_owned()), id: None, statement }
+    }
+
+    /// Parses a document from JSON text, as AWS returns it (URL-decoded).
+    pub fn from_json(text: &str) -> Result<Self, serde_json::Error> {
+        serde_json::from_str(text)
+    }
+
+    /// Canonical compact JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain strings and maps cannot fail.
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Canonical indented JSON, for people.
+    pub fn to_json_pretty(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+
+    /// The statement with this Sid, if any.
+    pub fn statement_by_sid(&self, sid: &str) -> Option<&Statement> {
+        self.statement.iter().find(|s| s.sid.as_deref() == Some(sid))
+    }
+}
+
+/// `Statement` is an array of statements or a single statement object. A
+/// visitor (rather than an untagged enum) keeps serde's precise error, such as
+/// a missing `Effect` with its line and column.
+fn one_or_many_vec<'de, D>(de: D) -> Result<Vec<Statement>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct StatementsVisitor;
+    impl<'de> serde::de::Visitor<'de> for StatementsVisitor {
+        type Value = Vec<Statement>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a statement or an array of statements")
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            Vec::<Statement>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            Ok(vec![Statement::deserialize(serde::de::value::MapAccessDeserializer::new(map))?])
+        }
+    }
+    de.deserialize_any(StatementsVisitor)
+}
+
+/// A principal block: `"*"` or a map of `AWS`, `Service`, `Federated`, `CanonicalUser`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged, expecting = "`\"*\"` or a map such as `{\"AWS\": [...]}`")]
+pub enum Principal {
+    /// `"Principal": "*"`; any other bare string is kept and flagged by the validator.
+    Star(String),
+    Map(BTreeMap<String, OneOrMany<String>>),
+}
+
+impl Principal {
+    /// `{"AWS": [arns...]}`
+    pub fn aws(arns: Vec<String>) -> Self {
+        Principal::Map(BTreeMap::from([("AWS".to_owned(), OneOrMany::Many(arns))]))
+    }
+    /// `{"Service": "<service>"}`
+    pub fn service(service: &str) -> Self {
+        Principal::Map(BTreeMap::from([("Service".to_owned(), OneOrMany::One(service.to_owned()))]))
+    }
+}
+
+/// The condition block: operator → key → value(s). Values stay JSON so that
+/// `true`, `10` and `"10"` all survive a round trip exactly.
+pub type Condition = BTreeMap<String, BTreeMap<String, OneOrMany<serde_json::Value>>>;
+
+/// One statement, with the keys AWS defines. Unknown keys are kept in `extra`
+/// (and reported by the validator) so that nothing in a foreign document is lost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Statement {
+    #[serde(rename = "Sid", default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+    #[serde(rename = "Effect")]
+    pub effect: String,
+    #[serde(rename = "Principal", default, skip_serializing_if = "Option::is_none")]
+    pub principal: Option<Principal>,
+    #[serde(rename = "NotPrincipal", default, skip_serializing_if = "Option::is_none")]
+    pub not_principal: Option<Principal>,
+    #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<OneOrMany<String>>,
+    #[serde(rename = "NotAction", default, skip_serializing_if = "Option::is_none")]
+    pub not_action: Option<OneOrMany<String>>,
+    #[serde(rename = "Resource", default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<OneOrMany<String>>,
+    #[serde(rename = "NotResource", default, skip_serializing_if = "Option::is_none")]
+    pub not_resource: Option<OneOrMany<String>>,
+    #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Condition>,
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+impl Statement {
+    /// An `Allow` statement with the given Sid and nothing else; fill in the rest with the builder methods.
+    pub fn allow(sid: &str) -> Self {
+        Statement {
+            sid: Some(sid.to_owned()),
+            effect: "Allow".to_owned(),
+            principal: None,
+            not_principal: None,
+            action: None,
+            not_action: None,
+            resource: None,
+            not_resource: None,
+            condition: None,
+            extra: BTreeMap::new(),
+        }
+    }
+    pub fn with_principal(mut self, principal: Principal) -> Self {
+        self.principal = Some(principal);
+        self
+    }
+    /// `"Action": "<action>"`, a single string.
+    pub fn with_action(mut self, action: &str) -> Self {
+        self.action = Some(OneOrMany::One(action.to_owned()));
+        self
+    }
+    /// `"Action": [...]`.
+    pub fn with_actions(mut self, actions: &[&str]) -> Self {
+        self.action = Some(OneOrMany::Many(actions.iter().map(|a| (*a).to_owned()).collect()));
+        self
+    }
+    /// `"Resource": "<resource>"`, a single string.
+    pub fn with_resource(mut self, resource: String) -> Self {
+        self.resource = Some(OneOrMany::One(resource));
+        self
+    }
+    /// `"Resource": [...]`.
+    pub fn with_resources(mut self, resources: Vec<String>) -> Self {
+        self.resource = Some(OneOrMany::Many(resources));
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, expect: &str) {
+        let doc = PolicyDocument::from_json(input).unwrap();
+        assert_eq!(doc.to_json(), expect);
+        assert_eq!(PolicyDocument::from_json(&doc.to_json()).unwrap(), doc);
+    }
+
+    #[test]
+    fn shapes() {
+        check(
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"},"Version":"2012-10-17"}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        );
+        check(
+            r#"{"Version":"2008-10-17","Statement":[{"Sid":"a","Effect":"Deny","Principal":"*","NotAction":["s3:Get*"],"NotResource":"arn:aws:s3:::b/*"}]}"#,
+            r#"{"Version":"2008-10-17","Statement":[{"Sid":"a","Effect":"Deny","Principal":"*","NotAction":["s3:Get*"],"NotResource":"arn:aws:s3:::b/*"}]}"#,
+        );
+        check(
+            r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":["111111111111"],"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:SecureTransport":false},"NumericLessThan":{"s3:max-keys":["10",5]}}}]}"#,
+            r#"{"Statement":[{"Effect":"Allow","NotPrincipal":{"AWS":["111111111111"],"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole","Condition":{"Bool":{"aws:SecureTransport":false},"NumericLessThan":{"s3:max-keys":["10",5]}}}]}"#,
+        );
+        // Unknown keys are kept, not dropped.
+        check(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Foo":1}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*","Foo":1}]}"#,
+        );
+    }
+}

@@ -1,0 +1,19 @@
+//! IAM policy documents and the rules of the xacct flow, with no I/O.
+//!
+//! The model is split by stage:
+//! - [`arn`]: ARNs, account IDs, role and bucket names;
+//! - [`document`]: the serde form of a policy document, tolerant of every shape AWS accepts;
+//! - [`flow`]: the flow being automated, as checked plain data;
+//! - [`validate`]: every finding in a document, with its JSON path, and the size limits;
+//!
+//! **Architecture Invariant:** this crate does no I/O and knows nothing of aws-sdk, tokio or HTTP.
+
+pub mod arn;
+pub mod document;
+pub mod flow;
+pub mod validate;
+
+pub use arn::{AccountId, Arn, BucketName, NameError, RoleName, TypedArn};
+pub use document::{OneOrMany, PolicyDocument, Principal, Statement};
+pub use flow::{Access, Bucket, Deployment, Flow, Owner};
+pub use validate::{validate, validate_json, DocKind, Finding, Severity};
