@@ -1,0 +1,243 @@
+//! The AWS emulator: moto's server as a child process, or any endpoint named by
+//! `XACCT_AWS_ENDPOINT` (LocalStack, say).
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+
+use crate::{io, venv, Error};
+
+/// The region every emulated account uses.
+pub const REGION: &str = "us-east-1";
+
+/// A running emulator. Dropping it stops the child process; if the test
+/// process dies first, the child sees its stdin close and exits by itself.
+pub struct Emulator {
+    endpoint: String,
+    child: Option<(Child, ChildStdin)>,
+}
+
+impl Emulator {
+    /// Starts moto from the repo's venv on a free loopback port, or uses
+    /// `XACCT_AWS_ENDPOINT` when it is set.
+    pub fn start() -> Result<Emulator, Error> {
+        if let Ok(endpoint) = std::env::var("XACCT_AWS_ENDPOINT") {
+            return Ok(Emulator { endpoint, child: None });
+        }
+        let port = free_port()?;
+        let python = venv::venv_python();
+        if !python.exists() {
+            return Err(Error::NotReady(format!(
+                "`{}` is missing: run `cargo xtask test` or `cargo xtask demo`, which install the emulator",
+                python.display()
+            )));
+        }
+        let script = venv::workspace_root().join("tools/moto_wrapper.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .arg(port.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(io("start the moto server"))?;
+        let stdin = child.stdin.take().ok_or_else(|| Error::NotReady("no stdin pipe".into()))?;
+        let stdout = child.stdout.take().ok_or_else(|| Error::NotReady("no stdout pipe".into()))?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map_err(io("read the moto server's ready line"))?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let emulator = Emulator { endpoint, child: Some((child, stdin)) };
+        if !line.starts_with("ready") {
+            return Err(Error::NotReady(format!("moto printed `{}` instead of its ready line", line.trim())));
+        }
+        wait_for_port(port, Duration::from_secs(10))?;
+        tracing::info!(endpoint = %emulator.endpoint, "moto server started");
+        Ok(emulator)
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// True when this harness started the emulator (rather than using `XACCT_AWS_ENDPOINT`).
+    pub fn is_child(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// Makes one AWS profile per account, named `acct-<id>`, tied to that account.
+    ///
+    /// For moto: assume `arn:aws:iam::<id>:role/xacct-bootstrap` from any static
+    /// credentials (moto allows it even when the role does not exist) and keep
+    /// the session's keys. For an external endpoint (LocalStack): the 12-digit
+    /// account ID is the access key.
+    pub async fn bootstrap(&self, accounts: &[&str]) -> Result<Profiles, Error> {
+        let dir = tempfile::tempdir().map_err(io("create a temp dir for AWS profiles"))?;
+        let mut credentials = String::new();
+        let mut config = String::new();
+        for account in accounts {
+            let (key, secret, token) = if self.is_child() {
+                self.assume_into(account).await?
+            } else {
+                ((*account).to_owned(), "test".to_owned(), None)
+            };
+            let name = Profiles::profile_name(account);
+            credentials.push_str(&format!("[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"));
+            if let Some(token) = token {
+                credentials.push_str(&format!("aws_session_token = {token}\n"));
+            }
+            config.push_str(&format!("[profile {name}]\nregion = {REGION}\n"));
+        }
+        let config_file = dir.path().join("config");
+        let credentials_file = dir.path().join("credentials");
+        std::fs::write(&config_file, config).map_err(io("write the AWS config file"))?;
+        std::fs::write(&credentials_file, credentials).map_err(io("write the AWS credentials file"))?;
+        Ok(Profiles { _dir: dir, config_file, credentials_file, endpoint: self.endpoint.clone() })
+    }
+
+    async fn assume_into(&self, account: &str) -> Result<(String, String, Option<String>), Error> {
+        let fail = |message: String| Error::Bootstrap { account: account.to_owned(), message };
+        let config = aws_config::defaults(BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .credentials_provider(Credentials::new("AKIAXACCTBOOTSTRAP00", "bootstrap", None, None, "testkit"))
+            .load()
+            .await;
+        let out = aws_sdk_sts::Client::new(&config)
+            .assume_role()
+            .role_arn(format!("arn:aws:iam::{account}:role/xacct-bootstrap"))
+            .role_session_name("xacct-bootstrap")
+            .duration_seconds(43_200)
+            .send()
+            .await
+            .map_err(|e| fail(format!("{e:?}")))?;
+        let creds = out.credentials.ok_or_else(|| fail("AssumeRole returned no credentials".into()))?;
+        Ok((creds.access_key_id, creds.secret_access_key, Some(creds.session_token)))
+    }
+
+    /// Switches moto's permission checks on (`true`) or off. See DESIGN.md.
+    pub fn set_auth_checks(&self, on: bool) -> Result<(), Error> {
+        let body = if on { "0" } else { "inf" };
+        http_post(&self.endpoint, "/moto-api/reset-auth", body)
+    }
+
+    /// Forgets every account's state (moto only).
+    pub fn reset(&self) -> Result<(), Error> {
+        http_post(&self.endpoint, "/moto-api/reset", "")
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        if let Some((mut child, stdin)) = self.child.take() {
+            drop(stdin);
+            let deadline = Instant::now() + Duration::from_secs(2);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// AWS config and credentials files with one profile per bootstrapped account.
+pub struct Profiles {
+    _dir: tempfile::TempDir,
+    config_file: PathBuf,
+    credentials_file: PathBuf,
+    endpoint: String,
+}
+
+impl Profiles {
+    /// The profile name for an account: `acct-<id>`.
+    pub fn profile_name(account: &str) -> String {
+        format!("acct-{account}")
+    }
+
+    /// The environment a process needs to use these profiles against the emulator:
+    /// `AWS_CONFIG_FILE`, `AWS_SHARED_CREDENTIALS_FILE`, `AWS_ENDPOINT_URL`, `AWS_REGION`.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_CONFIG_FILE", self.config_file.display().to_string()),
+            ("AWS_SHARED_CREDENTIALS_FILE", self.credentials_file.display().to_string()),
+            ("AWS_ENDPOINT_URL", self.endpoint.clone()),
+            ("AWS_REGION", REGION.to_owned()),
+            ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+        ]
+    }
+
+    /// Sets [`Profiles::env`] on this process, for code that reads the standard
+    /// chain. nextest runs each test in its own process, so this stays local to one test.
+    pub fn export(&self) {
+        for (key, value) in self.env() {
+            std::env::set_var(key, value);
+        }
+    }
+
+    pub fn config_file(&self) -> &Path {
+        &self.config_file
+    }
+
+    pub fn credentials_file(&self) -> &Path {
+        &self.credentials_file
+    }
+
+    /// An SDK config for one account's profile, read through the standard
+    /// profile files (no env needed).
+    pub async fn sdk_config(&self, account: &str) -> SdkConfig {
+        use aws_runtime::env_config::file::{EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles};
+        let files = ProfileFiles::builder()
+            .with_file(ProfileFileKind::Config, &self.config_file)
+            .with_file(ProfileFileKind::Credentials, &self.credentials_file)
+            .build();
+        aws_config::defaults(BehaviorVersion::latest())
+            .profile_files(files)
+            .profile_name(Self::profile_name(account))
+            .endpoint_url(&self.endpoint)
+            .region(Region::new(REGION))
+            .load()
+            .await
+    }
+}
+
+fn free_port() -> Result<u16, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(io("find a free loopback port"))?;
+    Ok(listener.local_addr().map_err(io("read the free port"))?.port())
+}
+
+fn wait_for_port(port: u16, timeout: Duration) -> Result<(), Error> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    Err(Error::NotReady(format!("nothing listens on port {port} after {timeout:?}")))
+}
+
+/// A bare HTTP/1.1 POST for moto's control API, which needs no client library.
+fn http_post(endpoint: &str, path: &str, body: &str) -> Result<(), Error> {
+    let authority = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = TcpStream::connect(authority).map_err(io(format!("connect to {authority}")))?;
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {authority}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).map_err(io(format!("POST {path}")))?;
+    let mut status = String::new();
+    BufReader::new(stream).read_line(&mut status).map_err(io(format!("read the answer to POST {path}")))?;
+    if status.split_whitespace().nth(1).is_some_and(|code| code.starts_with('2')) {
+        Ok(())
+    } else {
+        Err(Error::NotReady(format!("POST {path} answered `{}`", status.trim())))
+    }
+}

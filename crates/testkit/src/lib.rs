@@ -1,0 +1,32 @@
+//! Test harness for xacct: the AWS emulator as a child process, account
+//! bootstrap through plain AWS profiles, and (in [`databricks`]) a stateful
+//! Databricks stand-in.
+//!
+//! **Architecture Invariant:** only tests and `xtask demo` use this crate.
+
+#[cfg(feature = "containers")]
+pub mod containers;
+mod emulator;
+mod venv;
+
+pub use emulator::{Emulator, Profiles};
+pub use venv::{ensure_venv, venv_python, workspace_root};
+
+/// What went wrong while setting up the test environment.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("could not {what}: {source}")]
+    Io { what: String, source: std::io::Error },
+    #[error("the emulator did not become ready: {0}")]
+    NotReady(String),
+    #[error("could not bootstrap account `{account}`: {message}")]
+    Bootstrap { account: String, message: String },
+    #[error("could not install the emulator venv: {0}")]
+    Venv(String),
+}
+
+pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
+    let what = what.into();
+    move |source| Error::Io { what, source }
+}

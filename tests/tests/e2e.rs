@@ -1,0 +1,4 @@
+//! The end-to-end suite: one test binary. Every test starts what it needs
+//! through `testkit`: the moto emulator, the accounts, the Databricks stand-in.
+
+mod foundation;

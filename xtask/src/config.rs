@@ -1,0 +1,552 @@
+//! `xacct.toml` into a typed model. Every problem is reported at once, each
+//! with its line and column, before any network call.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+
+use policy_model::{AccountId, Bucket, BucketName, Deployment, Flow, Owner, RoleName, TypedArn};
+use toml_edit::{ImDocument, Item, TableLike};
+
+/// The whole config: the flow plus how to reach each account and Databricks.
+#[derive(Debug, Clone)]
+#[allow(dead_code, reason = "read by the commands that later issues wire")]
+pub struct Config {
+    pub flow: Flow,
+    /// The AWS profile for each account; `None` means the default chain.
+    pub profiles: BTreeMap<AccountId, Option<String>>,
+    pub databricks: Option<DatabricksSection>,
+}
+
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct DatabricksSection {
+    pub host: Option<String>,
+    pub profile: Option<String>,
+    pub cluster_id: Option<String>,
+    pub new_cluster: Option<NewCluster>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct NewCluster {
+    pub cluster_name: String,
+    pub spark_version: String,
+    pub node_type_id: String,
+    pub num_workers: i64,
+}
+
+/// One problem in the config, located in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub span: Range<usize>,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// All the problems of one config file.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{} has {} problem{}", path, findings.len(), if findings.len() == 1 { "" } else { "s" })]
+#[diagnostic(help("fix every problem listed; nothing was sent to AWS or Databricks"))]
+pub struct ConfigErrors {
+    pub path: String,
+    #[source_code]
+    pub source_code: miette::NamedSource<String>,
+    #[related]
+    pub findings: Vec<FindingDiagnostic>,
+}
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct FindingDiagnostic {
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    #[label("{message}")]
+    pub span: miette::SourceSpan,
+}
+
+/// Reads and checks a config file.
+pub fn load(path: &Path) -> Result<Config, LoadError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| LoadError::Read { path: path.display().to_string(), message: e.to_string() })?;
+    parse(&text).map_err(|findings| {
+        let name = path.display().to_string();
+        LoadError::Invalid(Box::new(ConfigErrors {
+            path: name.clone(),
+            source_code: miette::NamedSource::new(&name, text.clone()),
+            findings: findings
+                .into_iter()
+                .map(|f| FindingDiagnostic {
+                    path: name.clone(),
+                    line: f.line,
+                    column: f.column,
+                    message: f.message,
+                    span: f.span.into(),
+                })
+                .collect(),
+        }))
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("cannot read config `{path}`: {message}")]
+    Read { path: String, message: String },
+    #[error(transparent)]
+    Invalid(Box<ConfigErrors>),
+}
+
+const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks"];
+const AWS_KEYS: &[&str] = &["region"];
+const DEPLOYMENT_KEYS: &[&str] = &["account_id", "aws_profile", "instance_role", "cross_account_role"];
+const OWNER_KEYS: &[&str] = &["account_id", "aws_profile", "role", "buckets"];
+const BUCKET_KEYS: &[&str] = &["name", "access", "kms_key_arn", "mount"];
+const DATABRICKS_KEYS: &[&str] = &["host", "profile", "cluster_id", "new_cluster"];
+const NEW_CLUSTER_KEYS: &[&str] = &["cluster_name", "spark_version", "node_type_id", "num_workers"];
+
+/// Parses config text; on failure returns every finding, in file order.
+pub fn parse(text: &str) -> Result<Config, Vec<Finding>> {
+    let mut cx = Cx { text, findings: Vec::new() };
+    let doc = match ImDocument::parse(text) {
+        Ok(doc) => doc,
+        Err(e) => {
+            let span = e.span().unwrap_or(0..0);
+            cx.error(span, e.message().trim().to_owned());
+            return Err(cx.finish());
+        }
+    };
+    let root = doc.as_table();
+    cx.known_keys(root, TOP_KEYS, "the top level");
+
+    let region = match root.get("aws").and_then(|i| cx.table(i, "[aws]")) {
+        Some(aws) => {
+            cx.known_keys(aws, AWS_KEYS, "[aws]");
+            cx.opt_str(aws, "region").map(|(s, _)| s)
+        }
+        None => None,
+    }
+    .unwrap_or_else(|| "us-east-1".to_owned());
+
+    let whole = 0..text.len().min(1);
+    let deployment = match root.get("deployment").and_then(|i| cx.table(i, "[deployment]")) {
+        Some(t) => {
+            cx.known_keys(t, DEPLOYMENT_KEYS, "[deployment]");
+            let account = cx.account(t, "[deployment]");
+            let instance_role = cx.role(t, "instance_role", "[deployment]");
+            let cross =
+                cx.opt_str(t, "cross_account_role").and_then(|(name, span)| cx.check(RoleName::new(&name), span));
+            let profile = cx.opt_str(t, "aws_profile").map(|(s, _)| s);
+            match (account, instance_role) {
+                (Some(account_id), Some(instance_role)) => {
+                    Some((Deployment { account_id, instance_role, cross_account_role: cross }, profile))
+                }
+                _ => None,
+            }
+        }
+        None => {
+            cx.error(whole.clone(), "missing section `[deployment]` (account A, where Databricks runs)".to_owned());
+            None
+        }
+    };
+
+    let mut owners = Vec::new();
+    let mut owner_spans = Vec::new();
+    match root.get("bucket_owners") {
+        Some(Item::ArrayOfTables(list)) if !list.is_empty() => {
+            for t in list.iter() {
+                if let Some(owner) = cx.owner(t, &region) {
+                    owner_spans.push(t.span().unwrap_or(0..0));
+                    owners.push(owner);
+                }
+            }
+        }
+        Some(item) => cx.error(
+            item.span().unwrap_or(whole.clone()),
+            "`bucket_owners` must be one or more `[[bucket_owners]]` tables".to_owned(),
+        ),
+        None => cx
+            .error(whole.clone(), "missing section `[[bucket_owners]]` (account B, which owns the buckets)".to_owned()),
+    }
+
+    let databricks = root.get("databricks").and_then(|i| cx.table(i, "[databricks]")).map(|t| cx.databricks(t));
+
+    // Cross-field rules.
+    if let Some((dep, _)) = &deployment {
+        for ((owner, _), span) in owners.iter().zip(&owner_spans) {
+            if owner.account_id == dep.account_id {
+                cx.error(
+                    span.clone(),
+                    format!(
+                        "account `{}` is both the deployment account (A) and a bucket owner (B); the runbook needs two accounts",
+                        owner.account_id
+                    ),
+                );
+            }
+        }
+    }
+    let mut seen = BTreeMap::new();
+    for (owner, _) in &owners {
+        for b in &owner.buckets {
+            if let Some(prev) = seen.insert(b.name.clone(), owner.account_id.clone()) {
+                cx.error(
+                    whole.clone(),
+                    format!("bucket `{}` is listed twice (owners `{prev}` and `{}`)", b.name, owner.account_id),
+                );
+            }
+        }
+    }
+
+    if !cx.findings.is_empty() {
+        return Err(cx.finish());
+    }
+    let Some((deployment, dep_profile)) = deployment else { return Err(cx.finish()) };
+    let mut profiles = BTreeMap::from([(deployment.account_id.clone(), dep_profile)]);
+    let owners = owners
+        .into_iter()
+        .map(|(owner, profile)| {
+            profiles.insert(owner.account_id.clone(), profile);
+            owner
+        })
+        .collect();
+    Ok(Config { flow: Flow { region, deployment, owners }, profiles, databricks })
+}
+
+struct Cx<'a> {
+    text: &'a str,
+    findings: Vec<Finding>,
+}
+
+impl Cx<'_> {
+    fn error(&mut self, span: Range<usize>, message: String) {
+        let before = &self.text[..span.start.min(self.text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        self.findings.push(Finding { span, line, column, message });
+    }
+
+    fn finish(mut self) -> Vec<Finding> {
+        self.findings.sort_by_key(|f| f.span.start);
+        self.findings
+    }
+
+    fn check<T>(&mut self, result: Result<T, policy_model::NameError>, span: Range<usize>) -> Option<T> {
+        result.map_err(|e| self.error(span, e.to_string())).ok()
+    }
+
+    fn table<'t>(&mut self, item: &'t Item, name: &str) -> Option<&'t dyn TableLike> {
+        let table = item.as_table_like();
+        if table.is_none() {
+            self.error(item.span().unwrap_or(0..0), format!("`{name}` must be a table"));
+        }
+        table
+    }
+
+    fn known_keys(&mut self, table: &dyn TableLike, known: &[&str], place: &str) {
+        for (key, _) in table.iter() {
+            if !known.contains(&key) {
+                let span = table.key(key).and_then(|k| k.span()).unwrap_or(0..0);
+                let hint = match nearest(key, known) {
+                    Some(near) => format!("; did you mean `{near}`?"),
+                    None => format!(
+                        "; expected one of {}",
+                        known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                    ),
+                };
+                self.error(span, format!("unknown key `{key}` in {place}{hint}"));
+            }
+        }
+    }
+
+    fn key_span(table: &dyn TableLike, key: &str) -> Range<usize> {
+        table.get(key).and_then(Item::span).or_else(|| table.key(key).and_then(|k| k.span())).unwrap_or(0..0)
+    }
+
+    fn opt_str(&mut self, table: &dyn TableLike, key: &str) -> Option<(String, Range<usize>)> {
+        let item = table.get(key)?;
+        let span = Self::key_span(table, key);
+        match item.as_str() {
+            Some(s) => Some((s.to_owned(), span)),
+            None => {
+                self.error(span, format!("`{key}` must be a string"));
+                None
+            }
+        }
+    }
+
+    fn req_str(&mut self, table: &dyn TableLike, key: &str, place: &str) -> Option<(String, Range<usize>)> {
+        if table.get(key).is_none() {
+            // Point at the table header: the first key of the table, or its start.
+            let span = table.iter().next().and_then(|(k, _)| table.key(k)).and_then(|k| k.span()).unwrap_or(0..0);
+            self.error(span, format!("{place} is missing required key `{key}`"));
+            return None;
+        }
+        self.opt_str(table, key)
+    }
+
+    fn account(&mut self, table: &dyn TableLike, place: &str) -> Option<AccountId> {
+        if let Some(item) = table.get("account_id").filter(|i| i.is_integer()) {
+            self.error(
+                item.span().unwrap_or(0..0),
+                "`account_id` must be a quoted string, e.g. \"111111111111\", so that leading zeros survive".to_owned(),
+            );
+            return None;
+        }
+        let (id, span) = self.req_str(table, "account_id", place)?;
+        self.check(AccountId::new(&id), span)
+    }
+
+    fn role(&mut self, table: &dyn TableLike, key: &str, place: &str) -> Option<RoleName> {
+        let (name, span) = self.req_str(table, key, place)?;
+        self.check(RoleName::new(&name), span)
+    }
+
+    fn owner(&mut self, t: &toml_edit::Table, region: &str) -> Option<(Owner, Option<String>)> {
+        let place = "[[bucket_owners]]";
+        self.known_keys(t, OWNER_KEYS, place);
+        let account = self.account(t, place);
+        let role = self.role(t, "role", place);
+        let profile = self.opt_str(t, "aws_profile").map(|(s, _)| s);
+        let mut buckets = Vec::new();
+        match t.get("buckets") {
+            Some(Item::ArrayOfTables(list)) if !list.is_empty() => {
+                for b in list.iter() {
+                    buckets.extend(self.bucket(b, account.as_ref(), region));
+                }
+            }
+            Some(item) => self.error(
+                item.span().unwrap_or(0..0),
+                "`buckets` must be one or more `[[bucket_owners.buckets]]` tables".to_owned(),
+            ),
+            None => {
+                let span = t.iter().next().and_then(|(k, _)| t.key(k)).and_then(|k| k.span()).unwrap_or(0..0);
+                self.error(span, "[[bucket_owners]] has no `[[bucket_owners.buckets]]`".to_owned());
+            }
+        }
+        Some((Owner { account_id: account?, role: role?, buckets }, profile))
+    }
+
+    fn bucket(&mut self, t: &toml_edit::Table, owner: Option<&AccountId>, region: &str) -> Option<Bucket> {
+        let place = "[[bucket_owners.buckets]]";
+        self.known_keys(t, BUCKET_KEYS, place);
+        let name = self.req_str(t, "name", place).and_then(|(n, span)| self.check(BucketName::new(&n), span));
+        let access = match self.opt_str(t, "access") {
+            None => Some(policy_model::Access::ReadWrite),
+            Some((s, _)) if s == "read-write" => Some(policy_model::Access::ReadWrite),
+            Some((s, _)) if s == "read-only" => Some(policy_model::Access::ReadOnly),
+            Some((s, span)) => {
+                self.error(span, format!("`access` is `{s}`; expected `read-write` or `read-only`"));
+                None
+            }
+        };
+        let kms = self.opt_str(t, "kms_key_arn").and_then(|(arn, span)| match arn.parse::<TypedArn>() {
+            Ok(TypedArn::KmsKey { account, region: key_region, .. }) => {
+                if owner.is_some_and(|o| *o != account) {
+                    self.error(
+                        span,
+                        format!(
+                            "KMS key `{arn}` is in account `{account}`, not in the bucket owner's account `{}`",
+                            owner.map(AccountId::as_str).unwrap_or_default()
+                        ),
+                    );
+                    None
+                } else {
+                    if key_region != region {
+                        tracing::debug!(%arn, "KMS key region differs from [aws] region");
+                    }
+                    Some(arn)
+                }
+            }
+            Ok(_) => {
+                self.error(
+                    span,
+                    format!("`kms_key_arn` `{arn}` is not a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`)"),
+                );
+                None
+            }
+            Err(e) => {
+                self.error(span, e.to_string());
+                None
+            }
+        });
+        let mount = match t.get("mount") {
+            None => false,
+            Some(item) => match item.as_bool() {
+                Some(b) => b,
+                None => {
+                    self.error(item.span().unwrap_or(0..0), "`mount` must be `true` or `false`".to_owned());
+                    false
+                }
+            },
+        };
+        let kms_ok = t.get("kms_key_arn").is_none() || kms.is_some();
+        match (name, access, kms_ok) {
+            (Some(name), Some(access), true) => Some(Bucket { name, access, kms_key_arn: kms, mount }),
+            _ => None,
+        }
+    }
+
+    fn databricks(&mut self, t: &dyn TableLike) -> DatabricksSection {
+        self.known_keys(t, DATABRICKS_KEYS, "[databricks]");
+        let host = self.opt_str(t, "host").and_then(|(h, span)| {
+            if h.starts_with("https://") || h.starts_with("http://") {
+                Some(h)
+            } else {
+                self.error(span, format!("`host` `{h}` must start with `https://`"));
+                None
+            }
+        });
+        let profile = self.opt_str(t, "profile").map(|(s, _)| s);
+        let cluster_id = self.opt_str(t, "cluster_id").map(|(s, _)| s);
+        let new_cluster = t.get("new_cluster").and_then(|i| self.table(i, "[databricks.new_cluster]")).and_then(|nc| {
+            let place = "[databricks.new_cluster]";
+            self.known_keys(nc, NEW_CLUSTER_KEYS, place);
+            let name = self.req_str(nc, "cluster_name", place);
+            let version = self.req_str(nc, "spark_version", place);
+            let node = self.req_str(nc, "node_type_id", place);
+            let workers = match nc.get("num_workers") {
+                None => Some(1),
+                Some(i) => match i.as_integer() {
+                    Some(n) if n >= 0 => Some(n),
+                    _ => {
+                        self.error(
+                            i.span().unwrap_or(0..0),
+                            "`num_workers` must be a whole number, 0 or more".to_owned(),
+                        );
+                        None
+                    }
+                },
+            };
+            Some(NewCluster {
+                cluster_name: name?.0,
+                spark_version: version?.0,
+                node_type_id: node?.0,
+                num_workers: workers?,
+            })
+        });
+        if cluster_id.is_some() && t.get("new_cluster").is_some() {
+            let span = Self::key_span(t, "cluster_id");
+            self.error(
+                span,
+                "[databricks] sets both `cluster_id` and `[databricks.new_cluster]`; choose one".to_owned(),
+            );
+        }
+        DatabricksSection { host, profile, cluster_id, new_cluster }
+    }
+}
+
+/// The known key closest to `key` by edit distance, if it is close enough to be a typo.
+fn nearest<'k>(key: &str, known: &[&'k str]) -> Option<&'k str> {
+    known.iter().map(|k| (levenshtein(key, k), *k)).filter(|(d, k)| *d <= 2.max(k.len() / 3)).min().map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[aws]
+region = "us-east-1"
+
+[deployment]
+account_id = "111111111111"
+instance_role = "MyRoleA"
+cross_account_role = "databricks-cross-account"
+
+[[bucket_owners]]
+account_id = "222222222222"
+aws_profile = "data"
+role = "MyRoleB"
+
+  [[bucket_owners.buckets]]
+  name = "my-bucket"
+  access = "read-write"
+  kms_key_arn = "arn:aws:kms:us-east-1:222222222222:key/k1"
+  mount = true
+
+[databricks]
+host = "https://dbc-123.cloud.databricks.com"
+cluster_id = "0123-456789-abcdefgh"
+"#;
+
+    #[track_caller]
+    fn check(text: &str, expect: expect_test::Expect) {
+        let got = match parse(text) {
+            Ok(config) => {
+                format!("ok: {} owner(s), {} bucket(s)", config.flow.owners.len(), config.flow.buckets().count())
+            }
+            Err(findings) => findings.iter().map(|f| format!("{}:{}: {}\n", f.line, f.column, f.message)).collect(),
+        };
+        expect.assert_eq(&got);
+    }
+
+    #[test]
+    fn good_config() {
+        check(GOOD, expect_test::expect!["ok: 1 owner(s), 1 bucket(s)"]);
+        let config = parse(GOOD).unwrap();
+        assert_eq!(config.profiles.get(&AccountId::new("222222222222").unwrap()), Some(&Some("data".to_owned())));
+        assert_eq!(config.databricks.unwrap().cluster_id.as_deref(), Some("0123-456789-abcdefgh"));
+    }
+
+    #[test]
+    fn every_problem_at_once() {
+        let bad = GOOD
+            .replace("\"111111111111\"", "\"1111\"")
+            .replace("my-bucket", "My_Bucket")
+            .replace("mount = true", "mout = true")
+            .replace("key/k1", "key/k1\"\nkms_key_arn2 = \"x");
+        check(
+            &bad,
+            expect_test::expect![[r#"
+                6:14: account id `1111` is not 12 digits
+                16:10: bucket name `My_Bucket` breaks the rule: only lowercase letters, digits, `.` and `-`
+                19:1: unknown key `kms_key_arn2` in [[bucket_owners.buckets]]; did you mean `kms_key_arn`?
+                20:3: unknown key `mout` in [[bucket_owners.buckets]]; did you mean `mount`?
+            "#]],
+        );
+    }
+
+    #[test]
+    fn cross_field_rules() {
+        check(
+            &GOOD.replace("account_id = \"222222222222\"", "account_id = \"111111111111\""),
+            expect_test::expect![[r#"
+                10:1: account `111111111111` is both the deployment account (A) and a bucket owner (B); the runbook needs two accounts
+                18:17: KMS key `arn:aws:kms:us-east-1:222222222222:key/k1` is in account `222222222222`, not in the bucket owner's account `111111111111`
+            "#]],
+        );
+        check(
+            &GOOD.replace("us-east-1:222222222222", "us-east-1:333333333333"),
+            expect_test::expect![[r#"
+                18:17: KMS key `arn:aws:kms:us-east-1:333333333333:key/k1` is in account `333333333333`, not in the bucket owner's account `222222222222`
+            "#]],
+        );
+        check(
+            "",
+            expect_test::expect![[r#"
+            1:1: missing section `[deployment]` (account A, where Databricks runs)
+            1:1: missing section `[[bucket_owners]]` (account B, which owns the buckets)
+        "#]],
+        );
+        check(
+            "[deployment\n",
+            expect_test::expect![[r#"
+            1:12: invalid table header
+            expected `.`, `]`
+        "#]],
+        );
+    }
+}
