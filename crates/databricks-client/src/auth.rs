@@ -316,3 +316,128 @@ pub(crate) fn normalize_host(host: &str) -> Result<String, AuthError> {
     }
     Ok(with_scheme)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn settings() -> AuthSettings {
+        AuthSettings::default()
+    }
+
+    /// Resolves and renders the outcome on one line: `host method source` or the error.
+    fn render(settings: &AuthSettings, env: &[(&str, &str)]) -> String {
+        let env = fixed_env(env.iter().copied());
+        match resolve(settings, env.as_ref()) {
+            Ok(c) => {
+                let method = match &c.method {
+                    AuthMethod::Pat { token } => format!("pat {}", token.expose()),
+                    AuthMethod::OAuthM2m { client_id, client_secret } => {
+                        format!("m2m {client_id}/{}", client_secret.expose())
+                    }
+                };
+                format!("{} [{}] {method} [{}]", c.host, c.host_source, c.method_source)
+            }
+            Err(err) => format!("error: {err}"),
+        }
+    }
+
+    #[track_caller]
+    fn check(settings: &AuthSettings, env: &[(&str, &str)], expect: &str) {
+        assert_eq!(render(settings, env), expect);
+    }
+
+    fn config_file(text: &str) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(text.as_bytes()).unwrap();
+        file
+    }
+
+    #[test]
+    fn explicit_then_env() {
+        let explicit =
+            AuthSettings { host: Some("dbc-1.cloud.databricks.com/".into()), token: Some("t1".into()), ..settings() };
+        check(
+            &explicit,
+            &[("DATABRICKS_TOKEN", "t2")],
+            "https://dbc-1.cloud.databricks.com [explicit settings] pat t1 [explicit settings]",
+        );
+        check(
+            &settings(),
+            &[("DATABRICKS_HOST", "https://h.example"), ("DATABRICKS_TOKEN", "t2")],
+            "https://h.example [environment `DATABRICKS_HOST`] pat t2 [environment `DATABRICKS_TOKEN`]",
+        );
+        let host_only = AuthSettings { host: Some("https://h.example".into()), ..settings() };
+        check(
+            &host_only,
+            &[("DATABRICKS_TOKEN", "t2")],
+            "https://h.example [explicit settings] pat t2 [environment `DATABRICKS_TOKEN`]",
+        );
+        check(
+            &settings(),
+            &[("DATABRICKS_HOST", "h.example"), ("DATABRICKS_CLIENT_ID", "id"), ("DATABRICKS_CLIENT_SECRET", "s")],
+            "https://h.example [environment `DATABRICKS_HOST`] m2m id/s [environment `DATABRICKS_CLIENT_ID` and environment `DATABRICKS_CLIENT_SECRET`]",
+        );
+    }
+
+    #[test]
+    fn config_file_profiles() {
+        let file = config_file(
+            "; comment\n[DEFAULT]\nhost = https://default.example\ntoken = dapi-default\n\n[prod]\nHost: https://prod.example\nclient_id = sp\nclient_secret = sp-secret\n\n[both]\nhost = https://b.example\ntoken = t\nclient_id = c\nclient_secret = s\n",
+        );
+        let path = file.path().display().to_string();
+        let with_file = |profile: Option<&str>| AuthSettings {
+            config_file: Some(file.path().to_owned()),
+            profile: profile.map(str::to_owned),
+            ..settings()
+        };
+        check(&with_file(None), &[], &format!("https://default.example [config file `{path}` profile `DEFAULT`] pat dapi-default [config file `{path}` profile `DEFAULT`]"));
+        check(&with_file(Some("prod")), &[], &format!("https://prod.example [config file `{path}` profile `prod`] m2m sp/sp-secret [config file `{path}` profile `prod`]"));
+        check(&settings(), &[("DATABRICKS_CONFIG_FILE", &path), ("DATABRICKS_CONFIG_PROFILE", "prod")], &format!("https://prod.example [config file `{path}` profile `prod`] m2m sp/sp-secret [config file `{path}` profile `prod`]"));
+        // The environment wins over the profile, field by field.
+        check(&with_file(Some("prod")), &[("DATABRICKS_HOST", "https://env.example")], &format!("https://env.example [environment `DATABRICKS_HOST`] m2m sp/sp-secret [config file `{path}` profile `prod`]"));
+        check(&with_file(Some("both")), &[], &format!("error: more than one databricks auth method configured: a personal access token (config file `{path}` profile `both`) and oauth client credentials (config file `{path}` profile `both`); keep one"));
+        check(&with_file(Some("nope")), &[], &format!("error: databricks profile `nope` not found in `{path}`"));
+        // HOME locates ~/.databrickscfg.
+        let home = tempfile::tempdir().unwrap();
+        std::fs::write(home.path().join(".databrickscfg"), "[DEFAULT]\nhost = home.example\ntoken = from-home\n")
+            .unwrap();
+        let home_path = home.path().join(".databrickscfg").display().to_string();
+        check(&settings(), &[("HOME", home.path().to_str().unwrap())], &format!("https://home.example [config file `{home_path}` profile `DEFAULT`] pat from-home [config file `{home_path}` profile `DEFAULT`]"));
+    }
+
+    #[test]
+    fn errors_name_the_sources_tried() {
+        let home = tempfile::tempdir().unwrap();
+        let home_str = home.path().to_str().unwrap();
+        let cfg = home.path().join(".databrickscfg").display().to_string();
+        let env_list =
+            "environment (`DATABRICKS_HOST`, `DATABRICKS_TOKEN`, `DATABRICKS_CLIENT_ID`, `DATABRICKS_CLIENT_SECRET`)";
+        check(&settings(), &[("HOME", home_str)], &format!("error: no databricks credentials found; tried: explicit settings; {env_list}; config file `{cfg}` (not found). Set `DATABRICKS_TOKEN`, or `DATABRICKS_CLIENT_ID` and `DATABRICKS_CLIENT_SECRET`, or a `token` in a `~/.databrickscfg` profile"));
+        check(&settings(), &[("DATABRICKS_TOKEN", "t")], &format!("error: no databricks host found; tried: explicit settings; {env_list}; config file (skipped: host or credentials already set and no profile named). Set `host` in `[databricks]`, `DATABRICKS_HOST`, or `host` in a `~/.databrickscfg` profile"));
+        check(&settings(), &[("DATABRICKS_HOST", "h"), ("DATABRICKS_TOKEN", "t"), ("DATABRICKS_CLIENT_ID", "c"), ("DATABRICKS_CLIENT_SECRET", "s")], "error: more than one databricks auth method configured: a personal access token (environment `DATABRICKS_TOKEN`) and oauth client credentials (environment `DATABRICKS_CLIENT_ID`); keep one");
+        check(&settings(), &[("DATABRICKS_HOST", "h"), ("DATABRICKS_CLIENT_ID", "c")], "error: oauth client credentials are incomplete: `client_secret` is not set (`client_id` came from environment `DATABRICKS_CLIENT_ID`)");
+        let profile = AuthSettings { profile: Some("x".into()), ..settings() };
+        check(
+            &profile,
+            &[("HOME", home_str)],
+            &format!("error: databricks config file `{cfg}` not found, but profile `x` was requested"),
+        );
+        check(
+            &AuthSettings { host: Some("ftp://x".into()), token: Some("t".into()), ..settings() },
+            &[],
+            "error: databricks host `ftp://x` is not a valid url: expected an http(s) url",
+        );
+    }
+
+    #[test]
+    fn ini_errors_hide_line_text() {
+        let file = config_file("[DEFAULT]\ndapi-secret-without-equals\n");
+        let err = render(&AuthSettings { config_file: Some(file.path().to_owned()), ..settings() }, &[]);
+        assert!(err.ends_with("line 2: expected `key = value`"), "{err}");
+        assert!(!err.contains("dapi-secret"), "{err}");
+        assert_eq!(parse_ini("key = v").unwrap_err(), (1, "a key before any `[section]` header".to_owned()));
+        assert_eq!(parse_ini("[a\n").unwrap_err(), (1, "section header has no closing `]`".to_owned()));
+    }
+}

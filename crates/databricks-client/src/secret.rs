@@ -70,8 +70,8 @@ mod tests {
 
     #[test]
     fn scrubs() {
-        check("tok", "bad token tok here", "bad token *** here");
-        check("tok", "nothing", "nothing");
+        check("s3cr3t", "bad token s3cr3t here", "bad token *** here");
+        check("s3cr3t", "nothing", "nothing");
         check("", "empty secret leaves text", "empty secret leaves text");
     }
 }
