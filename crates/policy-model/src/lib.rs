@@ -14,7 +14,9 @@
 pub mod arn;
 pub mod build;
 pub mod document;
+pub mod eval;
 pub mod flow;
+pub mod simulate;
 pub mod validate;
 
 pub use arn::{AccountId, Arn, BucketName, NameError, RoleName, TypedArn};

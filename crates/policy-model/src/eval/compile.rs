@@ -1,0 +1,426 @@
+//! Policy documents compiled into matchers: lowercased action patterns,
+//! pre-split resource ARNs, parsed principals and typed condition values.
+
+use crate::document::{OneOrMany, PolicyDocument, Principal, Statement, VERSION_2012};
+
+use super::condition::{CompiledCondition, ConditionError};
+use super::pattern::{Pattern, Syntax};
+use super::request::{ArnParts, PrincipalKind, Request};
+
+/// Why a policy document could not be compiled. `statement` is the Sid, or the index when there is none.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CompileError {
+    #[error("statement `{statement}`: effect `{effect}` is neither `Allow` nor `Deny`")]
+    Effect { statement: String, effect: String },
+    #[error("statement `{statement}` has neither `Action` nor `NotAction`")]
+    NoAction { statement: String },
+    #[error("statement `{statement}` has both `{element}` and `Not{element}`")]
+    Both { statement: String, element: &'static str },
+    #[error("statement `{statement}`: unknown condition operator `{operator}`")]
+    Operator { statement: String, operator: String },
+    #[error("statement `{statement}`: the value of `{key}` under `{operator}` is not a string, number or boolean")]
+    ConditionValue { statement: String, operator: String, key: String },
+    #[error(
+        "statement `{statement}`: principal type `{kind}` is not `AWS`, `Service`, `Federated` or `CanonicalUser`"
+    )]
+    PrincipalType { statement: String, kind: String },
+    #[error("statement `{statement}`: principal `{value}` must be `*` or a map")]
+    Principal { statement: String, value: String },
+}
+
+/// Allow or Deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Effect {
+    Allow,
+    Deny,
+}
+
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Effect::Allow => "Allow",
+            Effect::Deny => "Deny",
+        }
+    }
+}
+
+/// A policy compiled for evaluation, with the label that names it in explanations.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CompiledPolicy {
+    pub(crate) label: String,
+    pub(crate) statements: Vec<CompiledStatement>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct CompiledStatement {
+    /// The Sid, or the statement's index.
+    pub(crate) id: String,
+    pub(crate) effect: Effect,
+    pub(crate) principal: PrincipalSpec,
+    actions: Element<ActionPattern>,
+    resources: Option<Element<ResourcePattern>>,
+    conditions: Vec<CompiledCondition>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Element<T> {
+    Is(Vec<T>),
+    Not(Vec<T>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ActionPattern {
+    All,
+    Service {
+        service: Box<str>,
+        name: Pattern,
+    },
+    /// Not of the form `service:name`: matches nothing.
+    Invalid,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum ResourcePattern {
+    All,
+    Arn {
+        /// partition, service, region, account: matched per segment, case-insensitively.
+        head: Box<[Pattern; 4]>,
+        /// The resource type prefix (`role/`, `key/`), which takes no wildcard.
+        product: Box<str>,
+        rest: Pattern,
+    },
+    /// Not an ARN with six parts: matches nothing.
+    Invalid,
+}
+
+/// The `Principal` or `NotPrincipal` element of a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PrincipalSpec {
+    None,
+    Is(Vec<PrincipalItem>),
+    Not(Vec<PrincipalItem>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum PrincipalItem {
+    Wildcard,
+    Account(Box<str>),
+    /// An IAM role ARN: also matches the role's sessions.
+    Role {
+        arn: Box<str>,
+        partition: Box<str>,
+        account: Box<str>,
+        name: Box<str>,
+    },
+    /// Any other AWS ARN (user, session, federated user): matched exactly.
+    Arn(Box<str>),
+    Service(Box<str>),
+    Federated(Box<str>),
+    CanonicalUser(Box<str>),
+}
+
+/// How a principal element matched the request's principal, weakest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum PrincipalMatch {
+    None,
+    /// The element names the principal's account (or its root): AWS reads this as
+    /// a delegation to the account's own IAM policies.
+    Account,
+    /// The element names the role, the principal is one of its sessions.
+    SessionRole,
+    /// The element names the IAM user, the principal is its federated session.
+    SessionUser,
+    /// `NotPrincipal` that does not exclude the principal.
+    NotPrincipal,
+    /// `*`.
+    Wildcard,
+    /// The element names the principal's exact ARN (or service, or identity provider).
+    Exact,
+}
+
+impl PrincipalMatch {
+    /// Matches at the principal level, which grant on their own within one account.
+    pub(crate) fn is_direct(self) -> bool {
+        self >= PrincipalMatch::SessionRole
+    }
+}
+
+impl CompiledPolicy {
+    /// Compiles a document; the label defaults to the document's `Id` or `policy`.
+    pub fn compile(doc: &PolicyDocument) -> Result<CompiledPolicy, CompileError> {
+        let variables = doc.version.as_deref() == Some(VERSION_2012);
+        let statements = doc
+            .statement
+            .iter()
+            .enumerate()
+            .map(|(i, s)| compile_statement(i, s, variables))
+            .collect::<Result<_, _>>()?;
+        Ok(CompiledPolicy { label: doc.id.clone().unwrap_or_else(|| "policy".to_owned()), statements })
+    }
+
+    /// Names the policy in explanations, e.g. `account 222222222222 bucket policy my-bucket`.
+    pub fn labeled(mut self, label: impl Into<String>) -> CompiledPolicy {
+        self.label = label.into();
+        self
+    }
+
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn len(&self) -> usize {
+        self.statements.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+}
+
+fn compile_statement(index: usize, s: &Statement, variables: bool) -> Result<CompiledStatement, CompileError> {
+    let id = s.sid.clone().filter(|sid| !sid.is_empty()).unwrap_or_else(|| index.to_string());
+    let effect = match s.effect.as_str() {
+        "Allow" => Effect::Allow,
+        "Deny" => Effect::Deny,
+        other => return Err(CompileError::Effect { statement: id, effect: other.to_owned() }),
+    };
+    let both = |element| CompileError::Both { statement: id.clone(), element };
+    let actions = match (&s.action, &s.not_action) {
+        (Some(a), None) => Element::Is(a.iter().map(|a| action_pattern(a)).collect()),
+        (None, Some(a)) => Element::Not(a.iter().map(|a| action_pattern(a)).collect()),
+        (Some(_), Some(_)) => return Err(both("Action")),
+        (None, None) => return Err(CompileError::NoAction { statement: id }),
+    };
+    let resource = |r: &OneOrMany<String>| r.iter().map(|r| resource_pattern(r, variables)).collect();
+    let resources = match (&s.resource, &s.not_resource) {
+        (Some(r), None) => Some(Element::Is(resource(r))),
+        (None, Some(r)) => Some(Element::Not(resource(r))),
+        (Some(_), Some(_)) => return Err(both("Resource")),
+        (None, None) => None,
+    };
+    let principal = match (&s.principal, &s.not_principal) {
+        (Some(p), None) => PrincipalSpec::Is(principal_items(&id, p)?),
+        (None, Some(p)) => PrincipalSpec::Not(principal_items(&id, p)?),
+        (Some(_), Some(_)) => return Err(both("Principal")),
+        (None, None) => PrincipalSpec::None,
+    };
+    let mut conditions = Vec::new();
+    for (operator, keys) in s.condition.iter().flatten() {
+        for (key, values) in keys {
+            let values = values
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Bool(b) => Some(b.to_string()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect::<Option<Vec<String>>>()
+                .ok_or_else(|| CompileError::ConditionValue {
+                    statement: id.clone(),
+                    operator: operator.clone(),
+                    key: key.clone(),
+                })?;
+            let cond = CompiledCondition::compile(operator, key, &values, variables).map_err(|e| match e {
+                ConditionError::Operator => {
+                    CompileError::Operator { statement: id.clone(), operator: operator.clone() }
+                }
+            })?;
+            conditions.push(cond);
+        }
+    }
+    Ok(CompiledStatement { id, effect, principal, actions, resources, conditions })
+}
+
+fn action_pattern(text: &str) -> ActionPattern {
+    if text == "*" {
+        return ActionPattern::All;
+    }
+    match text.split_once(':') {
+        Some((service, name)) if !service.is_empty() && !name.is_empty() && !name.contains(char::is_whitespace) => {
+            let syntax = Syntax { wildcards: true, variables: false, ignore_case: true };
+            ActionPattern::Service { service: service.to_ascii_lowercase().into(), name: Pattern::new(name, syntax) }
+        }
+        _ => ActionPattern::Invalid,
+    }
+}
+
+fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
+    if text == "*" {
+        return ResourcePattern::All;
+    }
+    let Some(arn) = ArnParts::parse(text) else {
+        return ResourcePattern::Invalid;
+    };
+    let head_syntax = Syntax { wildcards: true, variables, ignore_case: true };
+    let head =
+        [arn.partition(), arn.service(), arn.region(), arn.account()].map(|part| Pattern::new(part, head_syntax));
+    let resource = arn.resource();
+    // S3 bucket and object ARNs have no resource type; elsewhere the type ends at the first `/` or `:`.
+    let s3 = arn.service() == "s3" && arn.region().is_empty() && arn.account().is_empty();
+    let split = if s3 { 0 } else { resource.find(['/', ':']).map_or(0, |i| i + 1) };
+    let (product, rest) = resource.split_at(split);
+    let rest = Pattern::new(rest, Syntax { wildcards: true, variables, ignore_case: false });
+    ResourcePattern::Arn { head: Box::new(head), product: product.into(), rest }
+}
+
+fn principal_items(statement: &str, p: &Principal) -> Result<Vec<PrincipalItem>, CompileError> {
+    let map = match p {
+        Principal::Star(s) if s == "*" => return Ok(vec![PrincipalItem::Wildcard]),
+        Principal::Star(s) => {
+            return Err(CompileError::Principal { statement: statement.to_owned(), value: s.clone() });
+        }
+        Principal::Map(map) => map,
+    };
+    let mut items = Vec::new();
+    for (kind, values) in map {
+        for value in values.iter() {
+            let v: Box<str> = value.as_str().into();
+            items.push(match kind.as_str() {
+                "AWS" => aws_principal(value),
+                "Service" => PrincipalItem::Service(v),
+                "Federated" => PrincipalItem::Federated(v),
+                "CanonicalUser" => PrincipalItem::CanonicalUser(v),
+                _ => {
+                    return Err(CompileError::PrincipalType { statement: statement.to_owned(), kind: kind.clone() });
+                }
+            });
+        }
+    }
+    Ok(items)
+}
+
+fn aws_principal(value: &str) -> PrincipalItem {
+    if value == "*" {
+        return PrincipalItem::Wildcard;
+    }
+    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        return PrincipalItem::Account(value.into());
+    }
+    if let Some(arn) = ArnParts::parse(value) {
+        if arn.service() == "iam" && arn.resource() == "root" {
+            return PrincipalItem::Account(arn.account().into());
+        }
+        if arn.service() == "iam" && arn.resource().starts_with("role/") {
+            let name = arn.resource().rsplit('/').next().unwrap_or_default();
+            return PrincipalItem::Role {
+                arn: value.into(),
+                partition: arn.partition().into(),
+                account: arn.account().into(),
+                name: name.into(),
+            };
+        }
+    }
+    PrincipalItem::Arn(value.into())
+}
+
+impl PrincipalItem {
+    fn matches(&self, req: &Request) -> PrincipalMatch {
+        let p = &req.principal;
+        let exact = |v: &str| if *p.value == *v { PrincipalMatch::Exact } else { PrincipalMatch::None };
+        match self {
+            PrincipalItem::Wildcard => PrincipalMatch::Wildcard,
+            PrincipalItem::Account(account) => {
+                if !p.account.is_empty() && p.account == *account {
+                    PrincipalMatch::Account
+                } else {
+                    PrincipalMatch::None
+                }
+            }
+            PrincipalItem::Role { arn, partition, account, name } => {
+                if p.kind == PrincipalKind::AssumedRole
+                    && p.partition == *partition
+                    && p.account == *account
+                    && p.name.eq_ignore_ascii_case(name)
+                {
+                    PrincipalMatch::SessionRole
+                } else {
+                    exact(arn)
+                }
+            }
+            PrincipalItem::Arn(arn) => {
+                if p.kind == PrincipalKind::FederatedUser && federated_user_arn_is(p, arn) {
+                    PrincipalMatch::SessionUser
+                } else {
+                    exact(arn)
+                }
+            }
+            PrincipalItem::Service(v) | PrincipalItem::Federated(v) | PrincipalItem::CanonicalUser(v) => exact(v),
+        }
+    }
+}
+
+/// Whether `arn` is `arn:<partition>:iam::<account>:user/<name>` for the federated user's IAM user.
+fn federated_user_arn_is(p: &super::request::RequestPrincipal, arn: &str) -> bool {
+    let Some(parts) = ArnParts::parse(arn) else {
+        return false;
+    };
+    parts.service() == "iam"
+        && parts.region().is_empty()
+        && parts.partition() == &*p.partition
+        && parts.account() == &*p.account
+        && parts.resource().strip_prefix("user/") == Some(&*p.name)
+}
+
+impl CompiledStatement {
+    /// Action, resource and conditions; the principal is checked separately.
+    pub(crate) fn applies(&self, req: &Request) -> bool {
+        self.action_matches(req)
+            && self.resource_matches(req)
+            && self.conditions.iter().all(|c| c.matches(&req.context))
+    }
+
+    fn action_matches(&self, req: &Request) -> bool {
+        let one = |a: &ActionPattern| match a {
+            ActionPattern::All => true,
+            ActionPattern::Service { service, name } => {
+                service.eq_ignore_ascii_case(req.service())
+                    && name.matches(req.action_name(), &req.context) == Some(true)
+            }
+            ActionPattern::Invalid => false,
+        };
+        match &self.actions {
+            Element::Is(list) => list.iter().any(one),
+            Element::Not(list) => !list.iter().any(one),
+        }
+    }
+
+    fn resource_matches(&self, req: &Request) -> bool {
+        let arn = req.resource_arn();
+        let one = |r: &ResourcePattern| match r {
+            ResourcePattern::All => true,
+            ResourcePattern::Invalid => false,
+            ResourcePattern::Arn { head, product, rest } => {
+                let Some(arn) = arn else { return false };
+                let ctx = &req.context;
+                head.iter().zip(&arn[1..5]).all(|(p, part)| p.matches(part, ctx) == Some(true))
+                    && arn[5].strip_prefix(&**product).is_some_and(|tail| rest.matches(tail, ctx) == Some(true))
+            }
+        };
+        match &self.resources {
+            None => true,
+            Some(Element::Is(list)) => list.iter().any(one),
+            Some(Element::Not(list)) => !list.iter().any(one),
+        }
+    }
+
+    /// How the statement's principal element matches the request's principal.
+    pub(crate) fn principal_match(&self, req: &Request) -> PrincipalMatch {
+        match &self.principal {
+            PrincipalSpec::None => PrincipalMatch::None,
+            PrincipalSpec::Is(items) => items.iter().map(|i| i.matches(req)).max().unwrap_or(PrincipalMatch::None),
+            PrincipalSpec::Not(items) => {
+                if items.iter().all(|i| i.matches(req) == PrincipalMatch::None) {
+                    PrincipalMatch::NotPrincipal
+                } else {
+                    PrincipalMatch::None
+                }
+            }
+        }
+    }
+
+    pub(crate) fn has_wildcard_principal(&self) -> bool {
+        matches!(&self.principal, PrincipalSpec::Is(items) if items.contains(&PrincipalItem::Wildcard))
+    }
+}

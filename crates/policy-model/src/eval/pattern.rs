@@ -1,0 +1,373 @@
+//! Wildcard patterns with policy variables, compiled once and matched without allocation.
+//!
+//! A pattern is split at compile time into literal runs, `*` (any run of
+//! characters, `/` and `:` included), `?` (one character) and variables
+//! (`${aws:username}`, with an optional default `${aws:username, 'none'}`).
+//! The common shapes (`*`, an exact string, `prefix*`, `*suffix`) get their
+//! own fast paths.
+
+use super::request::{Context, Lookup};
+
+/// How a pattern's text is read.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Syntax {
+    /// `*` and `?` are wildcards; otherwise they are literal characters.
+    pub wildcards: bool,
+    /// `${...}` is a policy variable (only in 2012-10-17 documents).
+    pub variables: bool,
+    /// Letters compare without regard to case.
+    pub ignore_case: bool,
+}
+
+/// A policy variable: the lowercased context key and its default, if any.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Var {
+    key: Box<str>,
+    default: Option<Box<str>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Lit(Box<str>),
+    Star,
+    One,
+    Var(Var),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Tok<'a> {
+    Lit(&'a str),
+    Star,
+    One,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Shape {
+    Any,
+    Exact(Box<str>),
+    Prefix(Box<str>),
+    Suffix(Box<str>),
+    Glob(Box<[Piece]>),
+    /// Contains variables: resolved at match time.
+    Vars(Box<[Piece]>),
+}
+
+/// A compiled pattern.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Pattern {
+    shape: Shape,
+    ignore_case: bool,
+}
+
+impl Pattern {
+    pub(crate) fn new(text: &str, syntax: Syntax) -> Pattern {
+        let pieces = parse(text, syntax);
+        let shape = shape(pieces);
+        Pattern { shape, ignore_case: syntax.ignore_case }
+    }
+
+    /// Whether `text` matches; `None` when a variable has no value and no default,
+    /// which AWS treats as a pattern that matches nothing.
+    pub(crate) fn matches(&self, text: &str, ctx: &Context) -> Option<bool> {
+        let ci = self.ignore_case;
+        Some(match &self.shape {
+            Shape::Any => true,
+            Shape::Exact(s) => str_eq(s, text, ci),
+            Shape::Prefix(p) => starts_with(text, p, ci).is_some(),
+            Shape::Suffix(s) => ends_with(text, s, ci),
+            Shape::Glob(pieces) | Shape::Vars(pieces) => {
+                let mut buf = [Tok::Star; INLINE];
+                if pieces.len() <= INLINE {
+                    for (slot, piece) in buf.iter_mut().zip(pieces.iter()) {
+                        *slot = tok(piece, ctx)?;
+                    }
+                    glob(&buf[..pieces.len()], text, ci)
+                } else {
+                    let toks: Option<Vec<Tok<'_>>> = pieces.iter().map(|p| tok(p, ctx)).collect();
+                    glob(&toks?, text, ci)
+                }
+            }
+        })
+    }
+
+    /// The text with variables resolved, for values that are compared after
+    /// substitution (`Bool`). `None` when a variable cannot be resolved.
+    pub(crate) fn resolve<'a>(&'a self, ctx: &'a Context) -> Option<std::borrow::Cow<'a, str>> {
+        use std::borrow::Cow;
+        match &self.shape {
+            Shape::Exact(s) => Some(Cow::Borrowed(s)),
+            Shape::Any => Some(Cow::Borrowed("*")),
+            Shape::Prefix(p) => Some(Cow::Owned(format!("{p}*"))),
+            Shape::Suffix(s) => Some(Cow::Owned(format!("*{s}"))),
+            Shape::Glob(pieces) | Shape::Vars(pieces) => {
+                let mut out = String::new();
+                for piece in pieces.iter() {
+                    match tok(piece, ctx)? {
+                        Tok::Lit(s) => out.push_str(s),
+                        Tok::Star => out.push('*'),
+                        Tok::One => out.push('?'),
+                    }
+                }
+                Some(Cow::Owned(out))
+            }
+        }
+    }
+}
+
+const INLINE: usize = 16;
+
+fn tok<'a>(piece: &'a Piece, ctx: &'a Context) -> Option<Tok<'a>> {
+    Some(match piece {
+        Piece::Lit(s) => Tok::Lit(s),
+        Piece::Star => Tok::Star,
+        Piece::One => Tok::One,
+        Piece::Var(var) => Tok::Lit(resolve_var(var, ctx)?),
+    })
+}
+
+fn resolve_var<'a>(var: &'a Var, ctx: &'a Context) -> Option<&'a str> {
+    match ctx.lookup(&var.key) {
+        Lookup::Single(s) if !s.is_empty() => Some(s),
+        _ => var.default.as_deref(),
+    }
+}
+
+fn parse(text: &str, syntax: Syntax) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut lit = String::new();
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if syntax.wildcards && (c == '*' || c == '?') {
+            flush(&mut lit, &mut pieces);
+            pieces.push(if c == '*' { Piece::Star } else { Piece::One });
+            rest = &rest[1..];
+            continue;
+        }
+        if syntax.variables && rest.starts_with("${") {
+            if let Some(end) = rest.find('}') {
+                let inner = &rest[2..end];
+                rest = &rest[end + 1..];
+                match inner {
+                    "*" | "?" | "$" => lit.push_str(inner),
+                    _ => {
+                        flush(&mut lit, &mut pieces);
+                        pieces.push(Piece::Var(parse_var(inner)));
+                    }
+                }
+                continue;
+            }
+        }
+        lit.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    flush(&mut lit, &mut pieces);
+    pieces
+}
+
+fn parse_var(inner: &str) -> Var {
+    let (name, default) = match inner.split_once(',') {
+        Some((name, default)) => {
+            let default = default.trim();
+            let quoted = default.len() >= 2 && default.starts_with('\'') && default.ends_with('\'');
+            (name, quoted.then(|| default[1..default.len() - 1].into()))
+        }
+        None => (inner, None),
+    };
+    Var { key: name.trim().to_ascii_lowercase().into(), default }
+}
+
+fn flush(lit: &mut String, pieces: &mut Vec<Piece>) {
+    if !lit.is_empty() {
+        pieces.push(Piece::Lit(std::mem::take(lit).into()));
+    }
+}
+
+fn shape(pieces: Vec<Piece>) -> Shape {
+    let has_vars = pieces.iter().any(|p| matches!(p, Piece::Var(_)));
+    if has_vars {
+        return Shape::Vars(pieces.into());
+    }
+    match pieces.as_slice() {
+        [] => Shape::Exact("".into()),
+        [Piece::Star] => Shape::Any,
+        [Piece::Lit(s)] => Shape::Exact(s.clone()),
+        [Piece::Lit(s), Piece::Star] => Shape::Prefix(s.clone()),
+        [Piece::Star, Piece::Lit(s)] => Shape::Suffix(s.clone()),
+        _ => Shape::Glob(pieces.into()),
+    }
+}
+
+fn char_eq(a: char, b: char, ci: bool) -> bool {
+    a == b || (ci && (a.eq_ignore_ascii_case(&b) || (!a.is_ascii() && a.to_lowercase().eq(b.to_lowercase()))))
+}
+
+fn str_eq(a: &str, b: &str, ci: bool) -> bool {
+    if !ci {
+        return a == b;
+    }
+    if a.is_ascii() && b.is_ascii() {
+        return a.eq_ignore_ascii_case(b);
+    }
+    let mut x = a.chars();
+    let mut y = b.chars();
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) if char_eq(p, q, true) => {}
+            _ => return false,
+        }
+    }
+}
+
+/// The rest of `text` after `prefix`, if it starts with it.
+fn starts_with<'t>(text: &'t str, prefix: &str, ci: bool) -> Option<&'t str> {
+    if !ci || (prefix.is_ascii() && text.is_ascii()) {
+        if text.len() < prefix.len() || !text.is_char_boundary(prefix.len()) {
+            return None;
+        }
+        let (head, tail) = text.split_at(prefix.len());
+        return str_eq(head, prefix, ci).then_some(tail);
+    }
+    let mut chars = text.char_indices();
+    for p in prefix.chars() {
+        match chars.next() {
+            Some((_, t)) if char_eq(p, t, true) => {}
+            _ => return None,
+        }
+    }
+    Some(chars.next().map_or("", |(i, _)| &text[i..]))
+}
+
+fn ends_with(text: &str, suffix: &str, ci: bool) -> bool {
+    if !ci || (suffix.is_ascii() && text.is_ascii()) {
+        if text.len() < suffix.len() || !text.is_char_boundary(text.len() - suffix.len()) {
+            return false;
+        }
+        return str_eq(&text[text.len() - suffix.len()..], suffix, ci);
+    }
+    let mut t = text.chars().rev();
+    suffix.chars().rev().all(|s| t.next().is_some_and(|c| char_eq(s, c, true)))
+}
+
+/// Glob matching with single-star backtracking: `*` matches any run, `?` one character.
+fn glob(toks: &[Tok<'_>], text: &str, ci: bool) -> bool {
+    // Pattern position: token index and byte offset inside a literal token.
+    let mut p = (0usize, 0usize);
+    let mut t = 0usize;
+    let mut star: Option<((usize, usize), usize)> = None;
+    loop {
+        // Skip finished literal tokens.
+        while let Some(Tok::Lit(s)) = toks.get(p.0) {
+            if p.1 < s.len() {
+                break;
+            }
+            p = (p.0 + 1, 0);
+        }
+        let next_char = text[t..].chars().next();
+        let advanced = match toks.get(p.0) {
+            Some(Tok::Star) => {
+                p = (p.0 + 1, 0);
+                star = Some((p, t));
+                continue;
+            }
+            Some(Tok::One) => match next_char {
+                Some(c) => {
+                    p = (p.0 + 1, 0);
+                    t += c.len_utf8();
+                    true
+                }
+                None => false,
+            },
+            Some(Tok::Lit(s)) => {
+                let pc = s[p.1..].chars().next();
+                match (pc, next_char) {
+                    (Some(a), Some(b)) if char_eq(a, b, ci) => {
+                        p.1 += a.len_utf8();
+                        t += b.len_utf8();
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            None => {
+                if t == text.len() {
+                    return true;
+                }
+                false
+            }
+        };
+        if advanced {
+            continue;
+        }
+        match star {
+            Some((sp, st)) => match text[st..].chars().next() {
+                Some(c) => {
+                    let st = st + c.len_utf8();
+                    star = Some((sp, st));
+                    p = sp;
+                    t = st;
+                }
+                None => return false,
+            },
+            None => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::request::Context;
+
+    #[track_caller]
+    fn check(pattern: &str, syntax: &str, text: &str, expect: Option<bool>) {
+        let syntax = Syntax {
+            wildcards: syntax.contains('w'),
+            variables: syntax.contains('v'),
+            ignore_case: syntax.contains('i'),
+        };
+        let ctx = Context::new()
+            .with("aws:username", "alice")
+            .with("aws:PrincipalTag/team", "Data")
+            .with_values("aws:TagKeys", ["a", "b"]);
+        assert_eq!(Pattern::new(pattern, syntax).matches(text, &ctx), expect, "{pattern} ~ {text}");
+    }
+
+    #[test]
+    fn patterns() {
+        check("*", "w", "", Some(true));
+        check("*", "w", "anything/at:all", Some(true));
+        check("*", "", "*", Some(true));
+        check("*", "", "x", Some(false));
+        check("abc", "w", "abc", Some(true));
+        check("abc", "w", "ABC", Some(false));
+        check("abc", "wi", "ABC", Some(true));
+        check("s3:Get*", "wi", "S3:GETOBJECT", Some(true));
+        check("*Object", "w", "GetObject", Some(true));
+        check("*Object", "w", "GetObjects", Some(false));
+        check("Get?bject", "w", "GetObject", Some(true));
+        check("Get?bject", "w", "Getbject", Some(false));
+        check("a*b*c", "w", "aXXbYYc", Some(true));
+        check("a*b*c", "w", "aXXbYY", Some(false));
+        check("a*b?c", "w", "abbbbxc", Some(true));
+        check("*a*a*a*", "w", "aaa", Some(true));
+        check("*a*a*a*", "w", "aa", Some(false));
+        check("??", "w", "éa", Some(true));
+        check("ÉA*", "wi", "éab", Some(true));
+        check("home/${aws:username}/*", "wv", "home/alice/x", Some(true));
+        check("home/${aws:username}/*", "wv", "home/bob/x", Some(false));
+        check("home/${aws:username}/*", "w", "home/${aws:username}/x", Some(true));
+        check("${aws:PRINCIPALTAG/TEAM}", "v", "Data", Some(true));
+        check("${aws:userid}", "v", "x", None);
+        check("${aws:userid, 'none'}", "v", "none", Some(true));
+        check("${aws:userid,'none'}", "v", "none", Some(true));
+        check("${aws:TagKeys}", "v", "a", None);
+        check("${aws:TagKeys, 'z'}", "v", "z", Some(true));
+        check("a${*}b", "wv", "a*b", Some(true));
+        check("a${*}b", "wv", "axb", Some(false));
+        check("a${?}${$}", "wv", "a?$", Some(true));
+        check("a${", "wv", "a${", Some(true));
+        check("", "w", "", Some(true));
+        check("", "w", "x", Some(false));
+    }
+}

@@ -1,0 +1,372 @@
+//! The request being decided: principal, action, resource and context.
+//!
+//! A [`Request`] is prepared once (the principal and the resource ARN are
+//! parsed, the global condition keys AWS fills itself are added), so that
+//! evaluating it against any number of policy sets allocates nothing.
+
+use std::fmt;
+
+/// Why a request could not be prepared.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RequestError {
+    #[error("principal is empty")]
+    Principal,
+    #[error("action `{0}` is not of the form `service:name`")]
+    Action(String),
+    #[error("resource `{0}` carries no account: give the resource account")]
+    ResourceAccount(String),
+}
+
+/// A context value: one string, or a set of strings for a multivalued key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Single(String),
+    Multi(Vec<String>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    /// The key in lower case: condition keys are case-insensitive.
+    key: Box<str>,
+    value: Value,
+}
+
+/// The request context: condition keys and their values. Keys compare without regard to case.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Context {
+    entries: Vec<Entry>,
+}
+
+/// What a context lookup found.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lookup<'a> {
+    Missing,
+    Single(&'a str),
+    Multi(&'a [String]),
+}
+
+/// Global keys that AWS always presents as sets, even with one member.
+const MULTIVALUED: [&str; 6] = [
+    "aws:tagkeys",
+    "aws:principalorgpaths",
+    "aws:calledvia",
+    "aws:principalservicenameslist",
+    "aws:sourceorgpaths",
+    "aws:resourceorgpaths",
+];
+
+impl Context {
+    pub fn new() -> Context {
+        Context::default()
+    }
+
+    /// Sets a single-valued key, replacing any earlier value.
+    pub fn with(mut self, key: &str, value: impl Into<String>) -> Context {
+        self.set(key, Value::Single(value.into()));
+        self
+    }
+
+    /// Sets a multivalued key, replacing any earlier value.
+    pub fn with_values<S: Into<String>>(mut self, key: &str, values: impl IntoIterator<Item = S>) -> Context {
+        self.set(key, Value::Multi(values.into_iter().map(Into::into).collect()));
+        self
+    }
+
+    pub fn set(&mut self, key: &str, value: Value) {
+        let key = key.to_ascii_lowercase();
+        match self.entries.iter_mut().find(|e| *e.key == *key) {
+            Some(entry) => entry.value = value,
+            None => self.entries.push(Entry { key: key.into(), value }),
+        }
+    }
+
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.iter().any(|e| e.key.eq_ignore_ascii_case(key))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.entries.iter().find(|e| e.key.eq_ignore_ascii_case(key)).map(|e| &e.value)
+    }
+
+    /// Looks up a key already in lower case.
+    pub(crate) fn lookup(&self, lower_key: &str) -> Lookup<'_> {
+        match self.entries.iter().find(|e| *e.key == *lower_key) {
+            None => Lookup::Missing,
+            Some(Entry { value: Value::Multi(v), .. }) => Lookup::Multi(v),
+            Some(Entry { key, value: Value::Single(s) }) => {
+                if MULTIVALUED.contains(&&**key) {
+                    Lookup::Multi(std::slice::from_ref(s))
+                } else {
+                    Lookup::Single(s)
+                }
+            }
+        }
+    }
+}
+
+/// What kind of principal makes the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PrincipalKind {
+    /// `arn:aws:iam::A:role/R`: a session of the role, named by the role.
+    Role,
+    /// `arn:aws:sts::A:assumed-role/R/session`
+    AssumedRole,
+    /// `arn:aws:iam::A:user/U`
+    User,
+    /// `arn:aws:sts::A:federated-user/U`
+    FederatedUser,
+    /// `arn:aws:iam::A:root` or a bare account ID.
+    Root,
+    /// `ec2.amazonaws.com`
+    Service,
+    /// Anything else (a federated identity, a canonical user): matched by exact value only.
+    Other,
+}
+
+/// The request's principal, parsed once.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestPrincipal {
+    pub(crate) value: Box<str>,
+    pub(crate) kind: PrincipalKind,
+    pub(crate) partition: Box<str>,
+    /// Empty for service and other principals.
+    pub(crate) account: Box<str>,
+    /// The role's name for `Role` and `AssumedRole`, the user's for `User` and `FederatedUser`.
+    pub(crate) name: Box<str>,
+}
+
+impl RequestPrincipal {
+    fn parse(value: &str) -> RequestPrincipal {
+        let mut principal = RequestPrincipal {
+            value: value.into(),
+            kind: PrincipalKind::Other,
+            partition: "".into(),
+            account: "".into(),
+            name: "".into(),
+        };
+        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+            principal.kind = PrincipalKind::Root;
+            principal.partition = "aws".into();
+            principal.account = value.into();
+            return principal;
+        }
+        let Some(arn) = ArnParts::parse(value) else {
+            if value.contains('.') && !value.contains(':') && !value.contains('/') {
+                principal.kind = PrincipalKind::Service;
+            }
+            return principal;
+        };
+        let resource = arn.resource();
+        let last_segment = |s: &str| s.rsplit('/').next().unwrap_or_default().to_owned();
+        let (kind, name) = match arn.service() {
+            "iam" if resource == "root" => (PrincipalKind::Root, String::new()),
+            "iam" if resource.starts_with("role/") => (PrincipalKind::Role, last_segment(resource)),
+            "iam" if resource.starts_with("user/") => (PrincipalKind::User, last_segment(resource)),
+            "sts" => match resource.split('/').collect::<Vec<_>>().as_slice() {
+                ["assumed-role", role, _session] => (PrincipalKind::AssumedRole, (*role).to_owned()),
+                ["federated-user", user] => (PrincipalKind::FederatedUser, (*user).to_owned()),
+                _ => (PrincipalKind::Other, String::new()),
+            },
+            _ => (PrincipalKind::Other, String::new()),
+        };
+        principal.kind = kind;
+        principal.name = name.into();
+        principal.partition = arn.partition().into();
+        if kind != PrincipalKind::Other {
+            principal.account = arn.account().into();
+        }
+        principal
+    }
+
+    /// The value of `aws:PrincipalArn`: a session reports its role's ARN.
+    fn principal_arn(&self) -> Option<String> {
+        match self.kind {
+            PrincipalKind::AssumedRole => {
+                Some(format!("arn:{}:iam::{}:role/{}", self.partition, self.account, self.name))
+            }
+            PrincipalKind::Root if !self.value.starts_with("arn:") => {
+                Some(format!("arn:aws:iam::{}:root", self.account))
+            }
+            PrincipalKind::Role | PrincipalKind::User | PrincipalKind::FederatedUser | PrincipalKind::Root => {
+                Some(self.value.to_string())
+            }
+            PrincipalKind::Service | PrincipalKind::Other => None,
+        }
+    }
+
+    fn principal_type(&self) -> Option<&'static str> {
+        match self.kind {
+            PrincipalKind::Role | PrincipalKind::AssumedRole => Some("AssumedRole"),
+            PrincipalKind::User => Some("User"),
+            PrincipalKind::FederatedUser => Some("FederatedUser"),
+            PrincipalKind::Root => Some("Account"),
+            PrincipalKind::Service | PrincipalKind::Other => None,
+        }
+    }
+}
+
+/// An ARN split at its first five colons; the resource part keeps any further colons.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ArnParts<'a> {
+    parts: [&'a str; 6],
+}
+
+impl<'a> ArnParts<'a> {
+    pub(crate) fn parse(text: &'a str) -> Option<ArnParts<'a>> {
+        let mut it = text.splitn(6, ':');
+        let mut parts = [""; 6];
+        for slot in &mut parts {
+            *slot = it.next()?;
+        }
+        (parts[0] == "arn").then_some(ArnParts { parts })
+    }
+    pub(crate) fn partition(&self) -> &'a str {
+        self.parts[1]
+    }
+    pub(crate) fn service(&self) -> &'a str {
+        self.parts[2]
+    }
+    pub(crate) fn region(&self) -> &'a str {
+        self.parts[3]
+    }
+    pub(crate) fn account(&self) -> &'a str {
+        self.parts[4]
+    }
+    pub(crate) fn resource(&self) -> &'a str {
+        self.parts[5]
+    }
+}
+
+/// A request to decide, prepared for evaluation.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub(crate) principal: RequestPrincipal,
+    pub(crate) action: Box<str>,
+    /// Byte index of the `:` in `action`.
+    pub(crate) colon: usize,
+    pub(crate) resource: Box<str>,
+    /// Byte offsets of the first five `:` in `resource`, when it is an ARN.
+    pub(crate) resource_colons: Option<[usize; 5]>,
+    pub(crate) resource_account: Box<str>,
+    pub(crate) context: Context,
+}
+
+impl Request {
+    /// Prepares a request. `resource_account` may be `None` when the resource ARN
+    /// carries an account (S3 ARNs do not). The global keys AWS fills itself
+    /// (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`,
+    /// `aws:username` for users, `aws:ResourceAccount`, `aws:PrincipalIsAWSService`,
+    /// `aws:PrincipalServiceName`) are added unless `context` sets them.
+    pub fn new(
+        principal: &str,
+        action: &str,
+        resource: &str,
+        resource_account: Option<&str>,
+        mut context: Context,
+    ) -> Result<Request, RequestError> {
+        if principal.is_empty() {
+            return Err(RequestError::Principal);
+        }
+        let colon = match action.split_once(':') {
+            Some((service, name)) if !service.is_empty() && !name.is_empty() => service.len(),
+            _ => return Err(RequestError::Action(action.to_owned())),
+        };
+        let principal = RequestPrincipal::parse(principal);
+        let arn = ArnParts::parse(resource);
+        let resource_account = match (resource_account, arn) {
+            (Some(account), _) => account.to_owned(),
+            (None, Some(arn)) if !arn.account().is_empty() => arn.account().to_owned(),
+            (None, _) if resource == "*" => principal.account.to_string(),
+            (None, _) => return Err(RequestError::ResourceAccount(resource.to_owned())),
+        };
+        let resource_colons = arn.map(|_| {
+            let mut colons = [0usize; 5];
+            for (slot, (i, _)) in colons.iter_mut().zip(resource.match_indices(':')) {
+                *slot = i;
+            }
+            colons
+        });
+
+        let mut fill = |key: &str, value: Option<String>| {
+            if let Some(value) = value {
+                if !context.contains(key) {
+                    context.set(key, Value::Single(value));
+                }
+            }
+        };
+        let has_account = !principal.account.is_empty();
+        fill("aws:PrincipalArn", principal.principal_arn());
+        fill("aws:PrincipalAccount", has_account.then(|| principal.account.to_string()));
+        fill("aws:PrincipalType", principal.principal_type().map(str::to_owned));
+        fill("aws:username", (principal.kind == PrincipalKind::User).then(|| principal.name.to_string()));
+        fill("aws:userid", (principal.kind == PrincipalKind::Root).then(|| principal.account.to_string()));
+        fill("aws:ResourceAccount", (!resource_account.is_empty()).then(|| resource_account.clone()));
+        let is_service = principal.kind == PrincipalKind::Service;
+        fill("aws:PrincipalIsAWSService", Some(is_service.to_string()));
+        fill("aws:PrincipalServiceName", is_service.then(|| principal.value.to_string()));
+
+        Ok(Request {
+            principal,
+            action: action.into(),
+            colon,
+            resource: resource.into(),
+            resource_colons,
+            resource_account: resource_account.into(),
+            context,
+        })
+    }
+
+    pub fn principal(&self) -> &str {
+        &self.principal.value
+    }
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+    pub fn resource_account(&self) -> &str {
+        &self.resource_account
+    }
+    /// The context, with the global keys filled in.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The principal's account; empty for service principals.
+    pub fn principal_account(&self) -> &str {
+        &self.principal.account
+    }
+
+    pub(crate) fn service(&self) -> &str {
+        &self.action[..self.colon]
+    }
+    pub(crate) fn action_name(&self) -> &str {
+        &self.action[self.colon + 1..]
+    }
+
+    /// The resource split into its six ARN parts, if it is an ARN.
+    pub(crate) fn resource_arn(&self) -> Option<[&str; 6]> {
+        let c = self.resource_colons?;
+        let r = &*self.resource;
+        Some([
+            &r[..c[0]],
+            &r[c[0] + 1..c[1]],
+            &r[c[1] + 1..c[2]],
+            &r[c[2] + 1..c[3]],
+            &r[c[3] + 1..c[4]],
+            &r[c[4] + 1..],
+        ])
+    }
+
+    pub(crate) fn same_account(&self) -> bool {
+        !self.principal.account.is_empty() && self.principal.account == self.resource_account
+    }
+}
+
+impl fmt::Display for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} on {}", self.principal.value, self.action, self.resource)
+    }
+}
