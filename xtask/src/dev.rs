@@ -54,15 +54,56 @@ fn exit_code(status: std::process::ExitStatus) -> ExitCode {
 #[derive(clap::Subcommand)]
 pub enum EmulatorAction {
     /// Start moto in the background and write one AWS profile per account.
-    Up,
+    Up {
+        /// The accounts to make profiles for.
+        #[arg(long, value_delimiter = ',', default_value = "111111111111,222222222222,333333333333")]
+        accounts: Vec<String>,
+    },
     /// Stop the emulator started by `up`.
     Down,
     /// Print the env and profile lines for the running emulator.
     Env,
 }
 
+fn state_dir() -> PathBuf {
+    testkit::workspace_root().join("target/xacct-emulator")
+}
+
 pub fn emulator(action: EmulatorAction) -> anyhow::Result<ExitCode> {
-    let _ = action;
-    eprintln!("error: `emulator` is not implemented yet");
-    Ok(ExitCode::from(2))
+    let dir = state_dir();
+    match action {
+        EmulatorAction::Up { accounts } => {
+            ensure_venv()?;
+            let accounts: Vec<&str> = accounts.iter().map(String::as_str).collect();
+            let runtime = tokio::runtime::Runtime::new()?;
+            let profiles = runtime.block_on(testkit::Detached::up(&dir, &accounts))?;
+            eprintln!("emulator running; stop it with `cargo xtask emulator down`");
+            print_env(&profiles, &accounts);
+        }
+        EmulatorAction::Env => {
+            let profiles = testkit::Detached::profiles(&dir)
+                .context("no emulator is running: start one with `cargo xtask emulator up`")?;
+            let text = std::fs::read_to_string(profiles.credentials_file())?;
+            let accounts: Vec<&str> =
+                text.lines().filter_map(|l| l.strip_prefix("[acct-").and_then(|l| l.strip_suffix(']'))).collect();
+            print_env(&profiles, &accounts);
+        }
+        EmulatorAction::Down => {
+            if testkit::Detached::down(&dir)? {
+                eprintln!("emulator stopped");
+            } else {
+                eprintln!("no emulator was running");
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_env(profiles: &testkit::Profiles, accounts: &[&str]) {
+    for (key, value) in profiles.env() {
+        println!("export {key}={value}");
+    }
+    for account in accounts {
+        println!("# account {account}: aws_profile = \"{}\"", testkit::Profiles::profile_name(account));
+    }
 }

@@ -77,48 +77,10 @@ impl Emulator {
     /// account ID is the access key.
     pub async fn bootstrap(&self, accounts: &[&str]) -> Result<Profiles, Error> {
         let dir = tempfile::tempdir().map_err(io("create a temp dir for AWS profiles"))?;
-        let mut credentials = String::new();
-        let mut config = String::new();
-        for account in accounts {
-            let (key, secret, token) = if self.is_child() {
-                self.assume_into(account).await?
-            } else {
-                ((*account).to_owned(), "test".to_owned(), None)
-            };
-            let name = Profiles::profile_name(account);
-            credentials.push_str(&format!("[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"));
-            if let Some(token) = token {
-                credentials.push_str(&format!("aws_session_token = {token}\n"));
-            }
-            config.push_str(&format!("[profile {name}]\nregion = {REGION}\n"));
-        }
-        let config_file = dir.path().join("config");
-        let credentials_file = dir.path().join("credentials");
-        std::fs::write(&config_file, config).map_err(io("write the AWS config file"))?;
-        std::fs::write(&credentials_file, credentials).map_err(io("write the AWS credentials file"))?;
-        Ok(Profiles { _dir: dir, config_file, credentials_file, endpoint: self.endpoint.clone() })
+        let mut profiles = bootstrap_into(&self.endpoint, self.is_child(), dir.path(), accounts).await?;
+        profiles._dir = Some(dir);
+        Ok(profiles)
     }
-
-    async fn assume_into(&self, account: &str) -> Result<(String, String, Option<String>), Error> {
-        let fail = |message: String| Error::Bootstrap { account: account.to_owned(), message };
-        let config = aws_config::defaults(BehaviorVersion::latest())
-            .endpoint_url(&self.endpoint)
-            .region(Region::new(REGION))
-            .credentials_provider(Credentials::new("AKIAXACCTBOOTSTRAP00", "bootstrap", None, None, "testkit"))
-            .load()
-            .await;
-        let out = aws_sdk_sts::Client::new(&config)
-            .assume_role()
-            .role_arn(format!("arn:aws:iam::{account}:role/xacct-bootstrap"))
-            .role_session_name("xacct-bootstrap")
-            .duration_seconds(43_200)
-            .send()
-            .await
-            .map_err(|e| fail(format!("{e:?}")))?;
-        let creds = out.credentials.ok_or_else(|| fail("AssumeRole returned no credentials".into()))?;
-        Ok((creds.access_key_id, creds.secret_access_key, Some(creds.session_token)))
-    }
-
     /// Switches moto's permission checks on (`true`) or off. See DESIGN.md.
     pub fn set_auth_checks(&self, on: bool) -> Result<(), Error> {
         let body = if on { "0" } else { "inf" };
@@ -148,9 +110,50 @@ impl Drop for Emulator {
     }
 }
 
+/// Writes `config` and `credentials` files with one profile per account into `dir`.
+pub async fn bootstrap_into(endpoint: &str, moto: bool, dir: &Path, accounts: &[&str]) -> Result<Profiles, Error> {
+    let mut credentials = String::new();
+    let mut config = String::new();
+    for account in accounts {
+        let (key, secret, token) =
+            if moto { assume_into(endpoint, account).await? } else { ((*account).to_owned(), "test".to_owned(), None) };
+        let name = Profiles::profile_name(account);
+        credentials.push_str(&format!("[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"));
+        if let Some(token) = token {
+            credentials.push_str(&format!("aws_session_token = {token}\n"));
+        }
+        config.push_str(&format!("[profile {name}]\nregion = {REGION}\n"));
+    }
+    let config_file = dir.join("config");
+    let credentials_file = dir.join("credentials");
+    std::fs::write(&config_file, config).map_err(io("write the AWS config file"))?;
+    std::fs::write(&credentials_file, credentials).map_err(io("write the AWS credentials file"))?;
+    Ok(Profiles { _dir: None, config_file, credentials_file, endpoint: endpoint.to_owned() })
+}
+
+async fn assume_into(endpoint: &str, account: &str) -> Result<(String, String, Option<String>), Error> {
+    let fail = |message: String| Error::Bootstrap { account: account.to_owned(), message };
+    let config = aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new(REGION))
+        .credentials_provider(Credentials::new("AKIAXACCTBOOTSTRAP00", "bootstrap", None, None, "testkit"))
+        .load()
+        .await;
+    let out = aws_sdk_sts::Client::new(&config)
+        .assume_role()
+        .role_arn(format!("arn:aws:iam::{account}:role/xacct-bootstrap"))
+        .role_session_name("xacct-bootstrap")
+        .duration_seconds(43_200)
+        .send()
+        .await
+        .map_err(|e| fail(format!("{e:?}")))?;
+    let creds = out.credentials.ok_or_else(|| fail("AssumeRole returned no credentials".into()))?;
+    Ok((creds.access_key_id, creds.secret_access_key, Some(creds.session_token)))
+}
+
 /// AWS config and credentials files with one profile per bootstrapped account.
 pub struct Profiles {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     config_file: PathBuf,
     credentials_file: PathBuf,
     endpoint: String,
@@ -239,5 +242,68 @@ fn http_post(endpoint: &str, path: &str, body: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::NotReady(format!("POST {path} answered `{}`", status.trim())))
+    }
+}
+
+/// An emulator started for manual use by `cargo xtask emulator up`: a
+/// detached `moto_server` whose pid, endpoint and profiles live in `dir`.
+pub struct Detached;
+
+impl Detached {
+    /// Starts moto detached and writes profiles for `accounts` into `dir`.
+    pub async fn up(dir: &Path, accounts: &[&str]) -> Result<Profiles, Error> {
+        if let Some(endpoint) = Self::running(dir) {
+            return Err(Error::NotReady(format!(
+                "an emulator started earlier still runs at {endpoint}; stop it first"
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(io(format!("create {}", dir.display())))?;
+        let (endpoint, moto) = match std::env::var("XACCT_AWS_ENDPOINT") {
+            Ok(endpoint) => (endpoint, false),
+            Err(_) => {
+                let port = free_port()?;
+                let server = venv::venv_python().with_file_name("moto_server");
+                let child = Command::new(&server)
+                    .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .map_err(io(format!("start {}", server.display())))?;
+                std::fs::write(dir.join("pid"), child.id().to_string()).map_err(io("write the pid file"))?;
+                wait_for_port(port, Duration::from_secs(15))?;
+                (format!("http://127.0.0.1:{port}"), true)
+            }
+        };
+        std::fs::write(dir.join("endpoint"), &endpoint).map_err(io("write the endpoint file"))?;
+        bootstrap_into(&endpoint, moto, dir, accounts).await
+    }
+
+    /// The endpoint of a running detached emulator, if any.
+    pub fn running(dir: &Path) -> Option<String> {
+        let endpoint = std::fs::read_to_string(dir.join("endpoint")).ok()?;
+        let authority = endpoint.trim_start_matches("http://").trim_end_matches('/').to_owned();
+        TcpStream::connect(authority).ok().map(|_| endpoint)
+    }
+
+    /// The profiles written by [`Detached::up`].
+    pub fn profiles(dir: &Path) -> Option<Profiles> {
+        let endpoint = Self::running(dir)?;
+        Some(Profiles {
+            _dir: None,
+            config_file: dir.join("config"),
+            credentials_file: dir.join("credentials"),
+            endpoint,
+        })
+    }
+
+    /// Stops the detached emulator. Returns false when none was running.
+    pub fn down(dir: &Path) -> Result<bool, Error> {
+        let Ok(pid) = std::fs::read_to_string(dir.join("pid")) else { return Ok(false) };
+        let status = Command::new("kill").arg(pid.trim()).status().map_err(io("run kill"))?;
+        for file in ["pid", "endpoint"] {
+            let _ = std::fs::remove_file(dir.join(file));
+        }
+        Ok(status.success())
     }
 }

@@ -6,10 +6,11 @@
 
 #[cfg(feature = "containers")]
 pub mod containers;
+pub mod databricks;
 mod emulator;
 mod venv;
 
-pub use emulator::{Emulator, Profiles};
+pub use emulator::{Detached, Emulator, Profiles};
 pub use venv::{ensure_venv, venv_python, workspace_root};
 
 /// What went wrong while setting up the test environment.

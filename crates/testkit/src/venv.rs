@@ -7,7 +7,8 @@ use crate::Error;
 
 /// The workspace root, fixed at compile time.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").components().collect()
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().and_then(Path::parent).unwrap_or(manifest).to_path_buf()
 }
 
 fn venv_dir() -> PathBuf {
