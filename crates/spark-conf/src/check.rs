@@ -62,6 +62,25 @@ pub struct Problem {
     pub kind: ProblemKind,
 }
 
+impl Problem {
+    /// The problem's message without its line.
+    pub fn message(&self) -> String {
+        self.kind.to_string()
+    }
+}
+
+/// `{"line": 3 | null, "code": "role-mismatch", "message": "…"}`, for `--output json`.
+impl serde::Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut s = serializer.serialize_struct("Problem", 3)?;
+        s.serialize_field("line", &self.line)?;
+        s.serialize_field("code", self.kind.code())?;
+        s.serialize_field("message", &self.message())?;
+        s.end()
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.line {
@@ -98,6 +117,24 @@ pub enum ProblemKind {
     InvalidSessionName { key: String, reason: String },
     #[error("`{key}` is set twice: `{first}` (line {first_line}) and then `{second}`")]
     Duplicate { key: String, first: String, first_line: usize, second: String },
+}
+
+impl ProblemKind {
+    /// A stable kebab-case name for the kind of problem.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ProblemKind::Parse(_) => "parse",
+            ProblemKind::MissingRoleArn { .. } => "missing-role-arn",
+            ProblemKind::NotARoleArn { .. } => "not-a-role-arn",
+            ProblemKind::UnknownAcl { .. } => "unknown-acl",
+            ProblemKind::AclNotBucketOwnerFullControl { .. } => "acl-not-bucket-owner-full-control",
+            ProblemKind::UnknownBucket { .. } => "unknown-bucket",
+            ProblemKind::RoleMismatch { .. } => "role-mismatch",
+            ProblemKind::ArnWithoutAssumeRole { .. } => "arn-without-assume-role",
+            ProblemKind::InvalidSessionName { .. } => "invalid-session-name",
+            ProblemKind::Duplicate { .. } => "duplicate",
+        }
+    }
 }
 
 /// Parses `key value` lines (the cluster Spark tab, `spark-defaults.conf`): blank lines and
@@ -534,6 +571,13 @@ mod tests {
             expect!["line 1: `fs.s3a.assumed.role.session.name`: session name `a` must be 2 to 64 characters"],
         );
         check(&one_owner(), "fs.s3a.assumed.role.session.name bad/name\n", expect!["line 1: `fs.s3a.assumed.role.session.name`: session name `bad/name` may hold only letters, digits and `+=,.@_-`"]);
+    }
+
+    #[test]
+    fn problems_serialize() {
+        let problems = check_file("spark.hadoop.fs.s3a.acl.default Nope\n", &one_owner());
+        expect![[r#"[{"line":1,"code":"unknown-acl","message":"`spark.hadoop.fs.s3a.acl.default` is `Nope`, which is not a canned ACL; use `BucketOwnerFullControl` (or another of `Private`, `PublicRead`, `PublicReadWrite`, `AuthenticatedRead`, `LogDeliveryWrite`, `BucketOwnerRead`, `BucketOwnerFullControl`, `AwsExecRead`)"}]"#]]
+            .assert_eq(&serde_json::to_string(&problems).unwrap());
     }
 
     #[test]

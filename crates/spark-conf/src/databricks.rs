@@ -23,6 +23,22 @@ pub fn spark_conf_map(flow: &Flow) -> BTreeMap<String, String> {
     keys::hadoop_settings(flow).into_iter().map(|(k, v)| (format!("{SPARK_HADOOP_PREFIX}{k}"), v)).collect()
 }
 
+/// The cluster's `spark_conf` with xacct's settings applied: the keys xacct manages for this flow
+/// (the runbook's three global keys, and the per-bucket ones of the config's buckets) are removed
+/// from `existing`, then [`spark_conf_map`] is added. Every other key is kept, so switching from
+/// one owner to several drops the stale global role instead of leaving it behind.
+pub fn merge_spark_conf(existing: &BTreeMap<String, String>, flow: &Flow) -> BTreeMap<String, String> {
+    let options = [keys::CREDENTIALS_TYPE, keys::STS_ASSUME_ROLE_ARN, keys::ACL_DEFAULT];
+    let scopes = std::iter::once(None).chain(flow.buckets().map(|(_, b)| Some(&b.name)));
+    let managed: Vec<String> = scopes
+        .flat_map(|bucket| options.map(|option| format!("{SPARK_HADOOP_PREFIX}{}", keys::s3a_key(bucket, option))))
+        .collect();
+    let mut merged: BTreeMap<String, String> =
+        existing.iter().filter(|(k, _)| !managed.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    merged.extend(spark_conf_map(flow));
+    merged
+}
+
 /// [`spark_conf_map`] as indented JSON.
 pub fn spark_conf_json(flow: &Flow) -> String {
     serde_json::to_string_pretty(&spark_conf_map(flow)).unwrap_or_default()
@@ -183,4 +199,56 @@ pub fn ls_command_python(bucket: &BucketName, mounted: bool) -> String {
          \"sample\": [f.name for f in _xacct_files[:5]]}}))\n",
         path = quote(&path),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use expect_test::{expect, Expect};
+
+    use super::*;
+    use crate::fixtures::{one_owner, two_owners};
+
+    #[track_caller]
+    fn check(existing: &BTreeMap<String, String>, flow: &Flow, expect: Expect) {
+        let merged = merge_spark_conf(existing, flow);
+        assert_eq!(merge_spark_conf(&merged, flow), merged, "merging twice changes nothing");
+        expect.assert_eq(&serde_json::to_string_pretty(&merged).unwrap());
+    }
+
+    #[test]
+    fn merge_replaces_only_managed_keys() {
+        let mut existing = spark_conf_map(&one_owner());
+        existing.insert("spark.executor.memory".to_owned(), "4g".to_owned());
+        existing.insert("spark.hadoop.fs.s3a.bucket.elsewhere.acl.default".to_owned(), "Private".to_owned());
+        check(
+            &existing,
+            &one_owner(),
+            expect![[r#"
+            {
+              "spark.executor.memory": "4g",
+              "spark.hadoop.fs.s3a.acl.default": "BucketOwnerFullControl",
+              "spark.hadoop.fs.s3a.bucket.elsewhere.acl.default": "Private",
+              "spark.hadoop.fs.s3a.credentialsType": "AssumeRole",
+              "spark.hadoop.fs.s3a.stsAssumeRole.arn": "arn:aws:iam::222222222222:role/MyRoleB"
+            }"#]],
+        );
+        check(
+            &existing,
+            &two_owners(),
+            expect![[r#"
+            {
+              "spark.executor.memory": "4g",
+              "spark.hadoop.fs.s3a.bucket.analytics.acl.default": "BucketOwnerFullControl",
+              "spark.hadoop.fs.s3a.bucket.analytics.credentialsType": "AssumeRole",
+              "spark.hadoop.fs.s3a.bucket.analytics.stsAssumeRole.arn": "arn:aws:iam::333333333333:role/DataReader",
+              "spark.hadoop.fs.s3a.bucket.elsewhere.acl.default": "Private",
+              "spark.hadoop.fs.s3a.bucket.logs.example.com.acl.default": "BucketOwnerFullControl",
+              "spark.hadoop.fs.s3a.bucket.logs.example.com.credentialsType": "AssumeRole",
+              "spark.hadoop.fs.s3a.bucket.logs.example.com.stsAssumeRole.arn": "arn:aws:iam::222222222222:role/MyRoleB",
+              "spark.hadoop.fs.s3a.bucket.my-bucket.acl.default": "BucketOwnerFullControl",
+              "spark.hadoop.fs.s3a.bucket.my-bucket.credentialsType": "AssumeRole",
+              "spark.hadoop.fs.s3a.bucket.my-bucket.stsAssumeRole.arn": "arn:aws:iam::222222222222:role/MyRoleB"
+            }"#]],
+        );
+    }
 }

@@ -165,3 +165,37 @@ mod round_trip {
         assert_eq!(map.len(), crate::keys::hadoop_settings(&flow).len());
     }
 }
+
+#[test]
+fn core_site_xml_reads_back() {
+    let opts = crate::S3aOptions {
+        session_name: "xacct-test".parse().unwrap(),
+        sts_endpoint: Some("https://sts.example.com/?a=1&b=<2>".to_owned()),
+        sts_region: Some("eu-west-1".to_owned()),
+    };
+    for flow in [one_owner(), two_owners()] {
+        let xml = crate::core_site_xml(&flow, &opts);
+        let path = std::env::temp_dir().join(format!("spark-conf-{}-core-site.xml", std::process::id()));
+        std::fs::write(&path, &xml).unwrap();
+        let script = "import json, sys, xml.etree.ElementTree as ET\n\
+                      root = ET.parse(sys.argv[1]).getroot()\n\
+                      print(json.dumps([[p.findtext('name'), p.findtext('value')] for p in root.iter('property')]))";
+        let out = Command::new("python3").arg("-c").arg(script).arg(&path).output().unwrap();
+        let _ = std::fs::remove_file(&path);
+        assert!(out.status.success(), "{xml}\n{}", String::from_utf8_lossy(&out.stderr));
+        let read: Vec<(String, String)> = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(read, crate::s3a_settings(&flow, &opts));
+    }
+}
+
+#[test]
+fn diagram_follows_the_options() {
+    let opts = crate::RenderOptions {
+        diagram_format: crate::DiagramFormat::Dot,
+        link_status: BTreeMap::from([("scp".to_owned(), crate::LinkStatus::Fail)]),
+        ..Default::default()
+    };
+    let got = render(&one_owner(), What::Diagram, &opts);
+    assert!(got.starts_with("digraph xacct {"), "{got}");
+    assert!(got.contains(r##"scp -> roleA [label="no deny ✘ fail", style=dashed, color="#c62828""##), "{got}");
+}
