@@ -3,6 +3,7 @@
 
 mod config;
 mod dev;
+mod render;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -135,8 +136,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Provision { config, .. } => not_yet("provision", &config),
         Command::Verify { config, .. } => not_yet("verify", &config),
         Command::Destroy { config, .. } => not_yet("destroy", &config),
-        Command::Render { config, .. } => not_yet("render", &config),
-        Command::Simulate { .. } => Ok(not_implemented("simulate")),
+        Command::Render { config, what, format, check } => {
+            let Ok(loaded) = load_config(&config) else { return Ok(ExitCode::from(2)) };
+            match (check, what) {
+                (Some(file), _) => render::check(&loaded, &file, config.output),
+                (None, Some(what)) => render::render(&loaded, &what, &format, config.output),
+                (None, None) => Ok(ExitCode::from(2)),
+            }
+        }
+        Command::Simulate { input } => render::simulate(&input),
         Command::Demo => Ok(not_implemented("demo")),
     }
 }

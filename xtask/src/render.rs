@@ -1,0 +1,61 @@
+//! `simulate` and `render`: the offline commands.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use crate::config::Config;
+use crate::Output;
+
+/// `simulate --input FILE`: one case or an array of cases, decisions on stdout.
+pub fn simulate(input: &Path) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(input).with_context(|| format!("cannot read `{}`", input.display()))?;
+    match policy_model::simulate::simulate_json(&text) {
+        Ok(out) => {
+            println!("{out}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("error: `{}`: {e}", input.display());
+            Ok(ExitCode::from(2))
+        }
+    }
+}
+
+/// `render --what W`: the text for one target.
+pub fn render(config: &Config, what: &str, format: &str, output: Output) -> anyhow::Result<ExitCode> {
+    let (what, diagram_format) = match (what.parse::<spark_conf::What>(), format.parse()) {
+        (Ok(what), Ok(format)) => (what, format),
+        (Err(e), _) => return usage(&e.to_string()),
+        (_, Err(e)) => return usage(&format!("{e}")),
+    };
+    let opts = spark_conf::RenderOptions { diagram_format, ..Default::default() };
+    let text = spark_conf::render(&config.flow, what, &opts);
+    match output {
+        Output::Text => print!("{text}"),
+        Output::Json => println!("{}", serde_json::json!({ "what": what.name(), "text": text })),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `render --check FILE`: every problem in a Spark conf the user already has; exit 1 on problems.
+pub fn check(config: &Config, file: &Path, output: Output) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let problems = spark_conf::check_file(&text, &config.flow);
+    match output {
+        Output::Json => println!("{}", serde_json::json!({ "ok": problems.is_empty(), "problems": problems })),
+        Output::Text if problems.is_empty() => println!("{}: no problems", file.display()),
+        Output::Text => {
+            for p in &problems {
+                println!("{}:{p}", file.display());
+            }
+        }
+    }
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn usage(message: &str) -> anyhow::Result<ExitCode> {
+    eprintln!("error: {message}");
+    Ok(ExitCode::from(2))
+}
