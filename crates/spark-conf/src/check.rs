@@ -259,8 +259,8 @@ fn classify(key: &str, buckets: &[&str]) -> Option<(Scope, String)> {
     let Some(after) = rest.strip_prefix("bucket.") else { return Some((Scope::Global, rest.to_owned())) };
     let known_bucket = buckets
         .iter()
-        .filter(|b| after.len() > b.len() + 1)
-        .find(|b| after.starts_with(*b) && after.as_bytes()[b.len()] == b'.');
+        .filter(|b| after.len() > b.len() + 1 && after.starts_with(*b) && after.as_bytes()[b.len()] == b'.')
+        .max_by_key(|b| b.len());
     if let Some(bucket) = known_bucket {
         return Some((Scope::Bucket((*bucket).to_owned()), after[bucket.len() + 1..].to_owned()));
     }
@@ -578,6 +578,23 @@ mod tests {
         let problems = check_file("spark.hadoop.fs.s3a.acl.default Nope\n", &one_owner());
         expect![[r#"[{"line":1,"code":"unknown-acl","message":"`spark.hadoop.fs.s3a.acl.default` is `Nope`, which is not a canned ACL; use `BucketOwnerFullControl` (or another of `Private`, `PublicRead`, `PublicReadWrite`, `AuthenticatedRead`, `LogDeliveryWrite`, `BucketOwnerRead`, `BucketOwnerFullControl`, `AwsExecRead`)"}]"#]]
             .assert_eq(&serde_json::to_string(&problems).unwrap());
+    }
+
+    #[test]
+    fn per_bucket_keys_split_at_the_bucket_name() {
+        let split = |key: &str| format!("{:?}", classify(key, &["logs.example", "logs.example.com"]));
+        assert_eq!(
+            split("fs.s3a.bucket.logs.example.com.acl.default"),
+            r#"Some((Bucket("logs.example.com"), "acl.default"))"#
+        );
+        assert_eq!(split("fs.s3a.bucket.logs.example.acl.default"), r#"Some((Bucket("logs.example"), "acl.default"))"#);
+        assert_eq!(
+            split("spark.hadoop.fs.s3a.bucket.x.y.stsAssumeRole.arn"),
+            r#"Some((Bucket("x.y"), "stsAssumeRole.arn"))"#
+        );
+        assert_eq!(split("fs.s3a.bucket.other.endpoint"), r#"Some((Bucket("other"), "endpoint"))"#);
+        assert_eq!(split("fs.s3a.acl.default"), r#"Some((Global, "acl.default"))"#);
+        assert_eq!(split("spark.executor.memory"), "None");
     }
 
     #[test]
