@@ -37,7 +37,7 @@ pub fn s3a_key(bucket: Option<&BucketName>, option: &str) -> String {
 }
 
 /// The Databricks S3A settings of the flow as Hadoop keys, in config order: the runbook's three
-/// global keys with one owner role, per-bucket keys with several.
+/// global keys with one owner role, per-bucket keys with several, none without buckets.
 pub fn hadoop_settings(flow: &Flow) -> Vec<(String, String)> {
     let per_bucket = uses_per_bucket_keys(flow);
     let mut settings = Vec::new();
@@ -45,7 +45,7 @@ pub fn hadoop_settings(flow: &Flow) -> Vec<(String, String)> {
         for (owner, bucket) in flow.buckets() {
             settings.extend(assume_role_settings(Some(&bucket.name), &owner.role_arn()));
         }
-    } else if let Some(owner) = flow.owners.iter().find(|o| !o.buckets.is_empty()).or(flow.owners.first()) {
+    } else if let Some(owner) = flow.owners.iter().find(|o| !o.buckets.is_empty()) {
         settings.extend(assume_role_settings(None, &owner.role_arn()));
     }
     settings
