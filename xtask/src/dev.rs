@@ -11,6 +11,7 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     let status = Command::new(cargo())
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(args)
+        .env("XACCT_BIN", std::env::current_exe().context("cannot find the xtask binary")?)
         .current_dir(testkit::workspace_root())
         .status()
         .context("could not run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;

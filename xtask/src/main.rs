@@ -3,6 +3,7 @@
 
 mod config;
 mod dev;
+mod flow;
 mod render;
 
 use std::path::PathBuf;
@@ -132,10 +133,25 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Test { args } => dev::test(&args),
         Command::Bench { args } => dev::bench(&args),
         Command::Emulator { action } => dev::emulator(action),
-        Command::Plan(c) => not_yet("plan", &c),
-        Command::Provision { config, .. } => not_yet("provision", &config),
+        Command::Plan(c) => match load_config(&c) {
+            Ok(config) => flow::plan(config, c.output),
+            Err(()) => Ok(ExitCode::from(2)),
+        },
+        Command::Provision { config: c, yes } => {
+            let Ok(config) = load_config(&c) else { return Ok(ExitCode::from(2)) };
+            if let Some(code) = flow::refuse_without_tty(yes, "provision") {
+                return Ok(code);
+            }
+            flow::provision(config, yes, c.output)
+        }
         Command::Verify { config, .. } => not_yet("verify", &config),
-        Command::Destroy { config, .. } => not_yet("destroy", &config),
+        Command::Destroy { config: c, yes } => {
+            let Ok(config) = load_config(&c) else { return Ok(ExitCode::from(2)) };
+            if let Some(code) = flow::refuse_without_tty(yes, "destroy") {
+                return Ok(code);
+            }
+            flow::destroy(config, yes, c.output)
+        }
         Command::Render { config, what, format, check } => {
             let Ok(loaded) = load_config(&config) else { return Ok(ExitCode::from(2)) };
             match (check, what) {
