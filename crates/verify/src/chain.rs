@@ -1,0 +1,823 @@
+//! The chain evaluation, shared by offline and live: from a [`State`] to one [`Link`] per
+//! requirement, each decided by policy-model's evaluation engine.
+
+use std::collections::BTreeMap;
+
+use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
+use policy_model::eval::{self, CompiledPolicy, Context, Outcome, PolicySet, Request, SideResult};
+use policy_model::{Access, Bucket, Flow, Owner, PolicyDocument, Principal, Statement};
+
+use crate::report::{Link, Status};
+use crate::state::{self, State};
+
+/// Link ids, the same as `spark_conf::link`.
+pub mod ids {
+    pub const PASSROLE: &str = "passrole";
+    pub const INSTANCE_PROFILE: &str = "instance-profile";
+    pub const SCP: &str = "scp";
+    pub const DATABRICKS: &str = "databricks";
+    pub fn assume_a_to_b(owner: &str) -> String {
+        format!("assume-a-to-b:{owner}")
+    }
+    pub fn trust_b(owner: &str) -> String {
+        format!("trust-b:{owner}")
+    }
+    pub fn bucket(bucket: &str) -> String {
+        format!("bucket:{bucket}")
+    }
+    pub fn kms(bucket: &str) -> String {
+        format!("kms:{bucket}")
+    }
+}
+
+/// The key of the object the evaluation asks about; the live canary lives under the same prefix.
+pub const PROBE_PREFIX: &str = "_xacct/";
+
+/// The links, and what the evaluation said of each request, so that probes can be compared with it.
+#[derive(Debug, Clone, Default)]
+pub struct Evaluation {
+    pub links: Vec<Link>,
+    /// `(link id, action)` to whether the evaluation allows it (without SCPs).
+    pub allowed: BTreeMap<(String, String), bool>,
+}
+
+/// One request of the chain, remembered for the SCP link.
+struct ChainRequest {
+    principal: String,
+    action: String,
+    resource: String,
+    resource_account: Option<String>,
+    context: Context,
+}
+
+struct Eval<'a> {
+    flow: &'a Flow,
+    state: &'a State,
+    out: Evaluation,
+    requests: Vec<ChainRequest>,
+}
+
+/// Evaluates every link of the chain on `state`.
+pub fn evaluate(flow: &Flow, state: &State) -> Evaluation {
+    let mut e = Eval { flow, state, out: Evaluation::default(), requests: Vec::new() };
+    let link = e.passrole();
+    e.out.links.push(link);
+    let link = e.instance_profile();
+    e.out.links.push(link);
+    for owner in &flow.owners {
+        let (assume, trust) = e.assume(owner);
+        e.out.links.push(assume);
+        e.out.links.push(trust);
+    }
+    for (owner, bucket) in flow.buckets() {
+        let link = e.bucket(owner, bucket);
+        e.out.links.push(link);
+        if bucket.kms_key_arn.is_some() {
+            let link = e.kms(owner, bucket);
+            e.out.links.push(link);
+        }
+    }
+    let link = e.scp();
+    e.out.links.push(link);
+    let link = e.databricks();
+    e.out.links.push(link);
+    e.out
+}
+
+/// What one evaluation said, owned.
+struct Verdict {
+    action: String,
+    outcome: Outcome,
+    reason: String,
+    identity: SideResult,
+    resource: SideResult,
+    /// The statements that decided, for people.
+    refs: Vec<String>,
+    /// The Deny statements that applied: (policy label, statement id).
+    denies: Vec<(String, String)>,
+}
+
+fn run(req: &Request, set: &PolicySet<'_>) -> Verdict {
+    let d = eval::evaluate(req, set);
+    let denies = d
+        .matched
+        .iter()
+        .filter(|r| r.effect == eval::Effect::Deny)
+        .map(|r| (r.policy.to_owned(), r.statement.to_owned()))
+        .collect();
+    Verdict {
+        action: req.action().to_owned(),
+        outcome: d.decision,
+        reason: d.reason.to_string(),
+        identity: d.identity,
+        resource: d.resource,
+        refs: d.matched.iter().map(ToString::to_string).collect(),
+        denies,
+    }
+}
+
+fn compile(doc: &PolicyDocument, label: String) -> Result<CompiledPolicy, String> {
+    CompiledPolicy::compile(doc)
+        .map(|p| p.labeled(label.clone()))
+        .map_err(|e| format!("{label} cannot be evaluated: {e}"))
+}
+
+fn request(principal: &str, action: &str, resource: &str, account: &str, context: Context) -> Result<Request, String> {
+    Request::new(principal, action, resource, Some(account), context).map_err(|e| e.to_string())
+}
+
+fn json(stmt: &Statement) -> String {
+    serde_json::to_string(stmt).unwrap_or_default()
+}
+
+fn json_all(stmts: &[Statement]) -> String {
+    serde_json::to_string(stmts).unwrap_or_default()
+}
+
+fn account_of(arn: &str) -> &str {
+    arn.split(':').nth(4).unwrap_or_default()
+}
+
+/// `role MyRoleA` from its ARN.
+fn role_name(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+/// The fix for Deny statements: name each one, with its document and account.
+fn deny_fix(denies: &[(String, String)], action: &str, principal: &str) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for (policy, sid) in denies {
+        let line = format!("statement `{sid}` of {policy}");
+        if !seen.contains(&line) {
+            seen.push(line);
+        }
+    }
+    format!(
+        "edit {}: it denies {action} to {principal}; narrow it or exempt {principal} (xacct never edits statements it did not write)",
+        seen.join(" and ")
+    )
+}
+
+impl Eval<'_> {
+    fn a(&self) -> &str {
+        self.flow.deployment.account_id.as_str()
+    }
+
+    /// The compiled identity policies of a role, labelled with account and name.
+    fn identity(&self, role_arn: &str) -> Result<Vec<CompiledPolicy>, String> {
+        let Some(role) = self.state.roles.get(role_arn) else { return Ok(Vec::new()) };
+        let account = account_of(role_arn);
+        role.policies
+            .iter()
+            .map(|p| compile(&p.document, format!("account {account} {} of role {}", p.name, role_name(role_arn))))
+            .collect()
+    }
+
+    fn trust(&self, role_arn: &str) -> Option<Result<CompiledPolicy, String>> {
+        let role = self.state.roles.get(role_arn)?;
+        let account = account_of(role_arn);
+        Some(compile(&role.trust, format!("account {account} trust policy of role {}", role_name(role_arn))))
+    }
+
+    fn unreadable(&self, keys: &[&str]) -> Option<String> {
+        keys.iter().find_map(|k| self.state.unreadable.get(*k).map(|why| format!("could not read {k}: {why}")))
+    }
+
+    /// A document of these resources that cannot be written, as a failing link.
+    fn broken(&self, link: &Link, keys: &[&str]) -> Option<Link> {
+        let (k, why) = keys.iter().find_map(|k| self.state.broken.get(*k).map(|why| (k, why)))?;
+        Some(link.clone().fail(vec![format!("the policy of {k} cannot be written: {why}")], why.clone()))
+    }
+
+    fn remember(&mut self, principal: &str, action: &str, resource: &str, account: &str, context: &Context) {
+        self.requests.push(ChainRequest {
+            principal: principal.to_owned(),
+            action: action.to_owned(),
+            resource: resource.to_owned(),
+            resource_account: Some(account.to_owned()),
+            context: context.clone(),
+        });
+    }
+
+    fn record(&mut self, id: &str, action: &str, allowed: bool) {
+        self.out.allowed.insert((id.to_owned(), action.to_owned()), allowed);
+    }
+
+    /// Link 1: the cross-account role may pass the instance role.
+    fn passrole(&mut self) -> Link {
+        let deployment = &self.flow.deployment;
+        let a_role = deployment.instance_role_arn();
+        let a = self.a().to_owned();
+        let Some(x_role) = deployment.cross_account_role_arn() else {
+            return Link::new(ids::PASSROLE, "the Databricks cross-account role", a_role, "iam:PassRole").skip(
+                "no `cross_account_role` in the config, so the role Databricks launches clusters with is unknown",
+                Some("set `deployment.cross_account_role` to check (and provision) its iam:PassRole".to_owned()),
+            );
+        };
+        let link = Link::new(ids::PASSROLE, &x_role, &a_role, "iam:PassRole");
+        if let Some(failed) = self.broken(&link, &[&x_role]) {
+            return failed;
+        }
+        if let Some(why) = self.unreadable(&[&x_role]) {
+            return link.skip(why, None);
+        }
+        if !self.state.roles.contains_key(&x_role) {
+            return link.fail(
+                vec![format!("role {x_role} does not exist in account {a}")],
+                format!(
+                    "set `deployment.cross_account_role` to the role Databricks uses to launch clusters in account {a}"
+                ),
+            );
+        }
+        let identity = match self.identity(&x_role) {
+            Ok(p) => p,
+            Err(e) => return link.fail(vec![e.clone()], e),
+        };
+        let context = Context::new().with("iam:PassedToService", "ec2.amazonaws.com");
+        let req = match request(&x_role, "iam:PassRole", &a_role, &a, context.clone()) {
+            Ok(r) => r,
+            Err(e) => return link.skip(e, None),
+        };
+        self.remember(&x_role, "iam:PassRole", &a_role, &a, &context);
+        let set = PolicySet { identity: identity.iter().collect(), ..PolicySet::default() };
+        let v = run(&req, &set);
+        self.record(ids::PASSROLE, "iam:PassRole", v.outcome == Outcome::Allowed);
+        let add = format!(
+            "add to the inline policy {PASS_ROLE_POLICY_NAME} of {x_role} in account {a} (`cargo xtask provision` does): {}",
+            json(&build::pass_role_statement(self.flow))
+        );
+        judge(link, &[v], &x_role, &add)
+    }
+
+    /// Link 2: the instance profile exists, holds the instance role, and the role trusts EC2.
+    fn instance_profile(&mut self) -> Link {
+        let deployment = &self.flow.deployment;
+        let (a_role, profile) = (deployment.instance_role_arn(), deployment.instance_profile_arn());
+        let a = self.a().to_owned();
+        let name = deployment.instance_role.as_str();
+        let link =
+            Link::new(ids::INSTANCE_PROFILE, &profile, &a_role, "holds the role; ec2.amazonaws.com sts:AssumeRole");
+        if let Some(why) = self.unreadable(&[&profile, &a_role]) {
+            return link.skip(why, None);
+        }
+        let Some(p) = self.state.instance_profiles.get(&profile) else {
+            return link.fail(
+                vec![format!("instance profile {profile} does not exist in account {a}")],
+                format!(
+                    "create it in account {a} and add the role (`cargo xtask provision` does): \
+                     aws iam create-instance-profile --instance-profile-name {name} && \
+                     aws iam add-role-to-instance-profile --instance-profile-name {name} --role-name {name}"
+                ),
+            );
+        };
+        if !p.roles.contains(&a_role) {
+            let holds = if p.roles.is_empty() { "no role".to_owned() } else { p.roles.join(", ") };
+            return link.fail(
+                vec![format!("instance profile {profile} does not hold {a_role} (it holds {holds})")],
+                format!(
+                    "in account {a}: aws iam add-role-to-instance-profile --instance-profile-name {name} --role-name {name} \
+                     (remove the other role first: a profile holds one role)"
+                ),
+            );
+        }
+        let Some(trust) = self.trust(&a_role) else {
+            return link.fail(
+                vec![format!("role {a_role} does not exist in account {a}")],
+                format!("create role {name} in account {a} (`cargo xtask provision` does)"),
+            );
+        };
+        let trust = match trust {
+            Ok(t) => t,
+            Err(e) => return link.fail(vec![e.clone()], e),
+        };
+        let req = match request("ec2.amazonaws.com", "sts:AssumeRole", &a_role, &a, Context::new()) {
+            Ok(r) => r,
+            Err(e) => return link.skip(e, None),
+        };
+        let set = PolicySet { resource: Some(&trust), ..PolicySet::default() };
+        let v = run(&req, &set);
+        self.record(ids::INSTANCE_PROFILE, "sts:AssumeRole", v.outcome == Outcome::Allowed);
+        let mut evidence = vec![format!("instance profile {profile} holds {a_role}")];
+        let add = format!(
+            "add to the trust policy of {a_role} in account {a}: {}",
+            json(&build::instance_role_trust().statement[0])
+        );
+        if v.outcome == Outcome::Allowed {
+            evidence.extend(v.refs);
+            return link.pass(evidence);
+        }
+        if let Some(hint) = self.condition_hint(&a_role, &req) {
+            evidence.push(hint);
+        }
+        let linked = judge(link, &[v], "ec2.amazonaws.com", &add);
+        Link { evidence: [evidence, linked.evidence].concat(), ..linked }
+    }
+
+    /// Links 3 and 4 for one owner: the instance role's policies allow `sts:AssumeRole` on the
+    /// owner's role, and the owner's role trusts the instance role.
+    fn assume(&mut self, owner: &Owner) -> (Link, Link) {
+        let a_role = self.flow.deployment.instance_role_arn();
+        let b_role = owner.role_arn();
+        let (a, b) = (self.a().to_owned(), owner.account_id.as_str().to_owned());
+        let assume = Link::new(ids::assume_a_to_b(&b), &a_role, &b_role, "sts:AssumeRole (identity policy)");
+        let trust_link = Link::new(ids::trust_b(&b), &a_role, &b_role, "sts:AssumeRole (trust policy)");
+
+        let context = Context::new();
+        let req = match request(&a_role, "sts:AssumeRole", &b_role, &b, context.clone()) {
+            Ok(r) => r,
+            Err(e) => return (assume.skip(e.clone(), None), trust_link.skip(e, None)),
+        };
+        self.remember(&a_role, "sts:AssumeRole", &b_role, &b, &context);
+
+        // Link 3: the identity side alone.
+        let add_policy = format!(
+            "add to the inline policy {ASSUME_POLICY_NAME} of {a_role} in account {a} (`cargo xtask provision` does): {}",
+            json(&build::assume_role_policy(self.flow).statement[0])
+        );
+        let assume = if let Some(why) = self.unreadable(&[&a_role]) {
+            assume.skip(why, None)
+        } else if !self.state.roles.contains_key(&a_role) {
+            assume.fail(
+                vec![format!("role {a_role} does not exist in account {a}")],
+                format!("create role {} in account {a} (`cargo xtask provision` does)", role_name(&a_role)),
+            )
+        } else {
+            match self.identity(&a_role) {
+                Err(e) => assume.fail(vec![e.clone()], e),
+                Ok(identity) => {
+                    let v = run(&req, &PolicySet { identity: identity.iter().collect(), ..PolicySet::default() });
+                    let allowed = v.identity == SideResult::Allowed;
+                    self.record(&assume.id, "sts:AssumeRole", allowed);
+                    let refs: Vec<String> = v.refs.iter().filter(|r| r.contains("(identity)")).cloned().collect();
+                    match v.identity {
+                        SideResult::Allowed => assume.pass(refs),
+                        SideResult::ExplicitDeny => {
+                            let fix = deny_fix(&v.denies, "sts:AssumeRole", &a_role);
+                            assume.fail(refs, fix)
+                        }
+                        _ => assume.fail(
+                            vec![format!(
+                                "no identity policy of {a_role} allows sts:AssumeRole on {b_role} (AssumeRole would answer 403)"
+                            )],
+                            add_policy,
+                        ),
+                    }
+                }
+            }
+        };
+
+        // Link 4: the trust policy alone, with conditions evaluated.
+        let trust_stmt = build::owner_trust_policy(self.flow).statement.into_iter().next();
+        let add_trust = format!(
+            "add to the trust policy of {b_role} in account {b}: {}. {}",
+            trust_stmt.as_ref().map(json).unwrap_or_default(),
+            invalid_principal_hint(&a_role, &a)
+        );
+        let trust_link = if let Some(why) = self.unreadable(&[&b_role]) {
+            trust_link.skip(why, None)
+        } else {
+            match self.trust(&b_role) {
+                None => trust_link.fail(
+                    vec![format!("role {b_role} does not exist in account {b}")],
+                    format!("create role {} in account {b} (`cargo xtask provision` does)", owner.role),
+                ),
+                Some(Err(e)) => trust_link.fail(vec![e.clone()], e),
+                Some(Ok(trust)) => {
+                    let v = run(&req, &PolicySet { resource: Some(&trust), ..PolicySet::default() });
+                    let allowed = matches!(v.resource, SideResult::Allowed | SideResult::AllowedForAccount);
+                    self.record(&trust_link.id, "sts:AssumeRole", allowed);
+                    let mut evidence: Vec<String> =
+                        v.refs.iter().filter(|r| r.contains("(resource)")).cloned().collect();
+                    if v.resource == SideResult::AllowedForAccount {
+                        evidence.push(format!(
+                            "the trust policy trusts account {a} as a whole: {a_role}'s own policies then decide"
+                        ));
+                    }
+                    evidence.extend(self.unique_id_principals(&b_role));
+                    match v.resource {
+                        _ if allowed => trust_link.pass(evidence),
+                        SideResult::ExplicitDeny => {
+                            let fix = deny_fix(&v.denies, "sts:AssumeRole", &a_role);
+                            trust_link.fail(evidence, fix)
+                        }
+                        _ => {
+                            evidence.insert(
+                                0,
+                                format!(
+                                    "no statement of the trust policy of {b_role} (account {b}) allows {a_role} to sts:AssumeRole (AssumeRole would answer 403)"
+                                ),
+                            );
+                            if let Some(hint) = self.condition_hint(&b_role, &req) {
+                                evidence.push(hint);
+                            }
+                            trust_link.fail(evidence, add_trust)
+                        }
+                    }
+                }
+            }
+        };
+        (assume, trust_link)
+    }
+
+    /// When stripping the conditions of the trust policy's Allow statements would let `req`
+    /// through, the conditions are what refuse it: say which statements and keys.
+    fn condition_hint(&self, role_arn: &str, req: &Request) -> Option<String> {
+        let role = self.state.roles.get(role_arn)?;
+        let mut stripped = role.trust.clone();
+        let mut keys = Vec::new();
+        for s in &mut stripped.statement {
+            if s.effect == "Allow" {
+                if let Some(cond) = s.condition.take() {
+                    keys.extend(cond.values().flat_map(|m| m.keys().cloned()));
+                }
+            }
+        }
+        if keys.is_empty() {
+            return None;
+        }
+        let compiled = CompiledPolicy::compile(&stripped).ok()?.labeled("trust");
+        let v = run(req, &PolicySet { resource: Some(&compiled), ..PolicySet::default() });
+        matches!(v.resource, SideResult::Allowed | SideResult::AllowedForAccount).then(|| {
+            keys.sort();
+            keys.dedup();
+            format!(
+                "a statement of the trust policy of {role_arn} names {} but its Condition ({}) is not met by the request a cluster sends; \
+                 drop that condition or add a statement without it",
+                req.principal(),
+                keys.join(", ")
+            )
+        })
+    }
+
+    /// Principals written as unique IDs (`AROA…`, `AIDA…`): IAM shows these when the role or
+    /// user a statement named was deleted.
+    fn unique_id_principals(&self, role_arn: &str) -> Vec<String> {
+        let Some(role) = self.state.roles.get(role_arn) else { return Vec::new() };
+        let mut out = Vec::new();
+        for s in &role.trust.statement {
+            let Some(Principal::Map(map)) = &s.principal else { continue };
+            for value in map.get("AWS").map(|v| v.as_slice()).unwrap_or_default() {
+                if (value.starts_with("AROA") || value.starts_with("AIDA")) && !value.contains(':') {
+                    out.push(format!(
+                        "the trust policy of {role_arn} names `{value}`, the id of a role or user that was deleted: \
+                         recreating it does not restore the trust; save the statement again with the role's ARN"
+                    ));
+                }
+            }
+        }
+        out
+    }
+
+    /// Link 5: the owner's role may list, read and (for read-write) write the bucket.
+    fn bucket(&mut self, owner: &Owner, bucket: &Bucket) -> Link {
+        let b_role = owner.role_arn();
+        let b = owner.account_id.as_str().to_owned();
+        let name = bucket.name.as_str();
+        let id = ids::bucket(name);
+        let actions = bucket_actions(bucket.access);
+        let link =
+            Link::new(&id, &b_role, bucket.name.arn(), actions.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", "));
+        if let Some(failed) = self.broken(&link, &[name]) {
+            return failed;
+        }
+        if let Some(why) = self.unreadable(&[name, &b_role]) {
+            return link.skip(why, None);
+        }
+        let Some(state) = self.state.buckets.get(name) else {
+            return link.fail(
+                vec![format!("bucket {name} does not exist (or is not in account {b})")],
+                format!("check the bucket name under the owner {b}: xacct never creates buckets"),
+            );
+        };
+        let identity = match self.identity(&b_role) {
+            Ok(p) => p,
+            Err(e) => return link.fail(vec![e.clone()], e),
+        };
+        let policy = match &state.policy {
+            Some(doc) => match compile(doc, format!("account {b} bucket policy of {name}")) {
+                Ok(p) => Some(p),
+                Err(e) => return link.fail(vec![e.clone()], e),
+            },
+            None => None,
+        };
+        let mut verdicts = Vec::new();
+        for (action, on_object) in &actions {
+            let resource =
+                if *on_object { format!("{}/{PROBE_PREFIX}verify", bucket.name.arn()) } else { bucket.name.arn() };
+            let mut context = Context::new().with("aws:SecureTransport", "true");
+            if matches!(*action, "s3:PutObject" | "s3:PutObjectAcl") {
+                context = context.with("s3:x-amz-acl", "bucket-owner-full-control");
+            }
+            let req = match request(&b_role, action, &resource, &b, context.clone()) {
+                Ok(r) => r,
+                Err(e) => return link.skip(e, None),
+            };
+            self.remember(&b_role, action, &resource, &b, &context);
+            let set =
+                PolicySet { identity: identity.iter().collect(), resource: policy.as_ref(), ..PolicySet::default() };
+            let v = run(&req, &set);
+            self.record(&id, action, v.outcome == Outcome::Allowed);
+            verdicts.push(v);
+        }
+        let add = format!(
+            "add to the bucket policy of {name} in account {b} (`cargo xtask provision` merges them in): {}. \
+             If S3 answers \"Invalid principal in policy\", {b_role} does not exist yet (or was created seconds ago): create it first, then retry",
+            json_all(&build::bucket_statements(owner, bucket))
+        );
+        let mut out = judge(link, &verdicts, &b_role, &add);
+        if out.status == Status::Fail {
+            match &state.policy {
+                None => out.evidence.insert(0, format!("bucket {name} has no bucket policy")),
+                Some(doc) => {
+                    let named = allowed_principals(doc);
+                    if !named.is_empty() && !named.contains(&b_role) {
+                        out.evidence.insert(
+                            0,
+                            format!("the bucket policy of {name} allows {}, not {b_role}", named.join(", ")),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Link 6: the bucket's key lets the owner's role decrypt and (for writes) generate data keys.
+    fn kms(&mut self, owner: &Owner, bucket: &Bucket) -> Link {
+        let b_role = owner.role_arn();
+        let b = owner.account_id.as_str().to_owned();
+        let name = bucket.name.as_str();
+        let id = ids::kms(name);
+        let key = bucket.kms_key_arn.clone().unwrap_or_default();
+        let actions: &[&str] = match bucket.access {
+            Access::ReadWrite => &["kms:Decrypt", "kms:GenerateDataKey"],
+            Access::ReadOnly => &["kms:Decrypt"],
+        };
+        let link = Link::new(&id, &b_role, &key, actions.join(", "));
+        if let Some(failed) = self.broken(&link, &[&key]) {
+            return failed;
+        }
+        if let Some(why) = self.unreadable(&[&key, &b_role]) {
+            return link.skip(why, None);
+        }
+        let Some(doc) = self.state.keys.get(&key) else {
+            return link.fail(
+                vec![format!("key {key} does not exist in account {b}")],
+                format!("check `kms_key_arn` of bucket {name}: it must be the key that encrypts the bucket"),
+            );
+        };
+        let policy = match compile(doc, format!("account {b} key policy of {key}")) {
+            Ok(p) => p,
+            Err(e) => return link.fail(vec![e.clone()], e),
+        };
+        let identity = match self.identity(&b_role) {
+            Ok(p) => p,
+            Err(e) => return link.fail(vec![e.clone()], e),
+        };
+        let region = key.split(':').nth(3).unwrap_or("us-east-1").to_owned();
+        let mut verdicts = Vec::new();
+        for action in actions {
+            let context = Context::new()
+                .with("kms:ViaService", format!("s3.{region}.amazonaws.com"))
+                .with("kms:CallerAccount", b.clone())
+                .with("aws:SecureTransport", "true");
+            let req = match request(&b_role, action, &key, &b, context.clone()) {
+                Ok(r) => r,
+                Err(e) => return link.skip(e, None),
+            };
+            self.remember(&b_role, action, &key, &b, &context);
+            let set =
+                PolicySet { identity: identity.iter().collect(), resource: Some(&policy), ..PolicySet::default() };
+            let v = run(&req, &set);
+            self.record(&id, action, v.outcome == Outcome::Allowed);
+            verdicts.push(v);
+        }
+        let add = format!(
+            "add to the key policy of {key} in account {b} (`cargo xtask provision` merges it in): {}",
+            json(&build::kms_key_user_statement(owner, &key, bucket.access))
+        );
+        judge(link, &verdicts, &b_role, &add)
+    }
+
+    /// Link 7: no SCP given in the config blocks a request of the chain.
+    fn scp(&mut self) -> Link {
+        let link = Link::new(
+            ids::SCP,
+            "service control policies",
+            "every request of the chain",
+            "no Deny, an Allow at every level",
+        );
+        if self.state.scps.is_empty() {
+            return link.skip(
+                "no SCPs in the config: xacct cannot read them from AWS Organizations",
+                Some("give the SCPs of the accounts' organization path in the config to check them".to_owned()),
+            );
+        }
+        let mut compiled: Vec<Vec<CompiledPolicy>> = Vec::new();
+        for (level, docs) in self.state.scps.iter().enumerate() {
+            let mut out = Vec::new();
+            for (i, doc) in docs.iter().enumerate() {
+                let name = doc.id.clone().unwrap_or_else(|| format!("#{i}"));
+                match compile(doc, format!("SCP {name} at level {level}")) {
+                    Ok(p) => out.push(p),
+                    Err(e) => return link.fail(vec![e.clone()], e),
+                }
+            }
+            compiled.push(out);
+        }
+        let set = PolicySet { scps: compiled.iter().map(|l| l.iter().collect()).collect(), ..PolicySet::default() };
+        let mut evidence = Vec::new();
+        let mut fixes = Vec::new();
+        for r in &self.requests {
+            let Ok(req) =
+                Request::new(&r.principal, &r.action, &r.resource, r.resource_account.as_deref(), r.context.clone())
+            else {
+                continue;
+            };
+            let v = run(&req, &set);
+            let what = format!("{} {} on {}", r.principal, r.action, r.resource);
+            match v.outcome {
+                Outcome::ExplicitDeny => {
+                    evidence.push(format!("{what}: {}", v.refs.join(", ")));
+                    let fix = deny_fix(&v.denies, &r.action, &r.principal);
+                    if !fixes.contains(&fix) {
+                        fixes.push(fix);
+                    }
+                }
+                _ if v.reason.contains("SCP") => {
+                    evidence.push(format!("{what}: {}", v.reason));
+                    let fix = format!(
+                        "add an SCP statement that allows {} at that level of the organization (every level needs an Allow)",
+                        r.action
+                    );
+                    if !fixes.contains(&fix) {
+                        fixes.push(fix);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if fixes.is_empty() {
+            let n = self.requests.len();
+            link.pass(vec![format!("the SCPs allow all {n} requests of the chain")])
+        } else {
+            fixes.push("an SCP that blocks iam:PassRole or sts:AssumeRole also fails the Databricks dry run when the instance profile is added".to_owned());
+            link.fail(evidence, fixes.join("; "))
+        }
+    }
+
+    /// Link 8: the instance profile is registered, and the cluster uses it with the S3A keys.
+    fn databricks(&mut self) -> Link {
+        let profile = self.flow.deployment.instance_profile_arn();
+        let link =
+            Link::new(ids::DATABRICKS, "Databricks workspace", &profile, "instance profile registered; cluster conf");
+        let Some(db) = &self.state.databricks else {
+            return link.skip("no [databricks] section in the config", None);
+        };
+        if let Some(why) = self.unreadable(&["databricks"]) {
+            return link.skip(why, None);
+        }
+        let mut evidence = Vec::new();
+        let mut fixes = Vec::new();
+        if db.instance_profiles.contains(&profile) {
+            evidence.push(format!("instance profile {profile} is registered"));
+        } else {
+            evidence.push(format!("instance profile {profile} is not registered in the workspace"));
+            fixes.push(format!(
+                "register it: POST /api/2.0/instance-profiles/add {{\"instance_profile_arn\": \"{profile}\"}} \
+                 (Admin Console > Instance profiles; `cargo xtask provision` does)"
+            ));
+        }
+        match &db.cluster {
+            None => evidence.push("no cluster_id in the config: no cluster checked".to_owned()),
+            Some(cluster) => {
+                let id = &cluster.cluster_id;
+                match cluster.instance_profile_arn.as_deref() {
+                    Some(p) if p == profile => evidence.push(format!("cluster {id} uses instance profile {profile}")),
+                    other => {
+                        evidence.push(format!(
+                            "cluster {id} uses instance profile {}",
+                            other.map(|p| format!("`{p}`")).unwrap_or_else(|| "none".to_owned())
+                        ));
+                        fixes.push(format!("set aws_attributes.instance_profile_arn of cluster {id} to {profile}"));
+                    }
+                }
+                let mut missing = Vec::new();
+                for (owner, bucket) in self.flow.buckets() {
+                    let role = owner.role_arn();
+                    let wanted = [
+                        (state::CREDENTIALS_TYPE, state::ASSUME_ROLE.to_owned()),
+                        (state::STS_ARN, role),
+                        (state::ACL_DEFAULT, state::BUCKET_OWNER_FULL_CONTROL.to_owned()),
+                    ];
+                    for (option, value) in wanted {
+                        let per_bucket = format!("{}bucket.{}.{option}", state::SPARK_S3A, bucket.name);
+                        let global = format!("{}{option}", state::SPARK_S3A);
+                        let (key, got) = match cluster.spark_conf.get(&per_bucket) {
+                            Some(v) => (per_bucket.clone(), Some(v)),
+                            None => (global.clone(), cluster.spark_conf.get(&global)),
+                        };
+                        match got {
+                            Some(v) if v == &value => {}
+                            Some(v) => {
+                                evidence.push(format!(
+                                    "cluster {id}: {key} is `{v}`, not `{value}` (bucket {})",
+                                    bucket.name
+                                ));
+                                missing.push(format!("{key} {value}"));
+                            }
+                            None => {
+                                evidence.push(format!("cluster {id}: neither {per_bucket} nor {global} is set"));
+                                let key = if self.flow.owners.len() > 1 { per_bucket } else { global };
+                                missing.push(format!("{key} {value}"));
+                            }
+                        }
+                    }
+                }
+                missing.dedup();
+                if missing.is_empty() {
+                    evidence.push(format!("cluster {id} has the S3A AssumeRole keys for every bucket"));
+                } else {
+                    fixes.push(format!("add to the Spark conf of cluster {id}: {}", missing.join("; ")));
+                }
+            }
+        }
+        if fixes.is_empty() {
+            link.pass(evidence)
+        } else {
+            link.fail(evidence, fixes.join("; "))
+        }
+    }
+}
+
+/// The S3 actions a bucket needs, and whether each is on objects.
+pub fn bucket_actions(access: Access) -> Vec<(&'static str, bool)> {
+    let mut actions = vec![("s3:GetBucketLocation", false), ("s3:ListBucket", false), ("s3:GetObject", true)];
+    if access == Access::ReadWrite {
+        actions.extend([("s3:PutObject", true), ("s3:PutObjectAcl", true), ("s3:DeleteObject", true)]);
+    }
+    actions
+}
+
+/// The AWS principals the Allow statements of a document name.
+fn allowed_principals(doc: &PolicyDocument) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for s in doc.statement.iter().filter(|s| s.effect == "Allow") {
+        match &s.principal {
+            Some(Principal::Map(map)) => {
+                for value in map.get("AWS").map(|v| v.as_slice()).unwrap_or_default() {
+                    if !out.contains(value) {
+                        out.push(value.clone());
+                    }
+                }
+            }
+            Some(Principal::Star(star)) => out.push(star.clone()),
+            None => {}
+        }
+    }
+    out
+}
+
+/// The hint for IAM's "Invalid principal in policy" when saving a trust policy.
+pub fn invalid_principal_hint(a_role: &str, a: &str) -> String {
+    format!(
+        "If IAM answers \"Invalid principal in policy\", {a_role} does not exist yet in account {a} \
+         (or was created seconds ago): create it first, wait a few seconds for IAM to propagate, and save again"
+    )
+}
+
+/// Pass when every verdict allows; otherwise fail with the denied actions as evidence and
+/// `add` (or, for explicit denies, the statements to edit) as the fix.
+fn judge(link: Link, verdicts: &[Verdict], principal: &str, add: &str) -> Link {
+    let (mut evidence, mut allowed) = (Vec::new(), Vec::new());
+    let mut fixes = Vec::new();
+    let mut implicit = false;
+    for v in verdicts {
+        match v.outcome {
+            Outcome::Allowed => {
+                let refs = if v.refs.is_empty() { v.reason.clone() } else { v.refs.join(", ") };
+                allowed.push(format!("{} allowed: {refs}", v.action));
+            }
+            Outcome::ExplicitDeny => {
+                evidence.push(format!("{} denied: {}", v.action, v.refs.join(", ")));
+                let fix = deny_fix(&v.denies, &v.action, principal);
+                if !fixes.contains(&fix) {
+                    fixes.push(fix);
+                }
+            }
+            Outcome::ImplicitDeny => {
+                evidence.push(format!("{} not allowed: {}", v.action, v.reason));
+                implicit = true;
+            }
+        }
+    }
+    if fixes.is_empty() && !implicit {
+        return link.pass(allowed);
+    }
+    if implicit {
+        fixes.push(add.to_owned());
+    }
+    // The denied actions first: they are what the reader needs.
+    evidence.extend(allowed);
+    link.fail(evidence, fixes.join("; "))
+}
