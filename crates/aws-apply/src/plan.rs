@@ -1,0 +1,716 @@
+//! The planner: a pure function from the flow and the observed state to a
+//! list of changes, one per resource document.
+//!
+//! A document xacct owns outright (the trust policy of a role it created, its
+//! own inline policy) is replaced whole. A document others also edit (a bucket
+//! policy, a key policy, the cross-account role's PassRole policy, the trust
+//! policy of a role someone else created) gets our statements merged in by Sid,
+//! and every foreign statement is kept as it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
+use policy_model::document::OneOrMany;
+use policy_model::validate::{self, DocKind};
+use policy_model::{AccountId, Flow, PolicyDocument, Principal, Statement};
+use serde::Serialize;
+
+use crate::accounts::Service;
+use crate::model::{InstanceProfile, Observed, Role};
+
+/// What happens to one resource document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    NoOp,
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+            Action::NoOp => "no-op",
+        })
+    }
+}
+
+/// One resource and what the plan does to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Change {
+    pub account: AccountId,
+    pub service: Service,
+    /// For people: `role MyRoleA`, `bucket policy of my-bucket`, …
+    pub resource: String,
+    pub action: Action,
+    /// The document as it is, canonical pretty JSON; `None` when there is none.
+    pub before: Option<String>,
+    /// The document as the plan leaves it; `None` when it is deleted.
+    pub after: Option<String>,
+    /// A unified diff from `before` to `after`, when they differ.
+    pub diff: Option<String>,
+    /// The calls that make the change, in order.
+    #[serde(skip)]
+    pub(crate) ops: Vec<Op>,
+    /// A stable name for this change, for dependencies.
+    #[serde(skip)]
+    pub(crate) key: String,
+    /// Keys of the changes that must be done before this one.
+    #[serde(skip)]
+    pub(crate) after_keys: Vec<String>,
+}
+
+/// The changes, in an order that is also a valid sequential order.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Plan {
+    pub changes: Vec<Change>,
+}
+
+impl Plan {
+    /// True when applying the plan would write nothing.
+    pub fn is_converged(&self) -> bool {
+        self.changes.iter().all(|c| c.action == Action::NoOp)
+    }
+
+    /// The number of write calls the plan makes, not counting the reads that a
+    /// role deletion needs to find what is attached to the role.
+    pub fn write_calls(&self) -> usize {
+        self.changes.iter().map(|c| c.ops.len()).sum()
+    }
+}
+
+impl fmt::Display for Plan {
+    /// One line per change (`+` create, `~` update, `-` delete, `=` no-op), each followed by its diff.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for change in &self.changes {
+            let sign = match change.action {
+                Action::Create => '+',
+                Action::Update => '~',
+                Action::Delete => '-',
+                Action::NoOp => '=',
+            };
+            writeln!(f, "{sign} {} {} {}: {}", change.account, change.service, change.resource, change.action)?;
+            if let Some(diff) = &change.diff {
+                for line in diff.lines() {
+                    writeln!(f, "    {line}")?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One thing that makes the flow impossible to plan. Nothing is written when there is any.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanProblem {
+    #[error("account `{account}` is both the deployment account and a bucket owner: use two accounts")]
+    SameAccount { account: AccountId },
+    #[error("bucket `{bucket}` does not exist in account `{account}`: xacct does not create buckets; create it or fix the name")]
+    MissingBucket { account: AccountId, bucket: String },
+    #[error("cross-account role `{role}` does not exist: xacct never creates it; fix `cross_account_role` or create the role")]
+    MissingCrossAccountRole { role: String },
+    #[error("kms key `{key}` does not exist or is not readable in account `{account}`")]
+    MissingKey { account: AccountId, key: String },
+    #[error("instance profile `{profile}` holds role `{holds}`, not `{role}`, and xacct did not create it")]
+    ForeignInstanceProfile { profile: String, holds: String, role: String },
+    #[error("{what} would be {size} characters, over the limit of {limit}")]
+    TooLarge { what: String, size: usize, limit: usize },
+}
+
+/// Every problem found while planning.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct PlanError {
+    pub problems: Vec<PlanProblem>,
+}
+
+/// One call that makes a change. Documents are compact JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Op {
+    CreateRole {
+        name: String,
+        trust: String,
+    },
+    UpdateTrust {
+        role: String,
+        doc: String,
+    },
+    PutRolePolicy {
+        role: String,
+        name: String,
+        doc: String,
+    },
+    DeleteRolePolicy {
+        role: String,
+        name: String,
+    },
+    CreateInstanceProfile {
+        name: String,
+    },
+    AddRoleToInstanceProfile {
+        profile: String,
+        role: String,
+    },
+    RemoveRoleFromInstanceProfile {
+        profile: String,
+        role: String,
+    },
+    DeleteInstanceProfile {
+        name: String,
+    },
+    /// Takes the role out of its instance profiles, removes its policies, then deletes it.
+    DeleteRole {
+        name: String,
+    },
+    PutBucketPolicy {
+        bucket: String,
+        doc: String,
+    },
+    DeleteBucketPolicy {
+        bucket: String,
+    },
+    PutKeyPolicy {
+        key: String,
+        doc: String,
+    },
+}
+
+/// The changes that bring the observed state to the flow.
+///
+/// Fails, with every problem at once, when a bucket, key or the cross-account
+/// role is missing, when an account is both A and B, or when a merged document
+/// would exceed its size limit.
+pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
+    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new() };
+    let deployment = &flow.deployment;
+    let a = &deployment.account_id;
+    for owner in &flow.owners {
+        if owner.account_id == *a && !p.problems.contains(&PlanProblem::SameAccount { account: a.clone() }) {
+            p.problems.push(PlanProblem::SameAccount { account: a.clone() });
+        }
+    }
+
+    let role_a_key = key_role(&deployment.instance_role_arn());
+    p.role(a, deployment.instance_role.as_str(), &deployment.instance_role_arn(), build::instance_role_trust(), vec![]);
+
+    let mut owner_role_keys = Vec::new();
+    for owner in &flow.owners {
+        let key = key_role(&owner.role_arn());
+        if owner_role_keys.contains(&key) {
+            continue;
+        }
+        owner_role_keys.push(key);
+        p.role(
+            &owner.account_id,
+            owner.role.as_str(),
+            &owner.role_arn(),
+            build::owner_trust_policy(flow),
+            vec![role_a_key.clone()],
+        );
+    }
+
+    // The assume policy names every owner's role: after all of them exist.
+    let role_a = observed.roles.get(&deployment.instance_role_arn());
+    let want = build::assume_role_policy(flow);
+    let existing = role_a.and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
+    let mut after = vec![role_a_key.clone()];
+    after.extend(owner_role_keys.iter().cloned());
+    p.inline_policy(a, deployment.instance_role.as_str(), ASSUME_POLICY_NAME, existing, want, after);
+
+    p.instance_profile(a, deployment.instance_role.as_str(), &deployment.instance_profile_arn(), &role_a_key);
+
+    if let (Some(cross), Some(cross_arn)) = (&deployment.cross_account_role, deployment.cross_account_role_arn()) {
+        match observed.roles.get(&cross_arn) {
+            None => p.problems.push(PlanProblem::MissingCrossAccountRole { role: cross_arn.clone() }),
+            Some(role) => {
+                let existing = role.inline.get(PASS_ROLE_POLICY_NAME);
+                let want = merge(existing, &[build::pass_role_statement(flow)]);
+                p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing, want, vec![role_a_key.clone()]);
+            }
+        }
+    }
+
+    for owner in &flow.owners {
+        let after = vec![key_role(&owner.role_arn())];
+        let mut keys: BTreeMap<&str, policy_model::Access> = BTreeMap::new();
+        for bucket in &owner.buckets {
+            let name = bucket.name.as_str();
+            match observed.buckets.get(name) {
+                None => p
+                    .problems
+                    .push(PlanProblem::MissingBucket { account: owner.account_id.clone(), bucket: name.to_owned() }),
+                Some(state) => {
+                    let want = merge(state.policy.as_ref(), &build::bucket_statements(owner, bucket));
+                    p.bucket_policy(&owner.account_id, name, state.policy.as_ref(), Some(want), after.clone());
+                }
+            }
+            if let Some(key) = &bucket.kms_key_arn {
+                let access = keys.entry(key).or_insert(bucket.access);
+                if bucket.access == policy_model::Access::ReadWrite {
+                    *access = policy_model::Access::ReadWrite;
+                }
+            }
+        }
+        for (key, access) in keys {
+            match observed.keys.get(key) {
+                None => {
+                    p.problems.push(PlanProblem::MissingKey { account: owner.account_id.clone(), key: key.to_owned() })
+                }
+                Some(policy) => {
+                    let want = merge(Some(policy), &[build::kms_key_user_statement(owner, key, access)]);
+                    p.key_policy(&owner.account_id, key, policy, want, after.clone());
+                }
+            }
+        }
+    }
+
+    if p.problems.is_empty() {
+        Ok(Plan { changes: p.changes })
+    } else {
+        Err(PlanError { problems: p.problems })
+    }
+}
+
+/// The changes that take out what xacct put in: tagged roles and instance
+/// profiles are deleted, and our Sids are removed from every shared document
+/// (a bucket policy with nothing foreign left is deleted, and so is a PassRole
+/// policy). Buckets, keys, the cross-account role and untagged roles stay.
+pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
+    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new() };
+    let deployment = &flow.deployment;
+    let a = &deployment.account_id;
+    let mut role_a_after = Vec::new();
+    let mut seen_roles = BTreeSet::new();
+
+    for owner in &flow.owners {
+        let mut owner_keys = Vec::new();
+        let mut seen_keys = BTreeSet::new();
+        for bucket in &owner.buckets {
+            let name = bucket.name.as_str();
+            if let Some(policy) = observed.buckets.get(name).and_then(|b| b.policy.as_ref()) {
+                let left = without_ours(policy);
+                let after = if left.statement.is_empty() { None } else { Some(left) };
+                owner_keys.push(p.bucket_policy(&owner.account_id, name, Some(policy), after, vec![]));
+            }
+            if let Some(key) = &bucket.kms_key_arn {
+                if let Some(policy) = observed.keys.get(key).filter(|_| seen_keys.insert(key.clone())) {
+                    let left = without_ours(policy);
+                    // A key policy cannot be deleted or left empty: leave a key with nothing foreign alone.
+                    if !left.statement.is_empty() {
+                        owner_keys.push(p.key_policy(&owner.account_id, key, policy, left, vec![]));
+                    }
+                }
+            }
+        }
+        let arn = owner.role_arn();
+        if !seen_roles.insert(arn.clone()) {
+            continue;
+        }
+        if let Some(key) = p.destroy_role(&owner.account_id, owner.role.as_str(), &arn, &[], owner_keys) {
+            role_a_after.push(key);
+        }
+    }
+
+    if let (Some(cross), Some(cross_arn)) = (&deployment.cross_account_role, deployment.cross_account_role_arn()) {
+        if let Some(existing) = observed.roles.get(&cross_arn).and_then(|r| r.inline.get(PASS_ROLE_POLICY_NAME)) {
+            let left = without_ours(existing);
+            let key = if left.statement.is_empty() {
+                p.delete_inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing)
+            } else {
+                p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, Some(existing), left, vec![])
+            };
+            role_a_after.push(key);
+        }
+    }
+
+    let profile_arn = deployment.instance_profile_arn();
+    let role_a_name = deployment.instance_role.as_str();
+    if let Some(profile) = observed.instance_profiles.get(&profile_arn) {
+        let role_a_managed = observed.roles.get(&deployment.instance_role_arn()).is_some_and(Role::is_managed);
+        let resource = format!("instance profile {role_a_name}");
+        if profile.is_managed() {
+            let mut ops: Vec<Op> = profile
+                .roles
+                .iter()
+                .map(|r| Op::RemoveRoleFromInstanceProfile { profile: role_a_name.to_owned(), role: r.clone() })
+                .collect();
+            ops.push(Op::DeleteInstanceProfile { name: role_a_name.to_owned() });
+            let before = Some(profile_json(role_a_name, profile));
+            role_a_after.push(p.push(a, Service::Iam, resource, Action::Delete, before, None, ops, vec![]));
+        } else if role_a_managed && profile.roles.iter().any(|r| r == role_a_name) {
+            // Someone else's profile holds our role: take the role out so that it can be deleted.
+            let left = InstanceProfile {
+                tags: profile.tags.clone(),
+                roles: profile.roles.iter().filter(|r| *r != role_a_name).cloned().collect(),
+            };
+            let ops = vec![Op::RemoveRoleFromInstanceProfile {
+                profile: role_a_name.to_owned(),
+                role: role_a_name.to_owned(),
+            }];
+            let (before, after) = (profile_json(role_a_name, profile), profile_json(role_a_name, &left));
+            role_a_after.push(p.push(
+                a,
+                Service::Iam,
+                resource,
+                Action::Update,
+                Some(before),
+                Some(after),
+                ops,
+                vec![],
+            ));
+        }
+    }
+
+    let assume = observed.roles.get(&deployment.instance_role_arn()).and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
+    let extra: Vec<(&str, &PolicyDocument)> = assume.map(|doc| (ASSUME_POLICY_NAME, doc)).into_iter().collect();
+    p.destroy_role(a, role_a_name, &deployment.instance_role_arn(), &extra, role_a_after);
+    Plan { changes: p.changes }
+}
+
+struct Planner<'a> {
+    observed: &'a Observed,
+    problems: Vec<PlanProblem>,
+    changes: Vec<Change>,
+}
+
+impl Planner<'_> {
+    #[expect(clippy::too_many_arguments, reason = "one private constructor for every change")]
+    fn push(
+        &mut self,
+        account: &AccountId,
+        service: Service,
+        resource: String,
+        action: Action,
+        before: Option<String>,
+        after: Option<String>,
+        ops: Vec<Op>,
+        after_keys: Vec<String>,
+    ) -> String {
+        let key = format!("{account} {service} {resource}");
+        let diff = (action != Action::NoOp).then(|| diff(before.as_deref(), after.as_deref()));
+        self.changes.push(Change {
+            account: account.clone(),
+            service,
+            resource,
+            action,
+            before,
+            after,
+            diff,
+            ops,
+            key: key.clone(),
+            after_keys,
+        });
+        key
+    }
+
+    fn too_large(&mut self, what: &str, doc: &PolicyDocument, kind: DocKind) -> bool {
+        let size = validate::size_without_whitespace(&doc.to_json());
+        let limit = kind.size_limit();
+        if size > limit {
+            self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit });
+        }
+        size > limit
+    }
+
+    /// A role and its trust policy. A role xacct created gets `want` whole; a
+    /// role someone else created gets our statements merged into its trust policy.
+    fn role(&mut self, account: &AccountId, name: &str, arn: &str, want: PolicyDocument, after: Vec<String>) {
+        let resource = format!("role {name}");
+        match self.observed.roles.get(arn) {
+            None => {
+                if self.too_large(&format!("trust policy of {resource}"), &want, DocKind::Trust) {
+                    return;
+                }
+                let ops = vec![Op::CreateRole { name: name.to_owned(), trust: want.to_json() }];
+                self.push(
+                    account,
+                    Service::Iam,
+                    resource,
+                    Action::Create,
+                    None,
+                    Some(want.to_json_pretty()),
+                    ops,
+                    after,
+                );
+            }
+            Some(role) => {
+                let want = if role.is_managed() { want } else { merge(role.trust.as_ref(), &want.statement) };
+                if self.too_large(&format!("trust policy of {resource}"), &want, DocKind::Trust) {
+                    return;
+                }
+                let before = role.trust.as_ref().map(PolicyDocument::to_json_pretty);
+                if role.trust.as_ref().is_some_and(|t| same(t, &want)) {
+                    self.push(account, Service::Iam, resource, Action::NoOp, before.clone(), before, vec![], after);
+                } else {
+                    let ops = vec![Op::UpdateTrust { role: name.to_owned(), doc: want.to_json() }];
+                    let after_json = Some(want.to_json_pretty());
+                    self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after);
+                }
+            }
+        }
+    }
+
+    /// An inline policy on a role, set to `want` whole.
+    fn inline_policy(
+        &mut self,
+        account: &AccountId,
+        role: &str,
+        name: &str,
+        existing: Option<&PolicyDocument>,
+        want: PolicyDocument,
+        after: Vec<String>,
+    ) -> String {
+        let resource = format!("inline policy {name} of role {role}");
+        self.too_large(&resource, &want, DocKind::Identity { managed: false });
+        let action = match existing {
+            None => Action::Create,
+            Some(doc) if same(doc, &want) => Action::NoOp,
+            Some(_) => Action::Update,
+        };
+        let ops = if action == Action::NoOp {
+            vec![]
+        } else {
+            vec![Op::PutRolePolicy { role: role.to_owned(), name: name.to_owned(), doc: want.to_json() }]
+        };
+        let before = existing.map(PolicyDocument::to_json_pretty);
+        self.push(account, Service::Iam, resource, action, before, Some(want.to_json_pretty()), ops, after)
+    }
+
+    fn delete_inline_policy(
+        &mut self,
+        account: &AccountId,
+        role: &str,
+        name: &str,
+        existing: &PolicyDocument,
+    ) -> String {
+        let resource = format!("inline policy {name} of role {role}");
+        let ops = vec![Op::DeleteRolePolicy { role: role.to_owned(), name: name.to_owned() }];
+        let before = Some(existing.to_json_pretty());
+        self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, vec![])
+    }
+
+    /// The instance profile of the instance role's name, holding that role.
+    fn instance_profile(&mut self, account: &AccountId, name: &str, arn: &str, role_key: &str) {
+        let resource = format!("instance profile {name}");
+        let want = InstanceProfile { tags: managed_tags(), roles: vec![name.to_owned()] };
+        let after = vec![role_key.to_owned()];
+        match self.observed.instance_profiles.get(arn) {
+            None => {
+                let ops = vec![
+                    Op::CreateInstanceProfile { name: name.to_owned() },
+                    Op::AddRoleToInstanceProfile { profile: name.to_owned(), role: name.to_owned() },
+                ];
+                let after_json = Some(profile_json(name, &want));
+                self.push(account, Service::Iam, resource, Action::Create, None, after_json, ops, after);
+            }
+            Some(profile) => {
+                let before = Some(profile_json(name, profile));
+                if profile.roles.iter().any(|r| r == name) {
+                    self.push(account, Service::Iam, resource, Action::NoOp, before.clone(), before, vec![], after);
+                    return;
+                }
+                if !profile.is_managed() && !profile.roles.is_empty() {
+                    self.problems.push(PlanProblem::ForeignInstanceProfile {
+                        profile: arn.to_owned(),
+                        holds: profile.roles.join(", "),
+                        role: name.to_owned(),
+                    });
+                    return;
+                }
+                let mut ops: Vec<Op> = profile
+                    .roles
+                    .iter()
+                    .map(|r| Op::RemoveRoleFromInstanceProfile { profile: name.to_owned(), role: r.clone() })
+                    .collect();
+                ops.push(Op::AddRoleToInstanceProfile { profile: name.to_owned(), role: name.to_owned() });
+                let fixed = InstanceProfile { tags: profile.tags.clone(), roles: vec![name.to_owned()] };
+                let after_json = Some(profile_json(name, &fixed));
+                self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after);
+            }
+        }
+    }
+
+    fn bucket_policy(
+        &mut self,
+        account: &AccountId,
+        bucket: &str,
+        existing: Option<&PolicyDocument>,
+        want: Option<PolicyDocument>,
+        after: Vec<String>,
+    ) -> String {
+        let resource = format!("bucket policy of {bucket}");
+        if let Some(want) = &want {
+            self.too_large(&resource, want, DocKind::Bucket);
+        }
+        let (action, ops) = match (existing, &want) {
+            (None, None) => (Action::NoOp, vec![]),
+            (Some(_), None) => (Action::Delete, vec![Op::DeleteBucketPolicy { bucket: bucket.to_owned() }]),
+            (Some(e), Some(w)) if same(e, w) => (Action::NoOp, vec![]),
+            (e, Some(w)) => {
+                let action = if e.is_some() { Action::Update } else { Action::Create };
+                (action, vec![Op::PutBucketPolicy { bucket: bucket.to_owned(), doc: w.to_json() }])
+            }
+        };
+        let before = existing.map(PolicyDocument::to_json_pretty);
+        let after_json = want.as_ref().map(PolicyDocument::to_json_pretty);
+        self.push(account, Service::S3, resource, action, before, after_json, ops, after)
+    }
+
+    fn key_policy(
+        &mut self,
+        account: &AccountId,
+        key: &str,
+        existing: &PolicyDocument,
+        want: PolicyDocument,
+        after: Vec<String>,
+    ) -> String {
+        let resource = format!("key policy of {key}");
+        self.too_large(&resource, &want, DocKind::KmsKey);
+        let (action, ops) = if same(existing, &want) {
+            (Action::NoOp, vec![])
+        } else {
+            (Action::Update, vec![Op::PutKeyPolicy { key: key.to_owned(), doc: want.to_json() }])
+        };
+        let before = Some(existing.to_json_pretty());
+        self.push(account, Service::Kms, resource, action, before, Some(want.to_json_pretty()), ops, after)
+    }
+
+    /// Deletes a role xacct created; for a role someone else created, takes our
+    /// statements out of its trust policy (when foreign ones are left) and
+    /// deletes the inline policies in `ours`. Returns the key of the last change.
+    fn destroy_role(
+        &mut self,
+        account: &AccountId,
+        name: &str,
+        arn: &str,
+        ours: &[(&str, &PolicyDocument)],
+        after: Vec<String>,
+    ) -> Option<String> {
+        let role = self.observed.roles.get(arn)?;
+        let resource = format!("role {name}");
+        let before = role.trust.as_ref().map(PolicyDocument::to_json_pretty);
+        if role.is_managed() {
+            let ops = vec![Op::DeleteRole { name: name.to_owned() }];
+            return Some(self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, after));
+        }
+        let mut last = None;
+        for (policy, doc) in ours {
+            last = Some(self.delete_inline_policy(account, name, policy, doc));
+        }
+        if let Some(trust) = &role.trust {
+            let left = without_ours(trust);
+            if !left.statement.is_empty() && left.statement.len() < trust.statement.len() {
+                let ops = vec![Op::UpdateTrust { role: name.to_owned(), doc: left.to_json() }];
+                let after_json = Some(left.to_json_pretty());
+                last = Some(self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after));
+            }
+        }
+        last
+    }
+}
+
+fn key_role(arn: &str) -> String {
+    let (account, name) = arn.trim_start_matches("arn:aws:iam::").split_once(":role/").unwrap_or(("", arn));
+    format!("{account} iam role {name}")
+}
+
+fn managed_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([(crate::MANAGED_TAG_KEY.to_owned(), crate::MANAGED_TAG_VALUE.to_owned())])
+}
+
+fn profile_json(name: &str, profile: &InstanceProfile) -> String {
+    let value = serde_json::json!({ "InstanceProfileName": name, "Roles": profile.roles, "Tags": profile.tags });
+    serde_json::to_string_pretty(&value).unwrap_or_default()
+}
+
+fn diff(before: Option<&str>, after: Option<&str>) -> String {
+    // A final newline on both sides keeps "\ No newline at end of file" out of the diff.
+    let line = |s: Option<&str>| s.map(|s| format!("{s}\n")).unwrap_or_default();
+    let (before, after) = (line(before), line(after));
+    let mut text = String::new();
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    let mut unified = diff.unified_diff();
+    text.push_str(&unified.context_radius(3).header("before", "after").to_string());
+    text
+}
+
+/// `existing` with our statements set to `ours`: a statement of ours with the
+/// same Sid is replaced where it stands, new ones are appended, ours that the
+/// flow no longer has are dropped, and every foreign statement is kept.
+pub(crate) fn merge(existing: Option<&PolicyDocument>, ours: &[Statement]) -> PolicyDocument {
+    let Some(existing) = existing else {
+        return PolicyDocument::new(ours.to_vec());
+    };
+    let mut placed = BTreeSet::new();
+    let mut statement = Vec::with_capacity(existing.statement.len() + ours.len());
+    for stmt in &existing.statement {
+        if !build::is_ours(stmt) {
+            statement.push(stmt.clone());
+        } else if let Some(mine) = ours.iter().find(|o| o.sid == stmt.sid) {
+            if placed.insert(mine.sid.clone()) {
+                statement.push(mine.clone());
+            }
+        }
+    }
+    statement.extend(ours.iter().filter(|o| !placed.contains(&o.sid)).cloned());
+    PolicyDocument { version: existing.version.clone(), id: existing.id.clone(), statement }
+}
+
+/// `doc` without any statement of ours.
+pub(crate) fn without_ours(doc: &PolicyDocument) -> PolicyDocument {
+    let statement = doc.statement.iter().filter(|s| !build::is_ours(s)).cloned().collect();
+    PolicyDocument { version: doc.version.clone(), id: doc.id.clone(), statement }
+}
+
+/// True when the documents mean the same, ignoring the `"x"` versus `["x"]`
+/// shapes that some services rewrite.
+pub(crate) fn same(a: &PolicyDocument, b: &PolicyDocument) -> bool {
+    normalize(a) == normalize(b)
+}
+
+fn normalize(doc: &PolicyDocument) -> PolicyDocument {
+    fn one<T: Clone>(v: &mut Option<OneOrMany<T>>) {
+        if let Some(OneOrMany::Many(items)) = v {
+            if items.len() == 1 {
+                *v = Some(OneOrMany::One(items[0].clone()));
+            }
+        }
+    }
+    fn principal(p: &mut Option<Principal>) {
+        if let Some(Principal::Map(map)) = p {
+            for value in map.values_mut() {
+                let mut v = Some(value.clone());
+                one(&mut v);
+                if let Some(v) = v {
+                    *value = v;
+                }
+            }
+        }
+    }
+    let mut doc = doc.clone();
+    for stmt in &mut doc.statement {
+        one(&mut stmt.action);
+        one(&mut stmt.not_action);
+        one(&mut stmt.resource);
+        one(&mut stmt.not_resource);
+        principal(&mut stmt.principal);
+        principal(&mut stmt.not_principal);
+        for values in stmt.condition.iter_mut().flat_map(|c| c.values_mut()).flat_map(|m| m.values_mut()) {
+            let mut v = Some(values.clone());
+            one(&mut v);
+            if let Some(v) = v {
+                *values = v;
+            }
+        }
+    }
+    doc
+}
+
+#[cfg(test)]
+mod tests;
