@@ -2,3 +2,4 @@
 //! through `testkit`: the moto emulator, the accounts, the Databricks stand-in.
 
 mod foundation;
+mod oracle;

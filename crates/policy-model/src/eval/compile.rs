@@ -388,20 +388,31 @@ impl CompiledStatement {
 
     fn resource_matches(&self, req: &Request) -> bool {
         let arn = req.resource_arn();
-        let one = |r: &ResourcePattern| match r {
-            ResourcePattern::All => true,
-            ResourcePattern::Invalid => false,
-            ResourcePattern::Arn { head, product, rest } => {
-                let Some(arn) = arn else { return false };
-                let ctx = &req.context;
-                head.iter().zip(&arn[1..5]).all(|(p, part)| p.matches(part, ctx) == Some(true))
-                    && arn[5].strip_prefix(&**product).is_some_and(|tail| rest.matches(tail, ctx) == Some(true))
+        // `None` when a policy variable has no value: such an entry matches nothing, and
+        // a `NotResource` holding one does not apply either.
+        let one = |r: &ResourcePattern| -> Option<bool> {
+            match r {
+                ResourcePattern::All => Some(true),
+                ResourcePattern::Invalid => Some(false),
+                ResourcePattern::Arn { head, product, rest } => {
+                    let Some(arn) = arn else { return Some(false) };
+                    let ctx = &req.context;
+                    for (p, part) in head.iter().zip(&arn[1..5]) {
+                        if !p.matches(part, ctx)? {
+                            return Some(false);
+                        }
+                    }
+                    match arn[5].strip_prefix(&**product) {
+                        Some(tail) => rest.matches(tail, ctx),
+                        None => Some(false),
+                    }
+                }
             }
         };
         match &self.resources {
             None => true,
-            Some(Element::Is(list)) => list.iter().any(one),
-            Some(Element::Not(list)) => !list.iter().any(one),
+            Some(Element::Is(list)) => list.iter().any(|r| one(r) == Some(true)),
+            Some(Element::Not(list)) => list.iter().all(|r| one(r) == Some(false)),
         }
     }
 

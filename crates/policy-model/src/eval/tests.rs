@@ -575,6 +575,11 @@ fn variables_and_global_keys() {
         "allowed (AllowedByIdentity)",
     );
     check(req(SESSION_A, "s3:GetObject", "arn:aws:s3:::b/xy$").acct(A).id(&literal_star), "implicitDeny (NoAllow)");
+    // An entry whose variable has no value matches nothing, and a NotResource holding one does not apply.
+    let not_home = r#"{"Effect":"Allow","Action":"s3:*","NotResource":"arn:aws:s3:::home/${aws:username}/*"}"#;
+    check(req(user, "s3:GetObject", "arn:aws:s3:::home/bob/x").acct(A).id(not_home), "allowed (AllowedByIdentity)");
+    check(req(user, "s3:GetObject", "arn:aws:s3:::home/alice/x").acct(A).id(not_home), "implicitDeny (NoAllow)");
+    check(req(SESSION_A, "s3:GetObject", "arn:aws:s3:::home/bob/x").acct(A).id(not_home), "implicitDeny (NoAllow)");
     let userid = r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringLike":{"aws:userid":"AROA*:${aws:username}"}}}"#;
     check(
         req(user, "s3:GetObject", OBJECT).acct(A).id(userid).ctx("aws:userid", "AROAXYZ:alice"),
