@@ -2,6 +2,7 @@
 //! crates together and prints their results. It holds no business logic.
 
 mod config;
+mod demo;
 mod dev;
 mod flow;
 mod render;
@@ -161,7 +162,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Simulate { input } => render::simulate(&input),
-        Command::Demo => Ok(not_implemented("demo")),
+        Command::Demo => demo::demo(),
     }
 }
 

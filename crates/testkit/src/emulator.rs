@@ -307,3 +307,41 @@ impl Detached {
         Ok(status.success())
     }
 }
+
+impl Profiles {
+    /// An S3 client for one account's profile (path-style, as the emulator needs).
+    pub async fn s3(&self, account: &str) -> aws_sdk_s3::Client {
+        let config = self.sdk_config(account).await;
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build())
+    }
+
+    /// A blocking `dbutils.fs.ls` answer for the Databricks stand-in: the keys
+    /// in `bucket`, listed through the emulator with `account`'s profile.
+    pub fn ls_handler(&self, account: &str) -> crate::databricks::LsHandler {
+        let config_file = self.config_file.clone();
+        let credentials_file = self.credentials_file.clone();
+        let endpoint = self.endpoint.clone();
+        let account = account.to_owned();
+        std::sync::Arc::new(move |bucket: &str| {
+            let profiles = Profiles {
+                _dir: None,
+                config_file: config_file.clone(),
+                credentials_file: credentials_file.clone(),
+                endpoint: endpoint.clone(),
+            };
+            let (account, bucket) = (account.clone(), bucket.to_owned());
+            // The stand-in answers on its own runtime; list on a thread of our own.
+            std::thread::spawn(move || {
+                let runtime =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+                runtime.block_on(async {
+                    let out = profiles.s3(&account).await.list_objects_v2().bucket(&bucket).send().await;
+                    let out = out.map_err(|e| format!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+                    Ok(out.contents().iter().filter_map(|o| o.key().map(str::to_owned)).collect())
+                })
+            })
+            .join()
+            .map_err(|_| "the listing thread panicked".to_owned())?
+        })
+    }
+}
