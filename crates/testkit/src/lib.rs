@@ -8,6 +8,7 @@
 pub mod containers;
 pub mod databricks;
 mod emulator;
+pub mod fixtures;
 mod venv;
 
 pub use emulator::{Detached, Emulator, Profiles};
