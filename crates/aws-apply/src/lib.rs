@@ -7,6 +7,8 @@
 //! - [`plan`](mod@plan): changes per resource, each with the policy JSON before and after;
 //! - [`accounts`]: one set of SDK clients per account, call counting and retries;
 //! - [`observe`](mod@observe): the reads;
+//! - [`apply`](mod@apply): the writes, in dependency order;
+//! - [`intercept`]: SDK interceptors for fault injection and added latency.
 //!
 //! **Architecture Invariant:** planning does no I/O: `plan` and `plan_destroy`
 //! take plain data and return plain data, so that they are tested without a server.
@@ -17,11 +19,14 @@
 //! never creates or deletes a bucket, a KMS key or the cross-account role.
 
 pub mod accounts;
+pub mod apply;
+pub mod intercept;
 pub mod model;
 pub mod observe;
 pub mod plan;
 
 pub use accounts::{is_write, Accounts, ApiCalls, Counts, Error, Service};
+pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, Progress};
 pub use model::{BucketState, InstanceProfile, Observed, Role};
 pub use observe::observe;
 pub use plan::{plan, plan_destroy, Action, Change, Plan, PlanError, PlanProblem};
