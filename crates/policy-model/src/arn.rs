@@ -245,7 +245,8 @@ impl FromStr for TypedArn {
                 if arn.resource == "root" {
                     return Ok(TypedArn::Root { account: account()? });
                 }
-                let (kind, rest) = arn.resource.split_once('/').ok_or_else(|| err("an IAM resource is `<type>/<name>`"))?;
+                let (kind, rest) =
+                    arn.resource.split_once('/').ok_or_else(|| err("an IAM resource is `<type>/<name>`"))?;
                 let (path, name) = split_path(&format!("/{rest}"));
                 match kind {
                     "role" => Ok(TypedArn::Role { account: account()?, path, name: RoleName::new(&name)? }),
@@ -257,12 +258,20 @@ impl FromStr for TypedArn {
                 }
             }
             "sts" => {
-                let rest = arn.resource.strip_prefix("assumed-role/").ok_or_else(|| err("an STS ARN is `assumed-role/<role>/<session>`"))?;
-                let (role, session) = rest.split_once('/').ok_or_else(|| err("an STS ARN is `assumed-role/<role>/<session>`"))?;
+                let rest = arn
+                    .resource
+                    .strip_prefix("assumed-role/")
+                    .ok_or_else(|| err("an STS ARN is `assumed-role/<role>/<session>`"))?;
+                let (role, session) =
+                    rest.split_once('/').ok_or_else(|| err("an STS ARN is `assumed-role/<role>/<session>`"))?;
                 if session.is_empty() || !session.chars().all(is_iam_name_char) || session.len() > 64 {
                     return Err(err("a session name is 1 to 64 characters of `[\\w+=,.@-]`"));
                 }
-                Ok(TypedArn::AssumedRole { account: account()?, role: RoleName::new(role)?, session: session.to_owned() })
+                Ok(TypedArn::AssumedRole {
+                    account: account()?,
+                    role: RoleName::new(role)?,
+                    session: session.to_owned(),
+                })
             }
             "s3" => {
                 if !arn.region.is_empty() || !arn.account.is_empty() {
@@ -319,19 +328,49 @@ mod tests {
 
     #[test]
     fn typed_arns() {
-        check("arn:aws:iam::111111111111:role/MyRoleA", r#"Role { account: AccountId("111111111111"), path: "/", name: RoleName("MyRoleA") }"#);
-        check("arn:aws:iam::111111111111:role/a/b/MyRoleA", r#"Role { account: AccountId("111111111111"), path: "/a/b/", name: RoleName("MyRoleA") }"#);
-        check("arn:aws:iam::111111111111:instance-profile/MyRoleA", r#"InstanceProfile { account: AccountId("111111111111"), path: "/", name: RoleName("MyRoleA") }"#);
+        check(
+            "arn:aws:iam::111111111111:role/MyRoleA",
+            r#"Role { account: AccountId("111111111111"), path: "/", name: RoleName("MyRoleA") }"#,
+        );
+        check(
+            "arn:aws:iam::111111111111:role/a/b/MyRoleA",
+            r#"Role { account: AccountId("111111111111"), path: "/a/b/", name: RoleName("MyRoleA") }"#,
+        );
+        check(
+            "arn:aws:iam::111111111111:instance-profile/MyRoleA",
+            r#"InstanceProfile { account: AccountId("111111111111"), path: "/", name: RoleName("MyRoleA") }"#,
+        );
         check("arn:aws:iam::111111111111:root", r#"Root { account: AccountId("111111111111") }"#);
-        check("arn:aws:sts::111111111111:assumed-role/MyRoleA/i-123", r#"AssumedRole { account: AccountId("111111111111"), role: RoleName("MyRoleA"), session: "i-123" }"#);
+        check(
+            "arn:aws:sts::111111111111:assumed-role/MyRoleA/i-123",
+            r#"AssumedRole { account: AccountId("111111111111"), role: RoleName("MyRoleA"), session: "i-123" }"#,
+        );
         check("arn:aws:s3:::my-bucket", r#"Bucket { bucket: BucketName("my-bucket") }"#);
         check("arn:aws:s3:::my-bucket/a/b.txt", r#"Object { bucket: BucketName("my-bucket"), key: "a/b.txt" }"#);
-        check("arn:aws:kms:us-east-1:222222222222:key/1234", r#"KmsKey { region: "us-east-1", account: AccountId("222222222222"), key_id: "1234" }"#);
-        check("arn:aws:kms:us-east-1:222222222222:alias/data", r#"KmsAlias { region: "us-east-1", account: AccountId("222222222222"), alias: "data" }"#);
-        check("arn:aws:iam::12:role/x", "error: `arn:aws:iam::12:role/x` is not a valid ARN: the account part must be 12 digits");
-        check("arn:aws:iam::111111111111:role/bad name", "error: role name `bad name` breaks the rule: only letters, digits and `+=,.@_-`");
-        check("arn:aws:s3:::My_Bucket", "error: bucket name `My_Bucket` breaks the rule: only lowercase letters, digits, `.` and `-`");
-        check("arn:aws:kms::222222222222:key/1", "error: `arn:aws:kms::222222222222:key/1` is not a valid ARN: a KMS ARN names its region");
+        check(
+            "arn:aws:kms:us-east-1:222222222222:key/1234",
+            r#"KmsKey { region: "us-east-1", account: AccountId("222222222222"), key_id: "1234" }"#,
+        );
+        check(
+            "arn:aws:kms:us-east-1:222222222222:alias/data",
+            r#"KmsAlias { region: "us-east-1", account: AccountId("222222222222"), alias: "data" }"#,
+        );
+        check(
+            "arn:aws:iam::12:role/x",
+            "error: `arn:aws:iam::12:role/x` is not a valid ARN: the account part must be 12 digits",
+        );
+        check(
+            "arn:aws:iam::111111111111:role/bad name",
+            "error: role name `bad name` breaks the rule: only letters, digits and `+=,.@_-`",
+        );
+        check(
+            "arn:aws:s3:::My_Bucket",
+            "error: bucket name `My_Bucket` breaks the rule: only lowercase letters, digits, `.` and `-`",
+        );
+        check(
+            "arn:aws:kms::222222222222:key/1",
+            "error: `arn:aws:kms::222222222222:key/1` is not a valid ARN: a KMS ARN names its region",
+        );
         check("not-an-arn", "error: `not-an-arn` is not a valid ARN: an ARN has six `:`-separated parts");
         check("arn:aws:ec2:us-east-1:111111111111:instance/i-1", "error: `arn:aws:ec2:us-east-1:111111111111:instance/i-1` is not a valid ARN: the service must be `iam`, `sts`, `s3` or `kms`");
     }

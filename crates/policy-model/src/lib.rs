@@ -4,17 +4,24 @@
 //! - [`arn`]: ARNs, account IDs, role and bucket names;
 //! - [`document`]: the serde form of a policy document, tolerant of every shape AWS accepts;
 //! - [`flow`]: the flow being automated, as checked plain data;
+//! - [`eval`]: the IAM evaluation engine, AWS's documented logic with cross-account rules;
+//! - [`simulate`]: the `simulate` case format over [`eval`];
 //! - [`validate`]: every finding in a document, with its JSON path, and the size limits;
 //! - [`build`]: the documents of the flow, with stable `Xacct` Sids;
 //! - [`merge`]: our statements into a foreign document by Sid, and out again;
+//! - `strategies` (feature `proptest`): proptest strategies for documents, for tests;
 //!
 //! **Architecture Invariant:** this crate does no I/O and knows nothing of aws-sdk, tokio or HTTP.
 
 pub mod arn;
 pub mod build;
 pub mod document;
+pub mod eval;
 pub mod flow;
 pub mod merge;
+pub mod simulate;
+#[cfg(any(test, feature = "proptest"))]
+pub mod strategies;
 pub mod validate;
 
 pub use arn::{AccountId, Arn, BucketName, NameError, RoleName, TypedArn};

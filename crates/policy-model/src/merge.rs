@@ -86,10 +86,12 @@ pub fn unmerge_sids(existing: &PolicyDocument, sids: &[&str]) -> Option<PolicyDo
 #[cfg(test)]
 mod tests {
     use expect_test::{expect, Expect};
+    use proptest::prelude::*;
 
     use super::*;
     use crate::build::{self, is_ours};
     use crate::flow::fixtures;
+    use crate::strategies;
 
     #[track_caller]
     fn check(existing: Option<&str>, limit: usize, expect: Expect) {
@@ -147,5 +149,80 @@ mod tests {
         let flow = fixtures::runbook();
         assert_eq!(unmerge(&build::owner_trust_policy(&flow), is_ours), None);
         assert_eq!(unmerge_sids(&build::assume_role_policy(&flow), &["XacctAssumeBucketOwnerRoles"]), None);
+    }
+
+    fn config(cases: u32) -> ProptestConfig {
+        // XorShift: in a debug build ChaCha alone takes half the time of these cases.
+        ProptestConfig {
+            cases,
+            failure_persistence: None,
+            rng_algorithm: proptest::test_runner::RngAlgorithm::XorShift,
+            ..ProptestConfig::default()
+        }
+    }
+
+    proptest! {
+        #![proptest_config(config(10_000))]
+
+        /// Merging never loses, changes or moves a foreign statement; every one of
+        /// ours is there once; and unmerging gives back the original.
+        #[test]
+        fn merge_keeps_foreign_statements(
+            existing in proptest::option::of(strategies::foreign_document()),
+            ours in strategies::our_statements(4),
+        ) {
+            let merged = merge(existing.as_ref(), &ours, usize::MAX).unwrap();
+            let foreign: Vec<&Statement> = merged.statement.iter().filter(|s| !is_ours(s)).collect();
+            let original: Vec<&Statement> = existing.iter().flat_map(|d| &d.statement).collect();
+            prop_assert_eq!(&foreign, &original);
+            for (a, b) in foreign.iter().zip(&original) {
+                prop_assert_eq!(serde_json::to_string(a).unwrap(), serde_json::to_string(b).unwrap());
+            }
+            // In place: the foreign statements open the document, in their order.
+            prop_assert_eq!(merged.statement.iter().take(original.len()).collect::<Vec<_>>(), original);
+            prop_assert_eq!(&merged.statement[merged.statement.len() - ours.len()..], &ours[..]);
+            if let Some(existing) = &existing {
+                prop_assert_eq!(&merged.version, &existing.version);
+                prop_assert_eq!(&merged.id, &existing.id);
+            }
+            // Merging again changes nothing.
+            prop_assert_eq!(merge(Some(&merged), &ours, usize::MAX).unwrap(), merged.clone());
+            // The canonical JSON of the merge, and unmerge restores the original.
+            let expected = existing.filter(|d| !d.statement.is_empty());
+            let sids: Vec<&str> = ours.iter().filter_map(|s| s.sid.as_deref()).collect();
+            prop_assert_eq!(unmerge_sids(&merged, &sids), expected.clone());
+            prop_assert_eq!(unmerge(&merged, is_ours), expected);
+        }
+
+    }
+
+    proptest! {
+        #![proptest_config(config(2_000))]
+
+        /// Replacing an older version of our statements keeps every foreign
+        /// statement's index; the limit is enforced on the canonical size.
+        #[test]
+        fn merge_replaces_ours_in_place(
+            foreign in strategies::foreign_document(),
+            old in strategies::our_statements(4),
+            new in strategies::our_statements(4),
+            seed in any::<u64>(),
+        ) {
+            let mut existing = foreign.clone();
+            for (i, stmt) in old.iter().enumerate() {
+                let at = (seed as usize).wrapping_add(i * 7) % (existing.statement.len() + 1);
+                existing.statement.insert(at, stmt.clone());
+            }
+            let merged = merge(Some(&existing), &new, usize::MAX).unwrap();
+            for (i, stmt) in existing.statement.iter().enumerate() {
+                if !is_ours(stmt) {
+                    prop_assert_eq!(&merged.statement[i], stmt);
+                }
+            }
+            let size = size_without_whitespace(&merged.to_json());
+            prop_assert_eq!(merge(Some(&existing), &new, size), Ok(merged.clone()));
+            prop_assert_eq!(merge(Some(&existing), &new, size - 1), Err(MergeError::TooLarge { size, limit: size - 1 }));
+            prop_assert_eq!(unmerge(&merged, is_ours), unmerge(&foreign, is_ours));
+        }
     }
 }
