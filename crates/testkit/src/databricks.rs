@@ -386,12 +386,8 @@ fn cluster_details(cluster_id: &str, cluster: &Cluster) -> Map<String, Value> {
     details.insert("cluster_memory_mb".to_owned(), json!(31232));
     details.insert("cluster_cores".to_owned(), json!(4.0));
     details.insert("last_state_loss_time".to_owned(), json!(0));
-    if let Some(version) = details.get("spark_version").cloned() {
-        details.insert("effective_spark_version".to_owned(), version);
-    }
     if cluster.state == "RUNNING" {
         details.insert("driver".to_owned(), json!({ "private_ip": "10.0.0.10", "node_id": "driver-0" }));
-        details.insert("executors".to_owned(), json!([]));
     }
     if let Some(code) = &cluster.termination_code {
         details.insert("termination_reason".to_owned(), json!({ "code": code, "type": "CLIENT_ERROR" }));

@@ -1,5 +1,4 @@
 //! Every endpoint, auth method, retry and error path against plain wiremock mocks.
-#![cfg(test)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
