@@ -1,1 +1,0 @@
-//! Live checks: placeholder while the reader lands.

@@ -1,0 +1,519 @@
+//! The live probes: from account A's credentials, assume MyRoleA, then each owner's role, then
+//! write, list, read and delete a canary object; read the bucket's Object Ownership; and, on
+//! request, run `dbutils.fs.ls` on the cluster. The canary is the only thing verify ever writes,
+//! and it is deleted even when a step fails.
+
+use aws_config::SdkConfig;
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_sdk_s3::config::SharedInterceptor;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::ObjectCannedAcl;
+use policy_model::{Access, Bucket, Flow, Owner};
+
+use crate::chain::{ids, Evaluation, PROBE_PREFIX};
+use crate::report::{Link, Status};
+use crate::state::State;
+
+use super::read::{describe, s3_client};
+use super::LiveInputs;
+
+/// Probe link ids.
+pub mod probe_ids {
+    pub const ASSUME_A: &str = "probe:assume-a";
+    pub fn assume_b(owner: &str) -> String {
+        format!("probe:assume-b:{owner}")
+    }
+    pub fn canary(bucket: &str) -> String {
+        format!("probe:canary:{bucket}")
+    }
+    pub fn ownership(bucket: &str) -> String {
+        format!("probe:ownership:{bucket}")
+    }
+    pub fn on_cluster(bucket: &str) -> String {
+        format!("probe:on-cluster:{bucket}")
+    }
+}
+
+const ON_CLUSTER_HINT: &str =
+    "run `cargo xtask verify --on-cluster` to probe from the cluster itself, where the instance profile gives MyRoleA";
+
+pub(crate) struct Probes<'a> {
+    pub flow: &'a Flow,
+    pub inputs: &'a LiveInputs,
+    pub state: &'a State,
+    pub eval: &'a Evaluation,
+    pub links: Vec<Link>,
+    pub warnings: Vec<String>,
+}
+
+/// One step of the canary.
+struct Step {
+    name: &'static str,
+    action: &'static str,
+    result: Result<String, String>,
+}
+
+impl Probes<'_> {
+    fn allowed(&self, id: &str, action: &str) -> Option<bool> {
+        self.eval.allowed.get(&(id.to_owned(), action.to_owned())).copied()
+    }
+
+    fn sts(&self, config: &SdkConfig) -> aws_sdk_sts::Client {
+        let mut builder = aws_sdk_sts::config::Builder::from(config);
+        for interceptor in &self.inputs.probe_interceptors {
+            builder.push_interceptor(interceptor.clone());
+        }
+        aws_sdk_sts::Client::from_conf(builder.build())
+    }
+
+    fn interceptors(&self) -> &[SharedInterceptor] {
+        &self.inputs.probe_interceptors
+    }
+
+    /// Assumes `role_arn` with the credentials of `config`; returns a config with the session's keys.
+    async fn assume(&self, config: &SdkConfig, role_arn: &str) -> Result<SdkConfig, String> {
+        let session = format!("xacct-verify-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let out = self
+            .sts(config)
+            .assume_role()
+            .role_arn(role_arn)
+            .role_session_name(&session)
+            .send()
+            .await
+            .map_err(|e| describe(&e))?;
+        let creds = out.credentials.ok_or_else(|| "AssumeRole returned no credentials".to_owned())?;
+        let keys = Credentials::new(
+            creds.access_key_id,
+            creds.secret_access_key,
+            Some(creds.session_token),
+            None,
+            "xacct-verify",
+        );
+        Ok(config.to_builder().credentials_provider(SharedCredentialsProvider::new(keys)).build())
+    }
+
+    fn skip_rest(&mut self, reason: &str) {
+        for owner in &self.flow.owners {
+            let id = probe_ids::assume_b(owner.account_id.as_str());
+            self.links.push(
+                Link::new(id, self.flow.deployment.instance_role_arn(), owner.role_arn(), "sts:AssumeRole (live)")
+                    .skip(reason, Some(ON_CLUSTER_HINT.to_owned())),
+            );
+            for bucket in &owner.buckets {
+                self.links.push(
+                    Link::new(
+                        probe_ids::canary(bucket.name.as_str()),
+                        owner.role_arn(),
+                        bucket.name.arn(),
+                        canary_action(bucket),
+                    )
+                    .skip(reason, Some(ON_CLUSTER_HINT.to_owned())),
+                );
+                let ownership = self.ownership(owner, bucket, None);
+                self.links.push(ownership);
+            }
+        }
+    }
+
+    pub(crate) async fn run(&mut self) {
+        let deployment = &self.flow.deployment;
+        let a = deployment.account_id.clone();
+        let a_role = deployment.instance_role_arn();
+        let link =
+            Link::new(probe_ids::ASSUME_A, format!("account {a}'s credentials"), &a_role, "sts:AssumeRole (live)");
+        let Some(config) = self.inputs.aws.get(&a).cloned() else {
+            let reason = format!("no AWS credentials for account {a}");
+            self.links.push(link.skip(&reason, None));
+            self.skip_rest(&reason);
+            return;
+        };
+        let endpoint = match config.endpoint_url() {
+            Some(url) => format!("against the endpoint {url}"),
+            None => "against AWS".to_owned(),
+        };
+        let caller = match self.sts(&config).get_caller_identity().send().await {
+            Ok(out) => out.arn.unwrap_or_else(|| format!("account {a}")),
+            Err(e) => format!("account {a}'s credentials ({})", describe(&e)),
+        };
+        let link = Link { from: caller.clone(), ..link };
+        let a_session = match self.assume(&config, &a_role).await {
+            Ok(session) => {
+                self.links
+                    .push(link.pass(vec![format!("assumed {a_role} with the credentials of {caller}, {endpoint}")]));
+                session
+            }
+            Err(e) => {
+                let reason = format!(
+                    "{caller} may not assume {a_role} ({e}); that is expected from a laptop, since {a_role} trusts \
+                     ec2.amazonaws.com for its instance profile. xacct never loosens a trust policy to make a probe work"
+                );
+                self.links.push(link.skip(&reason, Some(ON_CLUSTER_HINT.to_owned())));
+                self.skip_rest(&format!("needs a session of {a_role}, which {caller} could not get"));
+                return;
+            }
+        };
+
+        for owner in &self.flow.owners {
+            let b = owner.account_id.as_str();
+            let b_role = owner.role_arn();
+            let link = Link::new(probe_ids::assume_b(b), &a_role, &b_role, "sts:AssumeRole (live)");
+            let evaluated = match (
+                self.allowed(&ids::assume_a_to_b(b), "sts:AssumeRole"),
+                self.allowed(&ids::trust_b(b), "sts:AssumeRole"),
+            ) {
+                (Some(x), Some(y)) => Some(x && y),
+                _ => None,
+            };
+            let session = match self.assume(&a_session, &b_role).await {
+                Ok(session) => {
+                    self.links
+                        .push(link.pass(vec![format!("assumed {b_role} from a session of {a_role}, {endpoint}")]));
+                    if evaluated == Some(false) {
+                        self.disagree(format!(
+                            "{a_role} assumed {b_role} live, but the evaluation of links {} and {} says AssumeRole is refused",
+                            ids::assume_a_to_b(b),
+                            ids::trust_b(b)
+                        ));
+                    }
+                    Some(session)
+                }
+                Err(e) => {
+                    self.links.push(link.fail(
+                        vec![format!("AssumeRole on {b_role} from a session of {a_role} failed: {e}")],
+                        format!(
+                            "an AssumeRole 403 means the trust policy of {b_role} lacks {a_role}, or {a_role}'s policy lacks \
+                             sts:AssumeRole on {b_role}: see links {} and {}",
+                            ids::trust_b(b),
+                            ids::assume_a_to_b(b)
+                        ),
+                    ));
+                    if evaluated == Some(true) {
+                        self.disagree(format!(
+                            "the evaluation allows {a_role} to assume {b_role}, but the live AssumeRole failed: a policy verify \
+                             cannot read (an SCP, a permissions boundary) or IAM propagation delay"
+                        ));
+                    }
+                    None
+                }
+            };
+            for bucket in &owner.buckets {
+                let canary = match &session {
+                    Some(session) => Some(self.canary(session, owner, bucket).await),
+                    None => {
+                        let id = probe_ids::canary(bucket.name.as_str());
+                        self.links.push(
+                            Link::new(id, &b_role, bucket.name.arn(), canary_action(bucket))
+                                .skip(format!("needs a session of {b_role}, which AssumeRole refused"), None),
+                        );
+                        None
+                    }
+                };
+                let ownership = self.ownership(owner, bucket, canary.flatten());
+                self.links.push(ownership);
+            }
+        }
+    }
+
+    fn disagree(&mut self, what: String) {
+        self.warnings.push(format!(
+            "disagreement: {what}. Against the emulator this is expected where moto does not enforce a permission \
+             (bucket policies, cross-account trust, the cross-account rule; see DESIGN.md)"
+        ));
+    }
+
+    /// The canary in one bucket. Returns the canary's owner id, when it was listed.
+    async fn canary(&mut self, session: &SdkConfig, owner: &Owner, bucket: &Bucket) -> Option<String> {
+        let name = bucket.name.as_str();
+        let s3 = s3_client(session, self.interceptors());
+        let key = format!("{PROBE_PREFIX}verify-{}", uuid::Uuid::new_v4());
+        let body = format!("xacct verify canary {key}");
+        let mut steps: Vec<Step> = Vec::new();
+        let mut owner_id = None;
+        // Whether an object may have been written and must be deleted at the end.
+        let mut written = false;
+        let link = Link::new(probe_ids::canary(name), owner.role_arn(), bucket.name.arn(), canary_action(bucket));
+
+        'steps: {
+            if bucket.access == Access::ReadWrite {
+                let put = s3
+                    .put_object()
+                    .bucket(name)
+                    .key(&key)
+                    .acl(ObjectCannedAcl::BucketOwnerFullControl)
+                    .body(ByteStream::from(body.clone().into_bytes()))
+                    .send()
+                    .await;
+                match put {
+                    Ok(_) => {
+                        written = true;
+                        steps.push(ok(
+                            "put",
+                            "s3:PutObject",
+                            format!("put s3://{name}/{key} with ACL bucket-owner-full-control"),
+                        ));
+                    }
+                    Err(e) => {
+                        // A refusal from S3 wrote nothing; any other failure might have.
+                        written = e.as_service_error().is_none();
+                        steps.push(failed("put", "s3:PutObject", describe(&e)));
+                        break 'steps;
+                    }
+                }
+            }
+            let prefix = if bucket.access == Access::ReadWrite { key.clone() } else { String::new() };
+            match s3.list_objects_v2().bucket(name).prefix(&prefix).fetch_owner(true).max_keys(5).send().await {
+                Ok(out) => {
+                    let found = out.contents().iter().find(|o| o.key() == Some(key.as_str()));
+                    owner_id = found.and_then(|o| o.owner()).and_then(|o| o.id()).map(str::to_owned);
+                    if bucket.access == Access::ReadWrite && found.is_none() {
+                        steps.push(failed(
+                            "list",
+                            "s3:ListBucket",
+                            format!("the listing of s3://{name}/{prefix} lacks the canary"),
+                        ));
+                        break 'steps;
+                    }
+                    steps.push(ok(
+                        "list",
+                        "s3:ListBucket",
+                        format!("listed s3://{name}/{prefix} ({} keys)", out.key_count().unwrap_or(0)),
+                    ));
+                }
+                Err(e) => {
+                    steps.push(failed("list", "s3:ListBucket", describe(&e)));
+                    break 'steps;
+                }
+            }
+            if bucket.access == Access::ReadOnly {
+                break 'steps;
+            }
+            match s3.get_object().bucket(name).key(&key).send().await {
+                Ok(out) => {
+                    let got = out.body.collect().await.map(|b| b.into_bytes().to_vec()).unwrap_or_default();
+                    if got != body.as_bytes() {
+                        steps.push(failed("get", "s3:GetObject", "the canary came back with other content".to_owned()));
+                        break 'steps;
+                    }
+                    steps.push(ok("get", "s3:GetObject", "read the canary back".to_owned()));
+                }
+                Err(e) => {
+                    steps.push(failed("get", "s3:GetObject", describe(&e)));
+                    break 'steps;
+                }
+            }
+            match s3.delete_object().bucket(name).key(&key).send().await {
+                Ok(_) => {
+                    written = false;
+                    steps.push(ok("delete", "s3:DeleteObject", "deleted the canary".to_owned()));
+                }
+                Err(e) => steps.push(failed("delete", "s3:DeleteObject", describe(&e))),
+            }
+        }
+
+        let mut evidence: Vec<String> = Vec::new();
+        if written {
+            // Clean up without the probe's interceptors: a fault injected into a step must not keep the canary.
+            let plain = s3_client(session, &[]);
+            match plain.delete_object().bucket(name).key(&key).send().await {
+                Ok(_) => evidence.push(format!("cleaned up s3://{name}/{key} after the failed step")),
+                Err(e) => self.warnings.push(format!(
+                    "the canary s3://{name}/{key} may remain: deleting it failed ({}); delete it in account {}",
+                    describe(&e),
+                    owner.account_id
+                )),
+            }
+        }
+
+        for step in &steps {
+            let evaluated = self.allowed(&ids::bucket(name), step.action);
+            match (&step.result, evaluated) {
+                (Ok(_), Some(false)) => self.disagree(format!(
+                    "the canary {} ({}) succeeded on s3://{name}, but the evaluation of link {} says it is not allowed",
+                    step.name,
+                    step.action,
+                    ids::bucket(name)
+                )),
+                (Err(_), Some(true)) => self.disagree(format!(
+                    "the evaluation of link {} allows {} on s3://{name}, but the canary {} failed",
+                    ids::bucket(name),
+                    step.action,
+                    step.name
+                )),
+                _ => {}
+            }
+        }
+        let mut lines: Vec<String> = steps
+            .iter()
+            .map(|s| match &s.result {
+                Ok(text) => format!("{}: {text}", s.name),
+                Err(e) => format!("{} ({}) failed: {e}", s.name, s.action),
+            })
+            .collect();
+        lines.extend(evidence);
+        match steps.iter().find(|s| s.result.is_err()) {
+            None => self.links.push(link.pass(lines)),
+            Some(step) => {
+                let fix = format!(
+                    "{} was refused for {} on {name}: see links {} and {} (a KMS key that refuses shows as a plain AccessDenied)",
+                    step.action,
+                    owner.role_arn(),
+                    ids::bucket(name),
+                    ids::kms(name)
+                );
+                self.links.push(link.fail(lines, fix));
+            }
+        }
+        owner_id
+    }
+
+    /// Object ownership: with the flow's AssumeRole, MyRoleB writes, and it is in the bucket
+    /// owner's account; the ownership setting decides what happens to the ACL the cluster sends.
+    fn ownership(&self, owner: &Owner, bucket: &Bucket, canary_owner: Option<String>) -> Link {
+        let name = bucket.name.as_str();
+        let b = owner.account_id.as_str();
+        let link = Link::new(
+            probe_ids::ownership(name),
+            owner.role_arn(),
+            bucket.name.arn(),
+            "objects owned by the bucket owner",
+        );
+        let Some(state) = self.state.buckets.get(name) else {
+            return link.skip(format!("bucket {name} could not be read"), None);
+        };
+        let mut evidence = Vec::new();
+        match state.ownership.as_deref() {
+            Some("BucketOwnerEnforced") => evidence.push(format!(
+                "Object Ownership of {name} is BucketOwnerEnforced: ACLs are disabled and account {b} owns every object; \
+                 the bucket-owner-full-control ACL the cluster sends is accepted, any other ACL fails with AccessControlListNotSupported"
+            )),
+            Some("BucketOwnerPreferred") => evidence.push(format!(
+                "Object Ownership of {name} is BucketOwnerPreferred: objects written with bucket-owner-full-control \
+                 (spark.hadoop.fs.s3a.acl.default BucketOwnerFullControl) belong to account {b}"
+            )),
+            Some(other) => evidence.push(format!(
+                "Object Ownership of {name} is {other}: the writer owns each object; {} is in account {b}, the bucket owner, \
+                 so its objects are the owner's, but writers from other accounts keep theirs",
+                owner.role_arn()
+            )),
+            None => evidence.push(format!(
+                "Object Ownership of {name} is not set (ObjectWriter): the writer owns each object; {} is in account {b}, the bucket owner",
+                owner.role_arn()
+            )),
+        }
+        match canary_owner {
+            Some(id) => evidence.push(format!(
+                "the canary's owner is canonical user {id}, and the writer {} is in the bucket owner's account {b} \
+                 (the emulator reports one fixed owner for every object, so this is read from the setting, not enforced)",
+                owner.role_arn()
+            )),
+            None => evidence.push("no canary was listed, so its owner was not read".to_owned()),
+        }
+        if state
+            .ownership
+            .as_deref()
+            .is_some_and(|o| o != "BucketOwnerEnforced" && o != "BucketOwnerPreferred" && o != "ObjectWriter")
+        {
+            return link.fail(
+                evidence,
+                format!(
+                    "set Object Ownership of {name} in account {b} to BucketOwnerEnforced: aws s3api put-bucket-ownership-controls \
+                     --bucket {name} --ownership-controls 'Rules=[{{ObjectOwnership=BucketOwnerEnforced}}]'"
+                ),
+            );
+        }
+        link.pass(evidence)
+    }
+}
+
+fn ok(name: &'static str, action: &'static str, text: String) -> Step {
+    Step { name, action, result: Ok(text) }
+}
+
+fn failed(name: &'static str, action: &'static str, error: String) -> Step {
+    Step { name, action, result: Err(error) }
+}
+
+fn canary_action(bucket: &Bucket) -> &'static str {
+    match bucket.access {
+        Access::ReadWrite => "put (bucket-owner-full-control), list, get, delete _xacct/verify-<uuid>",
+        Access::ReadOnly => "list",
+    }
+}
+
+/// `--on-cluster`: `dbutils.fs.ls("s3a://<bucket>/")` on the cluster, for each bucket.
+pub(crate) async fn on_cluster(
+    flow: &Flow,
+    inputs: &LiveInputs,
+    eval: &Evaluation,
+    warnings: &mut Vec<String>,
+) -> Vec<Link> {
+    let mut links = Vec::new();
+    for (_, bucket) in flow.buckets() {
+        let name = bucket.name.as_str();
+        let path = format!("s3a://{name}/");
+        let link = Link::new(probe_ids::on_cluster(name), "the cluster", &path, format!("dbutils.fs.ls(\"{path}\")"));
+        let (Some(client), Some(cluster_id)) = (&inputs.databricks, &inputs.cluster_id) else {
+            links.push(link.skip("--on-cluster needs the [databricks] section with a cluster_id", None));
+            continue;
+        };
+        let link = Link { from: format!("cluster {cluster_id}"), ..link };
+        match client.get_cluster(cluster_id).await {
+            Ok(info) if info.state == databricks_client::ClusterState::Running => {}
+            Ok(info) => {
+                links.push(link.skip(
+                    format!("cluster {cluster_id} is {}; xacct does not start it for a check", info.state),
+                    Some(format!("start cluster {cluster_id} and run again")),
+                ));
+                continue;
+            }
+            Err(e) => {
+                links.push(link.skip(format!("clusters/get `{cluster_id}`: {e}"), None));
+                continue;
+            }
+        }
+        let command = format!(
+            "_xacct_files = dbutils.fs.ls({path:?})\nprint(len(_xacct_files), [f.name for f in _xacct_files[:5]])\n"
+        );
+        let chain_ok = eval.links.iter().filter(|l| !l.is_probe()).all(|l| l.status != Status::Fail);
+        match client.run_command(cluster_id, databricks_client::Language::Python, &command).await {
+            Ok(result) if result.is_success() => {
+                let printed = result.text().unwrap_or_default().trim().to_owned();
+                links.push(link.pass(vec![format!("dbutils.fs.ls(\"{path}\") printed: {printed}")]));
+                if !chain_ok {
+                    warnings.push(format!(
+                        "disagreement: dbutils.fs.ls(\"{path}\") worked on the cluster, but the evaluation has failing links"
+                    ));
+                }
+            }
+            Ok(result) => {
+                let cause = result.failure().unwrap_or_default();
+                let first = cause.lines().next().unwrap_or_default().to_owned();
+                links.push(
+                    link.fail(vec![format!("dbutils.fs.ls(\"{path}\") raised: {first}")], on_cluster_fix(&cause, name)),
+                );
+                if chain_ok {
+                    warnings.push(format!(
+                        "disagreement: every evaluated link passes, but dbutils.fs.ls(\"{path}\") failed on the cluster: \
+                         a policy verify cannot read, IAM propagation delay, or a cluster that has not restarted since its conf changed"
+                    ));
+                }
+            }
+            Err(e) => links.push(link.skip(format!("command execution failed: {e}"), None)),
+        }
+    }
+    links
+}
+
+fn on_cluster_fix(cause: &str, bucket: &str) -> String {
+    if cause.contains("403") || cause.contains("AccessDenied") || cause.contains("Forbidden") {
+        format!(
+            "S3 refused the cluster on {bucket}: check the links above (trust-b, bucket, kms), and that the cluster was \
+             restarted after its Spark conf changed"
+        )
+    } else if cause.contains("KMS") || cause.contains("kms") {
+        format!("the KMS key of {bucket} refused the cluster: see link {}", ids::kms(bucket))
+    } else {
+        format!("read the exception above; the cluster's Spark conf for {bucket} is checked by link databricks")
+    }
+}
