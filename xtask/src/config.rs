@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
-use policy_model::{AccountId, Bucket, BucketName, Deployment, Flow, Owner, RoleName, TypedArn};
+use policy_model::{AccountId, Bucket, BucketName, Deployment, Flow, Owner, PolicyDocument, RoleName, TypedArn};
 use toml_edit::{ImDocument, Item, TableLike};
 
 /// The whole config: the flow plus how to reach each account and Databricks.
@@ -16,6 +16,17 @@ pub struct Config {
     /// The AWS profile for each account; `None` means the default chain.
     pub profiles: BTreeMap<AccountId, Option<String>>,
     pub databricks: Option<DatabricksSection>,
+    /// Documents that exist outside xacct's reach, for `verify --offline`.
+    pub known: KnownDocuments,
+}
+
+/// Documents the config points at: SCP levels and bucket policies that already exist.
+#[derive(Debug, Clone, Default)]
+pub struct KnownDocuments {
+    /// SCP levels, root first; each file holds a policy or an array of policies.
+    pub scps: Vec<Vec<PolicyDocument>>,
+    /// Existing bucket policies by bucket name.
+    pub bucket_policies: BTreeMap<String, PolicyDocument>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -70,7 +81,7 @@ pub struct FindingDiagnostic {
 pub fn load(path: &Path) -> Result<Config, LoadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::Read { path: path.display().to_string(), message: e.to_string() })?;
-    parse(&text).map_err(|findings| {
+    parse_in(&text, path.parent()).map_err(|findings| {
         let name = path.display().to_string();
         LoadError::Invalid(Box::new(ConfigErrors {
             path: name.clone(),
@@ -97,17 +108,24 @@ pub enum LoadError {
     Invalid(Box<ConfigErrors>),
 }
 
-const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks"];
+const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify"];
+const VERIFY_KEYS: &[&str] = &["scps"];
 const AWS_KEYS: &[&str] = &["region"];
 const DEPLOYMENT_KEYS: &[&str] = &["account_id", "aws_profile", "instance_role", "cross_account_role"];
 const OWNER_KEYS: &[&str] = &["account_id", "aws_profile", "role", "buckets"];
-const BUCKET_KEYS: &[&str] = &["name", "access", "kms_key_arn", "mount"];
+const BUCKET_KEYS: &[&str] = &["name", "access", "kms_key_arn", "mount", "existing_policy"];
 const DATABRICKS_KEYS: &[&str] = &["host", "profile", "cluster_id", "new_cluster"];
 const NEW_CLUSTER_KEYS: &[&str] = &["cluster_name", "spark_version", "node_type_id", "num_workers"];
 
 /// Parses config text; on failure returns every finding, in file order.
+#[cfg(test)]
 pub fn parse(text: &str) -> Result<Config, Vec<Finding>> {
-    let mut cx = Cx { text, findings: Vec::new() };
+    parse_in(text, None)
+}
+
+/// Parses config text whose relative file paths start at `base`.
+pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>> {
+    let mut cx = Cx { text, base, findings: Vec::new(), known: KnownDocuments::default() };
     let doc = match ImDocument::parse(text) {
         Ok(doc) => doc,
         Err(e) => {
@@ -170,6 +188,26 @@ pub fn parse(text: &str) -> Result<Config, Vec<Finding>> {
     }
 
     let databricks = root.get("databricks").and_then(|i| cx.table(i, "[databricks]")).map(|t| cx.databricks(t));
+    if let Some(verify) = root.get("verify").and_then(|i| cx.table(i, "[verify]")) {
+        cx.known_keys(verify, VERIFY_KEYS, "[verify]");
+        match verify.get("scps").map(|i| (i.as_array(), Cx::key_span(verify, "scps"))) {
+            None => {}
+            Some((Some(files), _)) => {
+                for file in files.iter() {
+                    let span = file.span().unwrap_or(0..0);
+                    match file.as_str() {
+                        Some(path) => {
+                            if let Some(level) = cx.documents(path, span) {
+                                cx.known.scps.push(level);
+                            }
+                        }
+                        None => cx.error(span, "`scps` lists file paths, one SCP level per file".to_owned()),
+                    }
+                }
+            }
+            Some((None, span)) => cx.error(span, "`scps` must be an array of file paths, root level first".to_owned()),
+        }
+    }
 
     // Cross-field rules.
     if let Some((dep, _)) = &deployment {
@@ -209,12 +247,14 @@ pub fn parse(text: &str) -> Result<Config, Vec<Finding>> {
             owner
         })
         .collect();
-    Ok(Config { flow: Flow { region, deployment, owners }, profiles, databricks })
+    Ok(Config { flow: Flow { region, deployment, owners }, profiles, databricks, known: cx.known })
 }
 
 struct Cx<'a> {
     text: &'a str,
+    base: Option<&'a Path>,
     findings: Vec<Finding>,
+    known: KnownDocuments,
 }
 
 impl Cx<'_> {
@@ -228,6 +268,27 @@ impl Cx<'_> {
     fn finish(mut self) -> Vec<Finding> {
         self.findings.sort_by_key(|f| f.span.start);
         self.findings
+    }
+
+    /// Reads a JSON file of one policy or an array of policies.
+    fn documents(&mut self, path: &str, span: Range<usize>) -> Option<Vec<PolicyDocument>> {
+        let full = self.base.map_or_else(|| Path::new(path).to_path_buf(), |b| b.join(path));
+        let text = match std::fs::read_to_string(&full) {
+            Ok(text) => text,
+            Err(e) => {
+                self.error(span, format!("cannot read `{}`: {e}", full.display()));
+                return None;
+            }
+        };
+        let parsed = serde_json::from_str::<Vec<PolicyDocument>>(&text)
+            .or_else(|_| PolicyDocument::from_json(&text).map(|d| vec![d]));
+        match parsed {
+            Ok(docs) => Some(docs),
+            Err(e) => {
+                self.error(span, format!("`{}` is not a policy document (or an array of them): {e}", full.display()));
+                None
+            }
+        }
     }
 
     fn check<T>(&mut self, result: Result<T, policy_model::NameError>, span: Range<usize>) -> Option<T> {
@@ -380,6 +441,16 @@ impl Cx<'_> {
             },
         };
         let kms_ok = t.get("kms_key_arn").is_none() || kms.is_some();
+        if let (Some((path, span)), Some(name)) = (self.opt_str(t, "existing_policy"), name.as_ref()) {
+            if let Some(mut docs) = self.documents(&path, span.clone()) {
+                match (docs.pop(), docs.is_empty()) {
+                    (Some(doc), true) => {
+                        self.known.bucket_policies.insert(name.to_string(), doc);
+                    }
+                    _ => self.error(span, format!("`{path}` must hold exactly one bucket policy")),
+                }
+            }
+        }
         match (name, access, kms_ok) {
             (Some(name), Some(access), true) => Some(Bucket { name, access, kms_key_arn: kms, mount }),
             _ => None,

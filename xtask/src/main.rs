@@ -6,6 +6,7 @@ mod demo;
 mod dev;
 mod flow;
 mod render;
+mod verify;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -145,7 +146,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             flow::provision(config, yes, c.output)
         }
-        Command::Verify { config, .. } => not_yet("verify", &config),
+        Command::Verify { config: c, offline, on_cluster } => match load_config(&c) {
+            Ok(config) => verify::verify(config, offline, on_cluster, c.output),
+            Err(()) => Ok(ExitCode::from(2)),
+        },
         Command::Destroy { config: c, yes } => {
             let Ok(config) = load_config(&c) else { return Ok(ExitCode::from(2)) };
             if let Some(code) = flow::refuse_without_tty(yes, "destroy") {
@@ -164,19 +168,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Simulate { input } => render::simulate(&input),
         Command::Demo => demo::demo(),
     }
-}
-
-/// Loads the config (so its errors show now) and then says the command is not built yet.
-fn not_yet(name: &str, c: &ConfigArg) -> anyhow::Result<ExitCode> {
-    if load_config(c).is_err() {
-        return Ok(ExitCode::from(2));
-    }
-    Ok(not_implemented(name))
-}
-
-fn not_implemented(name: &str) -> ExitCode {
-    eprintln!("error: `{name}` is not implemented yet");
-    ExitCode::from(2)
 }
 
 /// Loads the config, printing every problem (as a report on text output, as

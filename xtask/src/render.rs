@@ -30,7 +30,9 @@ pub fn render(config: &Config, what: &str, format: &str, output: Output) -> anyh
         (Err(e), _) => return usage(&e.to_string()),
         (_, Err(e)) => return usage(&format!("{e}")),
     };
-    let opts = spark_conf::RenderOptions { diagram_format, ..Default::default() };
+    // The diagram shows each link's status from the offline evaluation, which needs no credentials.
+    let link_status = crate::verify::link_status(&crate::verify::offline_report(config));
+    let opts = spark_conf::RenderOptions { diagram_format, link_status, ..Default::default() };
     let text = spark_conf::render(&config.flow, what, &opts);
     match output {
         Output::Text => print!("{text}"),

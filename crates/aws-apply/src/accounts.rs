@@ -193,6 +193,11 @@ impl Accounts {
         Ok(())
     }
 
+    /// The SDK config of one account, as loaded (for callers that make their own clients).
+    pub fn sdk_config(&self, account: &AccountId) -> Option<&SdkConfig> {
+        self.configs.get(account)
+    }
+
     /// The accounts these clients reach.
     pub fn ids(&self) -> impl Iterator<Item = &AccountId> {
         self.configs.keys()
