@@ -158,7 +158,7 @@ impl DatabricksStandIn {
             mounts: Vec::new(),
             next_id: 1,
             clock: 1_764_000_000_000,
-            pending_polls: 2,
+            pending_polls: 1,
             command_polls: 1,
             throttles: Vec::new(),
             iam_lag_failures: 0,
@@ -268,7 +268,8 @@ impl DatabricksStandIn {
         }
     }
 
-    /// How many reads of a PENDING or RESTARTING cluster pass before it is RUNNING (default 2).
+    /// How many reads see a PENDING or RESTARTING cluster before it is RUNNING (default 1: the first read after a
+    /// create, start or edit sees the transient state, the next one RUNNING).
     pub fn set_pending_polls(&self, polls: usize) {
         self.state().pending_polls = polls;
     }
@@ -898,15 +899,31 @@ fn command_status(state: &mut State, query: &BTreeMap<String, String>) -> Reply 
     ok(json!({ "id": command_id, "status": "Finished", "results": command.results }))
 }
 
-/// Runs the `dbutils.fs` calls of a command, in order. Returns the `results` object.
+/// Runs the `dbutils.fs` calls of a command, in order, and returns the `results` object.
+///
+/// This is not Python: it understands the shapes xacct and the runbook send. A command with both `mount` and
+/// `updateMount` is the "mount, or update the mount if it exists" program and runs one of them. `extra_configs`
+/// may be a dict literal or a variable assigned one in the command. The output imitates what the command prints:
+/// `print("mounted " + …)`, `json.dumps({"path", "entries", "sample"})`, `print(len(files), [names])`, or the
+/// notebook's display of the last value.
 fn run_dbutils(state: &mut State, cluster_id: &str, language: &str, command: &str) -> Value {
+    let calls = dbutils_calls(command);
+    let upsert = calls.iter().any(|c| c.name == "mount") && calls.iter().any(|c| c.name == "updateMount");
     let mut output = Vec::new();
-    for call in dbutils_calls(command) {
+    for call in &calls {
         let step = match call.name.as_str() {
-            "mount" => mount(state, &call.args, language),
+            "mount" | "updateMount" if upsert => {
+                if call.name == "updateMount" {
+                    continue;
+                }
+                mount(state, command, &call.args, language, MountMode::Upsert)
+            }
+            "mount" => mount(state, command, &call.args, language, MountMode::Create),
+            "updateMount" => mount(state, command, &call.args, language, MountMode::Update),
             "unmount" => unmount(state, &call.args, language),
+            "mounts" if upsert => continue,
             "mounts" => Ok(render_mounts(&state.mounts)),
-            "ls" => ls(state, cluster_id, &call.args, language),
+            "ls" => ls(state, cluster_id, &call.args, language, command),
             other => Err(format!("the stand-in does not implement dbutils.fs.{other}")),
         };
         match step {
@@ -917,6 +934,13 @@ fn run_dbutils(state: &mut State, cluster_id: &str, language: &str, command: &st
         }
     }
     json!({ "resultType": "text", "data": output.join("\n") })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum MountMode {
+    Create,
+    Update,
+    Upsert,
 }
 
 struct Call {
@@ -979,7 +1003,7 @@ fn literals(args: &str) -> Vec<String> {
     found
 }
 
-fn mount(state: &mut State, args: &str, language: &str) -> Result<String, String> {
+fn mount(state: &mut State, command: &str, args: &str, language: &str, mode: MountMode) -> Result<String, String> {
     let strings = literals(args);
     let source = strings.iter().find(|s| s.starts_with("s3a://") || s.starts_with("s3://")).cloned();
     let mount_point = strings.iter().find(|s| s.starts_with("/mnt/")).cloned();
@@ -989,15 +1013,70 @@ fn mount(state: &mut State, args: &str, language: &str) -> Result<String, String
         );
     };
     let mount_point = mount_point.trim_end_matches('/').to_owned();
-    if state.mounts.iter().any(|m| m.mount_point == mount_point) {
-        return Err(format!("java.rmi.RemoteException: java.lang.IllegalArgumentException: requirement failed: Directory already mounted: {mount_point}"));
+    // Key-value pairs after the two paths: `"k": "v"` (Python) or `"k" -> "v"` (Scala), inline or in a variable.
+    let mut pairs: Vec<String> =
+        strings.iter().filter(|s| **s != source && s.trim_end_matches('/') != mount_point).cloned().collect();
+    if pairs.is_empty() {
+        if let Some(variable) = configs_variable(args) {
+            pairs = assigned_literals(command, &variable);
+        }
     }
-    // Key-value pairs after the two paths: `"k": "v"` (Python) or `"k" -> "v"` (Scala).
-    let pairs: Vec<&String> =
-        strings.iter().filter(|s| **s != source && s.trim_end_matches('/') != mount_point).collect();
-    let extra_configs = pairs.chunks(2).filter(|p| p.len() == 2).map(|p| (p[0].clone(), p[1].clone())).collect();
-    state.mounts.push(Mount { mount_point, source, extra_configs });
-    Ok(if language == "scala" { "res0: Boolean = true".to_owned() } else { "Out[1]: True".to_owned() })
+    let extra_configs: BTreeMap<String, String> =
+        pairs.chunks(2).filter(|p| p.len() == 2).map(|p| (p[0].clone(), p[1].clone())).collect();
+    let existing = state.mounts.iter().position(|m| m.mount_point == mount_point);
+    let updated = match (mode, existing) {
+        (MountMode::Create, Some(_)) => {
+            return Err(format!("java.rmi.RemoteException: java.lang.IllegalArgumentException: requirement failed: Directory already mounted: {mount_point}"))
+        }
+        (MountMode::Update, None) => {
+            return Err(format!("java.rmi.RemoteException: java.lang.IllegalArgumentException: Directory not mounted: {mount_point}"))
+        }
+        (_, Some(index)) => {
+            state.mounts[index] = Mount { mount_point: mount_point.clone(), source, extra_configs };
+            true
+        }
+        (_, None) => {
+            state.mounts.push(Mount { mount_point: mount_point.clone(), source, extra_configs });
+            false
+        }
+    };
+    Ok(if command.contains("print(") {
+        format!("{} {mount_point}", if updated { "updated" } else { "mounted" })
+    } else if language == "scala" {
+        "res0: Boolean = true".to_owned()
+    } else {
+        "Out[1]: True".to_owned()
+    })
+}
+
+/// `x` in `extra_configs=x` or `extraConfigs = x`.
+fn configs_variable(args: &str) -> Option<String> {
+    let at = args.find("extra_configs").or_else(|| args.find("extraConfigs"))?;
+    let rest = args[at..].split_once('=')?.1.trim_start();
+    let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    (!name.is_empty()).then_some(name)
+}
+
+/// The string literals of `name = {…}` (or `Map(…)`) in the command.
+fn assigned_literals(command: &str, name: &str) -> Vec<String> {
+    for line_start in command.match_indices(name).map(|(i, _)| i) {
+        let rest = command[line_start + name.len()..].trim_start();
+        let Some(value) = rest.strip_prefix('=').filter(|r| !r.starts_with('=')) else { continue };
+        let value = value.trim_start();
+        let (open, close) = if value.starts_with('{') { ('{', '}') } else { ('(', ')') };
+        let mut depth = 0;
+        for (i, c) in value.char_indices() {
+            if c == open {
+                depth += 1;
+            } else if c == close {
+                depth -= 1;
+                if depth == 0 {
+                    return literals(&value[..i]);
+                }
+            }
+        }
+    }
+    Vec::new()
 }
 
 fn unmount(state: &mut State, args: &str, language: &str) -> Result<String, String> {
@@ -1026,7 +1105,7 @@ fn bucket_of(source: &str) -> Option<&str> {
     rest.split('/').next().filter(|b| !b.is_empty())
 }
 
-fn ls(state: &State, cluster_id: &str, args: &str, language: &str) -> Result<String, String> {
+fn ls(state: &State, cluster_id: &str, args: &str, language: &str, command: &str) -> Result<String, String> {
     let Some(path) = literals(args).into_iter().next() else {
         return Err("java.lang.IllegalArgumentException: ls needs a path".to_owned());
     };
@@ -1083,6 +1162,17 @@ fn ls(state: &State, cluster_id: &str, args: &str, language: &str) -> Result<Str
         return denied("no AssumeRole credentials configured (fs.s3a.credentialsType, fs.s3a.stsAssumeRole.arn)");
     }
     let names = (state.ls_handler)(&bucket)?;
+    let sample: Vec<&String> = names.iter().take(5).collect();
+    if command.contains("json") && command.contains("dumps") {
+        return Ok(json!({ "path": path, "entries": names.len(), "sample": sample })
+            .to_string()
+            .replace("\":", "\": ")
+            .replace(",\"", ", \""));
+    }
+    if command.contains("print(len(") {
+        let quoted: Vec<String> = sample.iter().map(|n| format!("'{n}'")).collect();
+        return Ok(format!("{} [{}]", names.len(), quoted.join(", ")));
+    }
     let base = if path.ends_with('/') { path.clone() } else { format!("{path}/") };
     let infos: Vec<String> = names
         .iter()

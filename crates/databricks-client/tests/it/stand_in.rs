@@ -335,3 +335,37 @@ async fn ls_without_assume_role_conf_is_denied() {
     let err = client.run_command(&terminated, Language::Python, "1").await.unwrap_err();
     assert_eq!(err.api().unwrap().error_code.as_deref(), Some("INVALID_STATE"));
 }
+
+/// The shapes spark-conf renders: a mount-or-update program with the configs in a variable, and an ls that prints
+/// one JSON line.
+#[tokio::test]
+async fn mount_or_update_program_and_json_ls() {
+    let (stand_in, client, _) = setup().await;
+    stand_in.set_ls_handler(Arc::new(|_: &str| Ok(vec!["a.txt".to_owned(), "b.txt".to_owned()])));
+    let id = running_cluster(&stand_in, &client).await;
+    let program = format!(
+        "_xacct_configs = {{\n    \"fs.s3a.credentialsType\": \"AssumeRole\",\n    \"fs.s3a.stsAssumeRole.arn\": \"{ROLE_B}\",\n    \"fs.s3a.acl.default\": \"BucketOwnerFullControl\",\n}}\n\
+         if any(m.mountPoint == \"/mnt/my-bucket\" for m in dbutils.fs.mounts()):\n    \
+         dbutils.fs.updateMount(\"s3a://my-bucket\", \"/mnt/my-bucket\", extra_configs=_xacct_configs)\n    \
+         print(\"updated \" + \"/mnt/my-bucket\")\n\
+         else:\n    \
+         dbutils.fs.mount(\"s3a://my-bucket\", \"/mnt/my-bucket\", extra_configs=_xacct_configs)\n    \
+         print(\"mounted \" + \"/mnt/my-bucket\")\n"
+    );
+    let first = client.run_command(&id, Language::Python, &program).await.unwrap();
+    assert_eq!(first.text(), Some("mounted /mnt/my-bucket"));
+    let second = client.run_command(&id, Language::Python, &program).await.unwrap();
+    assert_eq!(second.text(), Some("updated /mnt/my-bucket"));
+    let mounts = stand_in.mounts();
+    assert_eq!(mounts.len(), 1);
+    assert_eq!(mounts[0].source, "s3a://my-bucket");
+    assert_eq!(mounts[0].extra_configs.len(), 3);
+    assert_eq!(mounts[0].extra_configs["fs.s3a.stsAssumeRole.arn"], ROLE_B);
+
+    let ls = "import json as _xacct_json\n_xacct_files = dbutils.fs.ls(\"/mnt/my-bucket\")\nprint(_xacct_json.dumps({\"path\": \"/mnt/my-bucket\", \"entries\": len(_xacct_files), \"sample\": [f.name for f in _xacct_files[:5]]}))\n";
+    let result = client.run_command(&id, Language::Python, ls).await.unwrap();
+    assert_eq!(result.text(), Some(r#"{"path": "/mnt/my-bucket", "entries": 2, "sample": ["a.txt", "b.txt"]}"#));
+    let probe = "_xacct_files = dbutils.fs.ls(\"s3a://my-bucket/\")\nprint(len(_xacct_files), [f.name for f in _xacct_files[:5]])\n";
+    let result = client.run_command(&id, Language::Python, probe).await.unwrap();
+    assert_eq!(result.text(), Some("2 ['a.txt', 'b.txt']"));
+}
