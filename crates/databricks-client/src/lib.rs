@@ -15,6 +15,7 @@ mod client;
 mod clock;
 mod clusters;
 mod commands;
+mod dbfs;
 mod error;
 mod instance_profiles;
 mod secret;
@@ -27,6 +28,7 @@ pub use clusters::{
     READ_ONLY_CLUSTER_FIELDS,
 };
 pub use commands::{CommandResult, CommandStatus, Language, ResultType, Results};
+pub use dbfs::FileInfo;
 pub use error::{ApiError, Error};
 pub use instance_profiles::{AddInstanceProfile, InstanceProfile};
 pub use secret::Secret;

@@ -24,8 +24,8 @@ pub struct RecordedRequest {
     pub method: String,
     pub path: String,
     pub query: BTreeMap<String, String>,
-    /// The JSON body; a form body is kept as a string; `None` when empty.
-    pub body: Option<Value>,
+    /// The JSON body; a form body is kept as a string; `Null` when empty.
+    pub body: Value,
 }
 
 /// A `dbutils.fs.mount` that succeeded.
@@ -409,11 +409,11 @@ impl Respond for Responder {
         let query: BTreeMap<String, String> =
             request.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let body = if request.body.is_empty() {
-            None
+            Value::Null
         } else {
             match serde_json::from_slice::<Value>(&request.body) {
-                Ok(value) => Some(value),
-                Err(_) => Some(Value::String(String::from_utf8_lossy(&request.body).into_owned())),
+                Ok(value) => value,
+                Err(_) => Value::String(String::from_utf8_lossy(&request.body).into_owned()),
             }
         };
         state.requests.push(RecordedRequest {
@@ -452,7 +452,6 @@ impl Respond for Responder {
             );
         }
 
-        let body = body.unwrap_or(Value::Null);
         let expects_post = !matches!(
             path.as_str(),
             "/api/2.0/instance-profiles/list"

@@ -54,7 +54,7 @@ async fn instance_profile_is_registered_once() {
     // Same names: no iam_role_arn sent.
     assert_eq!(
         stand_in.requests_to("/api/2.0/instance-profiles/add")[0].body,
-        Some(json!({"instance_profile_arn": PROFILE}))
+        json!({"instance_profile_arn": PROFILE})
     );
 }
 
@@ -67,7 +67,7 @@ async fn instance_profile_with_a_different_role_name() {
     assert_eq!(outcome, Outcome::Updated { changes: vec![format!("iam_role_arn: (none) -> {ROLE}")] });
     assert_eq!(
         stand_in.requests_to("/api/2.0/instance-profiles/edit")[0].body,
-        Some(json!({"instance_profile_arn": profile, "iam_role_arn": ROLE}))
+        json!({"instance_profile_arn": profile, "iam_role_arn": ROLE})
     );
     assert_eq!(client.ensure_instance_profile(profile, ROLE).await.unwrap(), Outcome::Unchanged);
     client.remove_instance_profile(profile).await.unwrap();
@@ -126,7 +126,7 @@ async fn existing_cluster_keeps_its_other_settings() {
         expected["spark_conf"][k] = json!(v);
     }
     expected["cluster_id"] = json!(id);
-    assert_eq!(stand_in.requests_to("/api/2.1/clusters/edit")[0].body, Some(expected));
+    assert_eq!(stand_in.requests_to("/api/2.1/clusters/edit")[0].body, expected);
     // A running cluster restarts after an edit, then runs with the new spec.
     assert_eq!(client.get_cluster(&id).await.unwrap().state, ClusterState::Restarting);
     client.wait_for_state(&id, ClusterState::Running, Duration::from_secs(60)).await.unwrap();
@@ -199,7 +199,7 @@ async fn new_cluster_is_created_once() {
     assert_eq!(client.plan_cluster_access(&target, PROFILE, &conf()).await.unwrap(), Outcome::Created);
     let access = client.ensure_cluster_access(&target, PROFILE, &conf()).await.unwrap();
     assert_eq!(access.outcome, Outcome::Created);
-    let created = stand_in.requests_to("/api/2.1/clusters/create")[0].body.clone().unwrap();
+    let created = stand_in.requests_to("/api/2.1/clusters/create")[0].body.clone();
     assert_eq!(created["custom_tags"], json!({"xacct:managed": "true"}));
     assert_eq!(created["aws_attributes"], json!({"instance_profile_arn": PROFILE}));
     let running = client.ensure_running(&access.cluster_id).await.unwrap();
@@ -271,10 +271,7 @@ async fn oauth_against_the_stand_in() {
     client.list_instance_profiles().await.unwrap();
     client.list_instance_profiles().await.unwrap();
     assert_eq!(stand_in.issued_tokens().len(), 1);
-    assert_eq!(
-        stand_in.requests_to("/oidc/v1/token")[0].body,
-        Some(json!("grant_type=client_credentials&scope=all-apis"))
-    );
+    assert_eq!(stand_in.requests_to("/oidc/v1/token")[0].body, json!("grant_type=client_credentials&scope=all-apis"));
 }
 
 async fn running_cluster(stand_in: &DatabricksStandIn, client: &Client) -> String {
