@@ -133,6 +133,10 @@ macro_rules! display_as_str {
 }
 display_as_str!(AccountId, RoleName, BucketName);
 
+/// The AWS partitions an ARN may name.
+pub const PARTITIONS: [&str; 5] = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"];
+pub(crate) const PARTITION_RULE: &str = "the partition must be `aws`, `aws-cn`, `aws-us-gov`, `aws-iso` or `aws-iso-b`";
+
 /// A parsed ARN: `arn:partition:service:region:account:resource`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Arn {
@@ -157,8 +161,8 @@ impl FromStr for Arn {
         if prefix != "arn" {
             return Err(err("an ARN starts with `arn:`"));
         }
-        if !matches!(partition, "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b") {
-            return Err(err("the partition must be `aws`, `aws-cn` or `aws-us-gov`"));
+        if !PARTITIONS.contains(&partition) {
+            return Err(err(PARTITION_RULE));
         }
         if service.is_empty() {
             return Err(err("the service part is empty"));

@@ -69,6 +69,26 @@ pub fn merge(
     Ok(doc)
 }
 
+/// [`merge`], then also takes out every statement of ours (by `is_ours`) whose
+/// Sid `ours` no longer has: what a re-apply wants when the flow has changed,
+/// for example a bucket owner's role was renamed. Foreign statements keep
+/// their order.
+pub fn replace_ours(
+    existing: Option<&PolicyDocument>,
+    ours: &[Statement],
+    is_ours: impl Fn(&Statement) -> bool,
+    limit: usize,
+) -> Result<PolicyDocument, MergeError> {
+    let mut doc = merge(existing, ours, usize::MAX)?;
+    let wanted = |s: &Statement| ours.iter().any(|o| o.sid == s.sid);
+    doc.statement.retain(|s| !is_ours(s) || wanted(s));
+    let size = size_without_whitespace(&doc.to_json());
+    if size > limit {
+        return Err(MergeError::TooLarge { size, limit });
+    }
+    Ok(doc)
+}
+
 /// Takes out every statement for which `ours` is true. Returns `None` when
 /// nothing else is left, so that the caller deletes the policy instead of
 /// writing an empty one (AWS refuses a document without statements).
@@ -128,6 +148,16 @@ mod tests {
             ]],
         );
         check(Some(FOREIGN), 700, expect!["error: the merged policy would be 753 characters without whitespace, over the limit of 700: remove statements from it or split it before xacct adds its own"]);
+    }
+
+    #[test]
+    fn replaces_ours() {
+        let existing = PolicyDocument::from_json(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"XacctOld","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"Theirs","Effect":"Deny","Action":"s3:*","Resource":"*"},{"Sid":"XacctKeep","Effect":"Allow","Action":"s3:ListBucket","Resource":"*"}]}"#,
+        )
+        .unwrap();
+        let ours = [Statement::allow("XacctKeep").with_action("s3:GetObject").with_resource("*".to_owned())];
+        expect![[r#"{"Version":"2012-10-17","Statement":[{"Sid":"Theirs","Effect":"Deny","Action":"s3:*","Resource":"*"},{"Sid":"XacctKeep","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#]].assert_eq(&replace_ours(Some(&existing), &ours, is_ours, usize::MAX).unwrap().to_json());
     }
 
     #[test]
@@ -223,6 +253,13 @@ mod tests {
             prop_assert_eq!(merge(Some(&existing), &new, size), Ok(merged.clone()));
             prop_assert_eq!(merge(Some(&existing), &new, size - 1), Err(MergeError::TooLarge { size, limit: size - 1 }));
             prop_assert_eq!(unmerge(&merged, is_ours), unmerge(&foreign, is_ours));
+
+            // replace_ours: the same, without the old statements that `new` lacks.
+            let replaced = replace_ours(Some(&existing), &new, is_ours, usize::MAX).unwrap();
+            prop_assert_eq!(replaced.statement.iter().filter(|s| is_ours(s)).count(), new.len());
+            prop_assert_eq!(unmerge(&replaced, is_ours), unmerge(&foreign, is_ours));
+            let expected: Vec<&Statement> = merged.statement.iter().filter(|s| !is_ours(s) || new.iter().any(|n| n.sid == s.sid)).collect();
+            prop_assert_eq!(replaced.statement.iter().collect::<Vec<_>>(), expected);
         }
     }
 }

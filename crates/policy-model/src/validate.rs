@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::arn::{Arn, TypedArn};
+use crate::arn::{Arn, TypedArn, PARTITIONS, PARTITION_RULE};
 use crate::document::{OneOrMany, PolicyDocument, Principal, Statement};
 
 /// Most characters (without whitespace) in a customer managed policy.
@@ -451,8 +451,8 @@ fn check_resource(resource: &str) -> Result<(), String> {
     if prefix != "arn" {
         return Err("an ARN starts with `arn:`".to_owned());
     }
-    if !wild(partition) && !matches!(partition, "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b") {
-        return Err("the partition must be `aws`, `aws-cn` or `aws-us-gov`".to_owned());
+    if !wild(partition) && !PARTITIONS.contains(&partition) {
+        return Err(PARTITION_RULE.to_owned());
     }
     if service.is_empty() {
         return Err("the service part is empty".to_owned());
@@ -614,7 +614,7 @@ mod tests {
             error at $.Statement[0].Resource[0]: resource `arn:aws:s3:::My_Bucket` is malformed: bucket name `My_Bucket` breaks the rule: only lowercase letters, digits, `.` and `-`
             error at $.Statement[0].Resource[2]: resource `arn:aws:s3:::` is malformed: the resource part is empty
             error at $.Statement[0].Resource[3]: resource `arn:aws:kms::1:key/x` is malformed: the account part must be 12 digits
-            error at $.Statement[0].Resource[5]: resource `arn:xyz:s3:::b*` is malformed: the partition must be `aws`, `aws-cn` or `aws-us-gov`
+            error at $.Statement[0].Resource[5]: resource `arn:xyz:s3:::b*` is malformed: the partition must be `aws`, `aws-cn`, `aws-us-gov`, `aws-iso` or `aws-iso-b`
             error at $.Statement[0].Resource[6]: resource `s3:::b*` is malformed: an ARN has six `:`-separated parts
             error at $.Statement[0].Resource[7]: resource `arn:aws:s3:1:b*` is malformed: an ARN has six `:`-separated parts
         "#]],
