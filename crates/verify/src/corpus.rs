@@ -26,18 +26,25 @@ pub const CROSS_ACCOUNT_ROLE: &str = "databricks-cross-account";
 /// The corpus flow: the runbook's MyRoleA and MyRoleB, a cross-account role, and one read-write
 /// bucket encrypted with `kms_key_arn` (the emulator makes up key ids, so the caller passes it).
 pub fn flow(kms_key_arn: &str) -> Flow {
+    flow_in(A, B, BUCKET, kms_key_arn)
+}
+
+/// [`flow`] with other accounts and bucket, so that several cases can share one emulator.
+/// Invalid names fall back to the corpus constants.
+pub fn flow_in(a: &str, b: &str, bucket: &str, kms_key_arn: &str) -> Flow {
+    let account = |id: &str, fallback: &str| AccountId::new(id).unwrap_or_else(|_| known(AccountId::new(fallback)));
     Flow {
         region: "us-east-1".to_owned(),
         deployment: Deployment {
-            account_id: known(AccountId::new(A)),
+            account_id: account(a, A),
             instance_role: known(RoleName::new("MyRoleA")),
             cross_account_role: Some(known(RoleName::new(CROSS_ACCOUNT_ROLE))),
         },
         owners: vec![Owner {
-            account_id: known(AccountId::new(B)),
+            account_id: account(b, B),
             role: known(RoleName::new("MyRoleB")),
             buckets: vec![FlowBucket {
-                name: known(BucketName::new(BUCKET)),
+                name: BucketName::new(bucket).unwrap_or_else(|_| known(BucketName::new(BUCKET))),
                 access: Access::ReadWrite,
                 kms_key_arn: Some(kms_key_arn.to_owned()),
                 mount: false,
