@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::{config, dev, flow, Output};
+use crate::{config, dev, flow, verify, Output};
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
@@ -36,8 +36,16 @@ pub fn demo() -> anyhow::Result<ExitCode> {
     let code = flow::provision(config.clone(), true, Output::Text)?;
     anyhow::ensure!(code == ExitCode::SUCCESS, "provision failed");
 
-    step("cargo xtask render --what diagram");
-    print!("{}", spark_conf::render(&config.flow, spark_conf::What::Diagram, &Default::default()));
+    step("cargo xtask verify --config examples/demo.toml (live: reads the deployed documents, then probes)");
+    let report = runtime.block_on(async {
+        let session = flow::Session::open(config.clone()).await?;
+        verify::live_report(&session, true).await
+    })?;
+    verify::print_report(&report);
+
+    step("cargo xtask render --what diagram, with the live link statuses");
+    let opts = spark_conf::RenderOptions { link_status: verify::link_status(&report), ..Default::default() };
+    print!("{}", spark_conf::render(&config.flow, spark_conf::What::Diagram, &opts));
 
     step("cargo xtask provision again: a converged run changes nothing");
     let code = flow::provision(config.clone(), true, Output::Text)?;
@@ -50,6 +58,7 @@ pub fn demo() -> anyhow::Result<ExitCode> {
     let listing = runtime.block_on(profiles.s3(B)).list_objects_v2().bucket(BUCKET).send();
     let _ = runtime.block_on(listing).context("listing the demo bucket")?;
 
+    anyhow::ensure!(report.ok, "verify found a broken link");
     step(&format!("done in {:.1}s; stopping the emulator and the stand-in", started.elapsed().as_secs_f64()));
     drop(standin);
     drop(emulator);

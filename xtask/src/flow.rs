@@ -310,17 +310,19 @@ async fn apply_databricks(session: &Session, on_progress: &aws_apply::Progress) 
         from_outcome(String::new(), &access.outcome).action,
         t.elapsed(),
     );
+    // A mount is made when it is missing, or redone when the cluster changed in this run; an
+    // existing mount is seen through DBFS get-status, a read, so a converged run writes nothing.
+    let cluster_changed = access.outcome != Outcome::Unchanged;
     for (owner, bucket) in flow.buckets().filter(|(_, b)| b.mount) {
         let point = spark_conf::databricks::mount_point(&bucket.name);
         let t = Instant::now();
+        if !cluster_changed && client.dbfs_status(&point).await?.is_some() {
+            on_progress(&format!("databricks mount {point}"), Action::NoOp, t.elapsed());
+            continue;
+        }
         client.ensure_running(&access.cluster_id).await?;
-        let result = client
-            .run_command(
-                &access.cluster_id,
-                databricks_client::Language::Python,
-                &spark_conf::databricks::mount_command_python(owner, &bucket.name),
-            )
-            .await?;
+        let command = spark_conf::databricks::mount_command_python(owner, &bucket.name);
+        let result = client.run_command(&access.cluster_id, databricks_client::Language::Python, &command).await?;
         if let Some(failure) = result.failure() {
             anyhow::bail!("mounting {point} on cluster {} failed: {failure}", access.cluster_id);
         }
@@ -367,9 +369,43 @@ pub fn destroy(config: Config, yes: bool, output: Output) -> anyhow::Result<Exit
 
 async fn destroy_databricks(session: &Session, plan: &FullPlan) -> anyhow::Result<()> {
     let Some(client) = &session.databricks else { return Ok(()) };
-    let profile = session.config.flow.deployment.instance_profile_arn();
+    let flow = &session.config.flow;
+    // Unmount while the role still works, then forget the profile, then the cluster if xacct made it.
+    let cluster = match session.cluster_target() {
+        Some(ClusterTarget::Existing(id)) => client.get_cluster(&id).await.ok(),
+        Some(ClusterTarget::New(spec)) => {
+            let name = spec.get("cluster_name").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+            client.list_clusters().await?.into_iter().find(|c| c.cluster_name.as_deref() == Some(&*name))
+        }
+        None => None,
+    };
+    if let Some(cluster) = &cluster {
+        for (_, bucket) in flow.buckets().filter(|(_, b)| b.mount) {
+            let point = spark_conf::databricks::mount_point(&bucket.name);
+            if client.dbfs_status(&point).await?.is_none() {
+                continue;
+            }
+            client.ensure_running(&cluster.cluster_id).await?;
+            let command = format!("dbutils.fs.unmount({point:?})");
+            let result = client.run_command(&cluster.cluster_id, databricks_client::Language::Python, &command).await?;
+            if let Some(failure) = result.failure() {
+                anyhow::bail!("unmounting {point} failed: {failure}");
+            }
+            eprintln!(" delete databricks mount {point}");
+        }
+    }
+    let profile = flow.deployment.instance_profile_arn();
     if plan.databricks.iter().any(|c| c.action == Action::Delete) {
         client.remove_instance_profile(&profile).await?;
+        eprintln!(" delete databricks instance profile {profile}");
+    }
+    match cluster {
+        Some(cluster) if cluster.is_managed() => {
+            client.permanent_delete_cluster(&cluster.cluster_id).await?;
+            eprintln!(" delete databricks cluster {} (created by xacct)", cluster.cluster_id);
+        }
+        Some(cluster) => eprintln!("   keep databricks cluster {} (not created by xacct)", cluster.cluster_id),
+        None => {}
     }
     Ok(())
 }

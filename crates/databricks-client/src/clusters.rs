@@ -122,6 +122,12 @@ impl ClusterInfo {
         })
     }
 
+    /// True when xacct created this cluster: it carries the [`MANAGED_TAG`] custom tag.
+    pub fn is_managed(&self) -> bool {
+        self.details.get("custom_tags").and_then(|t| t.get(MANAGED_TAG.0)).and_then(Value::as_str)
+            == Some(MANAGED_TAG.1)
+    }
+
     /// The spec to send back to `edit`: the details without read-only fields.
     pub fn editable_spec(&self) -> ClusterSpec {
         editable_spec(&self.details)
@@ -250,6 +256,11 @@ impl Client {
 
     pub async fn start_cluster(&self, cluster_id: &str) -> Result<(), Error> {
         self.post::<Empty>("/api/2.1/clusters/start", &ClusterIdBody { cluster_id }).await.map(drop)
+    }
+
+    /// Deletes a cluster for good. Callers delete only clusters they created (see [`ClusterInfo::is_managed`]).
+    pub async fn permanent_delete_cluster(&self, cluster_id: &str) -> Result<(), Error> {
+        self.post::<Empty>("/api/2.1/clusters/permanent-delete", &ClusterIdBody { cluster_id }).await.map(drop)
     }
 
     /// Every cluster, following `next_page_token`.

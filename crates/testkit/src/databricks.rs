@@ -459,6 +459,7 @@ impl Respond for Responder {
                 | "/api/2.1/clusters/list"
                 | "/api/1.2/commands/status"
                 | "/api/1.2/contexts/status"
+                | "/api/2.0/dbfs/get-status"
         );
         if (method == "POST") != expects_post {
             return error(405, "ENDPOINT_NOT_FOUND", format!("{method} is not supported on `{path}`"));
@@ -481,8 +482,33 @@ impl Respond for Responder {
             "/api/1.2/contexts/destroy" => destroy_context(&mut state, &body),
             "/api/1.2/commands/execute" => execute(&mut state, &body),
             "/api/1.2/commands/status" => command_status(&mut state, &query),
+            "/api/2.0/dbfs/get-status" => dbfs_status(&state, &query),
+            "/api/2.1/clusters/permanent-delete" => delete_cluster(&mut state, &body),
             _ => error(404, "ENDPOINT_NOT_FOUND", format!("no API found for `{method} {path}`")),
         }
+    }
+}
+
+/// DBFS `get-status`: the root, `/mnt`, and each mount point exist, as directories.
+fn dbfs_status(state: &State, query: &BTreeMap<String, String>) -> Reply {
+    let Some(path) = query.get("path") else { return invalid("Missing required field: path") };
+    let path = path.trim_start_matches("dbfs:").trim_end_matches('/');
+    let exists = path.is_empty() || path == "/mnt" || state.mounts.iter().any(|m| m.mount_point == path);
+    if exists {
+        ok(json!({ "path": if path.is_empty() { "/" } else { path }, "is_dir": true, "file_size": 0 }))
+    } else {
+        error(404, "RESOURCE_DOES_NOT_EXIST", format!("No file or directory exists on path {path}."))
+    }
+}
+
+/// `clusters/permanent-delete`: the cluster is gone; later calls on it answer 404.
+fn delete_cluster(state: &mut State, body: &Value) -> Reply {
+    let Some(cluster_id) = string_field(body, "cluster_id") else {
+        return invalid("Missing required field: cluster_id");
+    };
+    match state.clusters.remove(cluster_id) {
+        Some(_) => ok(json!({})),
+        None => error(404, "RESOURCE_DOES_NOT_EXIST", format!("Cluster {cluster_id} does not exist")),
     }
 }
 
