@@ -571,3 +571,51 @@ async fn spark_conf_merge_is_pure() {
     );
     assert!(databricks_client::apply_access(spec, "arn:ip", &conf).is_empty());
 }
+
+#[tokio::test]
+async fn oauth_token_rejected_early_is_refetched_once() {
+    let server = MockServer::start().await;
+    for (n, token) in ["revoked", "fresh"].iter().enumerate() {
+        Mock::given(method("POST"))
+            .and(path("/oidc/v1/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"access_token": token, "expires_in": 3600})))
+            .up_to_n_times(1)
+            .with_priority(u8::try_from(n + 1).unwrap())
+            .mount(&server)
+            .await;
+    }
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer revoked"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"error_code": "UNAUTHENTICATED", "message": "expired"})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(header("authorization", "Bearer fresh"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"instance_profiles": []})))
+        .mount(&server)
+        .await;
+    let settings = AuthSettings {
+        host: Some(server.uri()),
+        client_id: Some("sp-id".into()),
+        client_secret: Some("sp-secret".into()),
+        ..AuthSettings::default()
+    };
+    let client = Client::from_settings(&settings, &|_| None, ClientOptions::default()).unwrap();
+    client.list_instance_profiles().await.unwrap();
+    assert_eq!(client.reads(), 2);
+
+    // A PAT that is refused is not retried.
+    let (server, client, _) = setup().await;
+    Mock::given(method("GET"))
+        .respond_with(
+            ResponseTemplate::new(401).set_body_json(json!({"error_code": "UNAUTHENTICATED", "message": "no"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let err = client.list_instance_profiles().await.unwrap_err();
+    assert_eq!(err.api().unwrap().status, 401);
+    server.verify().await;
+}
