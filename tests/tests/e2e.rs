@@ -1,6 +1,7 @@
 //! The end-to-end suite: one test binary. Every test starts what it needs
 //! through `testkit`: the moto emulator, the accounts, the Databricks stand-in.
 
+mod apply;
 mod cli;
 mod flow;
 mod foundation;
