@@ -12,6 +12,7 @@ use std::fmt;
 
 use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
 use policy_model::document::OneOrMany;
+use policy_model::merge::{self as policy_merge, MergeError};
 use policy_model::validate::{self, DocKind};
 use policy_model::{AccountId, Flow, PolicyDocument, Principal, Statement};
 use serde::Serialize;
@@ -119,6 +120,8 @@ pub enum PlanProblem {
     MissingKey { account: AccountId, key: String },
     #[error("instance profile `{profile}` holds role `{holds}`, not `{role}`, and xacct did not create it")]
     ForeignInstanceProfile { profile: String, holds: String, role: String },
+    #[error("cannot merge our statements into {what}: {message}")]
+    Merge { what: String, message: String },
     #[error("{what} would be {size} characters, over the limit of {limit}")]
     TooLarge { what: String, size: usize, limit: usize },
 }
@@ -230,8 +233,10 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
             None => p.problems.push(PlanProblem::MissingCrossAccountRole { role: cross_arn.clone() }),
             Some(role) => {
                 let existing = role.inline.get(PASS_ROLE_POLICY_NAME);
-                let want = merge(existing, &[build::pass_role_statement(flow)]);
-                p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing, want, vec![role_a_key.clone()]);
+                let resource = format!("inline policy {PASS_ROLE_POLICY_NAME} of role {cross}");
+                if let Some(want) = p.merged(&resource, existing, &[build::pass_role_statement(flow)]) {
+                    p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing, want, vec![role_a_key.clone()]);
+                }
             }
         }
     }
@@ -246,7 +251,11 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
                     .problems
                     .push(PlanProblem::MissingBucket { account: owner.account_id.clone(), bucket: name.to_owned() }),
                 Some(state) => {
-                    let want = merge(state.policy.as_ref(), &build::bucket_statements(owner, bucket));
+                    let what = format!("bucket policy of {name}");
+                    let Some(want) = p.merged(&what, state.policy.as_ref(), &build::bucket_statements(owner, bucket))
+                    else {
+                        continue;
+                    };
                     p.bucket_policy(&owner.account_id, name, state.policy.as_ref(), Some(want), after.clone());
                 }
             }
@@ -263,7 +272,12 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
                     p.problems.push(PlanProblem::MissingKey { account: owner.account_id.clone(), key: key.to_owned() })
                 }
                 Some(policy) => {
-                    let want = merge(Some(policy), &[build::kms_key_user_statement(owner, key, access)]);
+                    let what = format!("key policy of {key}");
+                    let Some(want) =
+                        p.merged(&what, Some(policy), &[build::kms_key_user_statement(owner, key, access)])
+                    else {
+                        continue;
+                    };
                     p.key_policy(&owner.account_id, key, policy, want, after.clone());
                 }
             }
@@ -409,6 +423,17 @@ impl Planner<'_> {
         key
     }
 
+    /// [`merge`], recording a failure as a problem.
+    fn merged(&mut self, what: &str, existing: Option<&PolicyDocument>, ours: &[Statement]) -> Option<PolicyDocument> {
+        match merge(existing, ours) {
+            Ok(doc) => Some(doc),
+            Err(err) => {
+                self.problems.push(PlanProblem::Merge { what: what.to_owned(), message: err.to_string() });
+                None
+            }
+        }
+    }
+
     fn too_large(&mut self, what: &str, doc: &PolicyDocument, kind: DocKind) -> bool {
         let size = validate::size_without_whitespace(&doc.to_json());
         let limit = kind.size_limit();
@@ -440,7 +465,16 @@ impl Planner<'_> {
                 );
             }
             Some(role) => {
-                let want = if role.is_managed() { want } else { merge(role.trust.as_ref(), &want.statement) };
+                let want = if role.is_managed() {
+                    want
+                } else {
+                    let Some(merged) =
+                        self.merged(&format!("trust policy of {resource}"), role.trust.as_ref(), &want.statement)
+                    else {
+                        return;
+                    };
+                    merged
+                };
                 if self.too_large(&format!("trust policy of {resource}"), &want, DocKind::Trust) {
                     return;
                 }
@@ -640,32 +674,22 @@ fn diff(before: Option<&str>, after: Option<&str>) -> String {
     text
 }
 
-/// `existing` with our statements set to `ours`: a statement of ours with the
-/// same Sid is replaced where it stands, new ones are appended, ours that the
-/// flow no longer has are dropped, and every foreign statement is kept.
-pub(crate) fn merge(existing: Option<&PolicyDocument>, ours: &[Statement]) -> PolicyDocument {
-    let Some(existing) = existing else {
-        return PolicyDocument::new(ours.to_vec());
-    };
-    let mut placed = BTreeSet::new();
-    let mut statement = Vec::with_capacity(existing.statement.len() + ours.len());
-    for stmt in &existing.statement {
-        if !build::is_ours(stmt) {
-            statement.push(stmt.clone());
-        } else if let Some(mine) = ours.iter().find(|o| o.sid == stmt.sid) {
-            if placed.insert(mine.sid.clone()) {
-                statement.push(mine.clone());
-            }
-        }
-    }
-    statement.extend(ours.iter().filter(|o| !placed.contains(&o.sid)).cloned());
-    PolicyDocument { version: existing.version.clone(), id: existing.id.clone(), statement }
+/// `existing` with our statements set to `ours` (see
+/// [`policy_model::merge::replace_ours`]): a statement of ours with the same
+/// Sid is replaced where it stands, new ones are appended, ours that the flow
+/// no longer has are dropped, and every foreign statement is kept. Sizes are
+/// checked by the planner, which knows what the document is.
+fn merge(existing: Option<&PolicyDocument>, ours: &[Statement]) -> Result<PolicyDocument, MergeError> {
+    policy_merge::replace_ours(existing, ours, build::is_ours, usize::MAX)
 }
 
-/// `doc` without any statement of ours.
+/// `doc` without any statement of ours; it may be left with no statement.
 pub(crate) fn without_ours(doc: &PolicyDocument) -> PolicyDocument {
-    let statement = doc.statement.iter().filter(|s| !build::is_ours(s)).cloned().collect();
-    PolicyDocument { version: doc.version.clone(), id: doc.id.clone(), statement }
+    policy_merge::unmerge(doc, build::is_ours).unwrap_or_else(|| PolicyDocument {
+        version: doc.version.clone(),
+        id: doc.id.clone(),
+        statement: vec![],
+    })
 }
 
 /// True when the documents mean the same, ignoring the `"x"` versus `["x"]`
