@@ -1,8 +1,8 @@
 //! The end-to-end suite: one test binary. Every test starts what it needs
 //! through `testkit`: the moto emulator, the accounts, the Databricks stand-in.
 
-mod apply;
 mod cli;
+mod faults;
 mod flow;
 mod foundation;
 mod oracle;

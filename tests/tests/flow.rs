@@ -11,9 +11,9 @@ use testkit::{fixtures, Emulator, Profiles};
 
 use crate::cli::xacct_bin;
 
-const A: &str = "111111111111";
-const B: &str = "222222222222";
-const BUCKET: &str = "golden-bucket";
+pub const A: &str = "111111111111";
+pub const B: &str = "222222222222";
+pub const BUCKET: &str = "golden-bucket";
 
 pub struct World {
     pub emulator: Emulator,
@@ -78,7 +78,7 @@ pub fn decode(text: &str) -> PolicyDocument {
     PolicyDocument::from_json(&String::from_utf8(out).unwrap()).unwrap()
 }
 
-fn golden_config() -> String {
+pub fn golden_config() -> String {
     format!(
         r#"
 [deployment]

@@ -23,7 +23,7 @@ struct Cli {
     command: Command,
 }
 
-#[derive(Clone, Copy, Default, ValueEnum)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Output {
     #[default]
     Text,
@@ -121,11 +121,29 @@ fn main() -> ExitCode {
             return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
         }
     };
+    let output = cli.command.output();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
+            // JSON callers still get one JSON object on stdout; people get the error on stderr.
+            if let Output::Json = output {
+                println!("{}", serde_json::json!({ "ok": false, "error": format!("{e:#}") }));
+            }
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
+        }
+    }
+}
+
+impl Command {
+    fn output(&self) -> Output {
+        match self {
+            Command::Plan(c)
+            | Command::Provision { config: c, .. }
+            | Command::Verify { config: c, .. }
+            | Command::Destroy { config: c, .. }
+            | Command::Render { config: c, .. } => c.output,
+            _ => Output::Text,
         }
     }
 }

@@ -249,6 +249,11 @@ impl DatabricksStandIn {
         guard.clusters.get(cluster_id).map(|c| Value::Object(cluster_details(cluster_id, c)))
     }
 
+    /// The ids of every cluster that exists now.
+    pub fn cluster_ids(&self) -> Vec<String> {
+        self.state().clusters.keys().cloned().collect()
+    }
+
     /// Forces a cluster's state, with a termination code for TERMINATED or ERROR.
     pub fn set_cluster_state(&self, cluster_id: &str, state: &str, termination_code: Option<&str>) {
         if let Some(cluster) = self.state().clusters.get_mut(cluster_id) {
