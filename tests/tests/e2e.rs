@@ -5,5 +5,6 @@ mod cli;
 mod faults;
 mod flow;
 mod foundation;
+mod multi;
 mod oracle;
 mod verify;
