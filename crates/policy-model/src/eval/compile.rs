@@ -5,7 +5,7 @@ use crate::document::{OneOrMany, PolicyDocument, Principal, Statement, VERSION_2
 
 use super::condition::{CompiledCondition, ConditionError};
 use super::pattern::{Pattern, Syntax};
-use super::request::{ArnParts, PrincipalKind, Request};
+use super::request::{ArnParts, Hashed, PrincipalKind, Request};
 
 /// Why a policy document could not be compiled. `statement` is the Sid, or the index when there is none.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,9 +72,11 @@ enum Element<T> {
 #[derive(Debug, Clone, PartialEq)]
 enum ActionPattern {
     All,
+    /// `name_exact` is the folded name when it has no wildcard, compared hash first.
     Service {
-        service: Box<str>,
+        service: Hashed,
         name: Pattern,
+        name_exact: Option<Hashed>,
     },
     /// Not of the form `service:name`: matches nothing.
     Invalid,
@@ -84,14 +86,23 @@ enum ActionPattern {
 enum ResourcePattern {
     All,
     Arn {
-        /// partition, service, region, account: matched per segment, case-insensitively.
-        head: Box<[Pattern; 4]>,
+        head: Head,
         /// The resource type prefix (`role/`, `key/`), which takes no wildcard.
         product: Box<str>,
         rest: Pattern,
     },
     /// Not an ARN with six parts: matches nothing.
     Invalid,
+}
+
+/// partition, service, region and account of a resource pattern: matched per segment,
+/// without regard to case.
+#[derive(Debug, Clone, PartialEq)]
+enum Head {
+    /// No wildcard or variable: `partition:service:region:account` in ASCII lower case,
+    /// compared with the request's in one go.
+    Exact(Hashed),
+    Patterns(Box<[Pattern; 4]>),
 }
 
 /// The `Principal` or `NotPrincipal` element of a statement.
@@ -108,16 +119,16 @@ pub(crate) enum PrincipalItem {
     Account(Box<str>),
     /// An IAM role ARN: also matches the role's sessions.
     Role {
-        arn: Box<str>,
+        arn: Hashed,
         partition: Box<str>,
         account: Box<str>,
         name: Box<str>,
     },
     /// Any other AWS ARN (user, session, federated user): matched exactly.
-    Arn(Box<str>),
-    Service(Box<str>),
-    Federated(Box<str>),
-    CanonicalUser(Box<str>),
+    Arn(Hashed),
+    Service(Hashed),
+    Federated(Hashed),
+    CanonicalUser(Hashed),
 }
 
 /// How a principal element matched the request's principal, weakest first.
@@ -240,7 +251,13 @@ fn action_pattern(text: &str) -> ActionPattern {
     match text.split_once(':') {
         Some((service, name)) if !service.is_empty() && !name.is_empty() && !name.contains(char::is_whitespace) => {
             let syntax = Syntax { wildcards: true, variables: false, ignore_case: true };
-            ActionPattern::Service { service: service.to_ascii_lowercase().into(), name: Pattern::new(name, syntax) }
+            let folded = name.to_ascii_lowercase();
+            let name_exact = (!folded.contains(['*', '?'])).then(|| Hashed::new(&folded));
+            ActionPattern::Service {
+                service: Hashed::new(&service.to_ascii_lowercase()),
+                name: Pattern::new(name, syntax),
+                name_exact,
+            }
         }
         _ => ActionPattern::Invalid,
     }
@@ -254,15 +271,21 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
         return ResourcePattern::Invalid;
     };
     let head_syntax = Syntax { wildcards: true, variables, ignore_case: true };
-    let head =
-        [arn.partition(), arn.service(), arn.region(), arn.account()].map(|part| Pattern::new(part, head_syntax));
+    let parts = [arn.partition(), arn.service(), arn.region(), arn.account()];
+    let has_pattern = |p: &&str| p.contains(['*', '?']) || (variables && p.contains("${"));
+    let plain = !parts.iter().any(has_pattern);
+    let head = if plain {
+        Head::Exact(Hashed::new(&parts.join(":").to_ascii_lowercase()))
+    } else {
+        Head::Patterns(Box::new(parts.map(|part| Pattern::new(part, head_syntax))))
+    };
     let resource = arn.resource();
     // S3 bucket and object ARNs have no resource type; elsewhere the type ends at the first `/` or `:`.
     let s3 = arn.service() == "s3" && arn.region().is_empty() && arn.account().is_empty();
     let split = if s3 { 0 } else { resource.find(['/', ':']).map_or(0, |i| i + 1) };
     let (product, rest) = resource.split_at(split);
     let rest = Pattern::new(rest, Syntax { wildcards: true, variables, ignore_case: false });
-    ResourcePattern::Arn { head: Box::new(head), product: product.into(), rest }
+    ResourcePattern::Arn { head, product: product.into(), rest }
 }
 
 fn principal_items(statement: &str, p: &Principal) -> Result<Vec<PrincipalItem>, CompileError> {
@@ -276,7 +299,7 @@ fn principal_items(statement: &str, p: &Principal) -> Result<Vec<PrincipalItem>,
     let mut items = Vec::new();
     for (kind, values) in map {
         for value in values.iter() {
-            let v: Box<str> = value.as_str().into();
+            let v = Hashed::new(value);
             items.push(match kind.as_str() {
                 "AWS" => aws_principal(value),
                 "Service" => PrincipalItem::Service(v),
@@ -305,20 +328,20 @@ fn aws_principal(value: &str) -> PrincipalItem {
         if arn.service() == "iam" && arn.resource().starts_with("role/") {
             let name = arn.resource().rsplit('/').next().unwrap_or_default();
             return PrincipalItem::Role {
-                arn: value.into(),
+                arn: Hashed::new(value),
                 partition: arn.partition().into(),
                 account: arn.account().into(),
                 name: name.into(),
             };
         }
     }
-    PrincipalItem::Arn(value.into())
+    PrincipalItem::Arn(Hashed::new(value))
 }
 
 impl PrincipalItem {
     fn matches(&self, req: &Request) -> PrincipalMatch {
         let p = &req.principal;
-        let exact = |v: &str| if *p.value == *v { PrincipalMatch::Exact } else { PrincipalMatch::None };
+        let exact = |v: &Hashed| if v.is(&p.hashed) { PrincipalMatch::Exact } else { PrincipalMatch::None };
         match self {
             PrincipalItem::Wildcard => PrincipalMatch::Wildcard,
             PrincipalItem::Account(account) => {
@@ -340,7 +363,7 @@ impl PrincipalItem {
                 }
             }
             PrincipalItem::Arn(arn) => {
-                if p.kind == PrincipalKind::FederatedUser && federated_user_arn_is(p, arn) {
+                if p.kind == PrincipalKind::FederatedUser && federated_user_arn_is(p, &arn.text) {
                     PrincipalMatch::SessionUser
                 } else {
                     exact(arn)
@@ -366,17 +389,27 @@ fn federated_user_arn_is(p: &super::request::RequestPrincipal, arn: &str) -> boo
 impl CompiledStatement {
     /// Action, resource and conditions; the principal is checked separately.
     pub(crate) fn applies(&self, req: &Request) -> bool {
-        self.action_matches(req)
-            && self.resource_matches(req)
-            && self.conditions.iter().all(|c| c.matches(&req.context))
+        self.targets(req) && self.conditions_hold(req)
+    }
+
+    /// Action and resource.
+    pub(crate) fn targets(&self, req: &Request) -> bool {
+        self.action_matches(req) && self.resource_matches(req)
+    }
+
+    pub(crate) fn conditions_hold(&self, req: &Request) -> bool {
+        self.conditions.iter().all(|c| c.matches(&req.context))
     }
 
     fn action_matches(&self, req: &Request) -> bool {
         let one = |a: &ActionPattern| match a {
             ActionPattern::All => true,
-            ActionPattern::Service { service, name } => {
-                service.eq_ignore_ascii_case(req.service())
-                    && name.matches(req.action_name(), &req.context) == Some(true)
+            ActionPattern::Service { service, name, name_exact } => {
+                service.is(&req.service_hashed)
+                    && match name_exact {
+                        Some(exact) => exact.is(&req.name_hashed),
+                        None => name.matches_folded(req.action_name_folded(), &req.context) == Some(true),
+                    }
             }
             ActionPattern::Invalid => false,
         };
@@ -387,7 +420,7 @@ impl CompiledStatement {
     }
 
     fn resource_matches(&self, req: &Request) -> bool {
-        let arn = req.resource_arn();
+        let arn = req.resource_head_and_rest();
         // `None` when a policy variable has no value: such an entry matches nothing, and
         // a `NotResource` holding one does not apply either.
         let one = |r: &ResourcePattern| -> Option<bool> {
@@ -395,14 +428,23 @@ impl CompiledStatement {
                 ResourcePattern::All => Some(true),
                 ResourcePattern::Invalid => Some(false),
                 ResourcePattern::Arn { head, product, rest } => {
-                    let Some(arn) = arn else { return Some(false) };
+                    let Some((req_head, req_rest)) = arn else { return Some(false) };
                     let ctx = &req.context;
-                    for (p, part) in head.iter().zip(&arn[1..5]) {
-                        if !p.matches(part, ctx)? {
-                            return Some(false);
+                    match head {
+                        Head::Exact(h) => {
+                            if !h.is(req_head) {
+                                return Some(false);
+                            }
+                        }
+                        Head::Patterns(patterns) => {
+                            for (p, part) in patterns.iter().zip(req_head.text.splitn(4, ':')) {
+                                if !p.matches_folded(part, ctx)? {
+                                    return Some(false);
+                                }
+                            }
                         }
                     }
-                    match arn[5].strip_prefix(&**product) {
+                    match req_rest.strip_prefix(&**product) {
                         Some(tail) => rest.matches(tail, ctx),
                         None => Some(false),
                     }

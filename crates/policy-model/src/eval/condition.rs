@@ -13,7 +13,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use super::pattern::{Pattern, Syntax};
-use super::request::{Context, Lookup};
+use super::request::{Context, Key, Lookup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Cmp {
@@ -43,7 +43,8 @@ enum Values {
     Arns(Vec<Option<[Pattern; 6]>>),
     Numbers(Cmp, Vec<Option<f64>>),
     Dates(Cmp, Vec<Option<i64>>),
-    Bools(Vec<Pattern>),
+    /// A literal `true`/`false` (or `None` for anything else), or a value with variables.
+    Bools(Vec<Result<Option<bool>, Pattern>>),
     Binary(Vec<Box<str>>),
     Ips(Vec<Option<Cidr>>),
     Null(Vec<Box<str>>),
@@ -58,7 +59,7 @@ enum SetOp {
 /// One operator applied to one key.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct CompiledCondition {
-    key: Box<str>,
+    key: Key,
     negated: bool,
     if_exists: bool,
     set: Option<SetOp>,
@@ -123,7 +124,18 @@ impl CompiledCondition {
             "datelessthanequals" => dates(Cmp::Le),
             "dategreaterthan" => dates(Cmp::Gt),
             "dategreaterthanequals" => dates(Cmp::Ge),
-            "bool" => Values::Bools(strings(syntax(false, true))),
+            "bool" => Values::Bools(
+                values
+                    .iter()
+                    .map(|v| {
+                        if variables && v.contains("${") {
+                            Err(Pattern::new(v, syntax(false, true)))
+                        } else {
+                            Ok(parse_bool(v))
+                        }
+                    })
+                    .collect(),
+            ),
             "binaryequals" => Values::Binary(values.iter().map(|v| v.as_str().into()).collect()),
             "ipaddress" | "notipaddress" => Values::Ips(values.iter().map(|v| Cidr::parse(v)).collect()),
             "arnequals" | "arnlike" | "arnnotequals" | "arnnotlike" => {
@@ -132,7 +144,7 @@ impl CompiledCondition {
             "null" => Values::Null(values.iter().map(|v| v.to_ascii_lowercase().into()).collect()),
             _ => return Err(ConditionError::Operator),
         };
-        Ok(CompiledCondition { key: key.to_ascii_lowercase().into(), negated, if_exists, set, values })
+        Ok(CompiledCondition { key: Key::new(key), negated, if_exists, set, values })
     }
 
     pub(crate) fn matches(&self, ctx: &Context) -> bool {
@@ -195,14 +207,17 @@ impl CompiledCondition {
                 let request = parse_date(request);
                 each(&|i| Some(cmp.test(request?, dates[i]?)), dates.len())
             }
-            Values::Bools(patterns) => {
+            Values::Bools(values) => {
                 let request = parse_bool(request);
                 each(
                     &|i| {
-                        let policy = parse_bool(&patterns[i].resolve(ctx)?)?;
+                        let policy = match &values[i] {
+                            Ok(literal) => (*literal)?,
+                            Err(pattern) => parse_bool(&pattern.resolve(ctx)?)?,
+                        };
                         Some(request? == policy)
                     },
-                    patterns.len(),
+                    values.len(),
                 )
             }
             Values::Binary(values) => each(&|i| Some(*values[i] == *request), values.len()),

@@ -276,7 +276,7 @@ struct ResourceFacts {
 }
 
 fn run<'p>(req: &Request, set: &PolicySet<'p>, sink: &mut dyn FnMut(StatementRef<'p>)) -> Summary {
-    let service = req.service();
+    let service = req.service_folded();
     let is_service_principal = req.principal.kind == PrincipalKind::Service;
 
     let identity = side(PolicyKind::Identity, &set.identity, req, sink);
@@ -306,7 +306,7 @@ fn run<'p>(req: &Request, set: &PolicySet<'p>, sink: &mut dyn FnMut(StatementRef
 
     let summary = |decision, reason| Summary { decision, reason, identity, resource, boundary, session, scp, rcp };
 
-    if service.eq_ignore_ascii_case("sts") && req.action_name().eq_ignore_ascii_case("GetCallerIdentity") {
+    if service == "sts" && req.action_name_folded() == "getcalleridentity" {
         return summary(Outcome::Allowed, Reason::CallerIdentity);
     }
     let denied = [identity, resource, boundary, session, scp, rcp].contains(&SideResult::ExplicitDeny);
@@ -351,13 +351,15 @@ fn run<'p>(req: &Request, set: &PolicySet<'p>, sink: &mut dyn FnMut(StatementRef
 
     // Within the account: does the service take the account's identity policies on trust,
     // or must the resource policy delegate to the account first?
-    let role_resource = req.resource_arn().is_some_and(|a| a[2] == "iam" && a[5].starts_with("role/"));
-    let key_resource = req.resource_arn().is_some_and(|a| a[5].len() >= 4 && a[5][..4].eq_ignore_ascii_case("key/"));
-    let (identity_counts, missing_reason) = if service.eq_ignore_ascii_case("sts") && set.resource.is_some() {
+    let arn = req.resource_head_and_rest();
+    let role_resource =
+        arn.is_some_and(|(head, rest)| head.text.split(':').nth(1) == Some("iam") && rest.starts_with("role/"));
+    let key_resource = arn.is_some_and(|(_, rest)| rest.get(..4).is_some_and(|t| t.eq_ignore_ascii_case("key/")));
+    let (identity_counts, missing_reason) = if service == "sts" && set.resource.is_some() {
         (facts.account_allow, Reason::TrustPolicy)
-    } else if service.eq_ignore_ascii_case("sts") && role_resource {
+    } else if service == "sts" && role_resource {
         return implicit(Reason::TrustPolicyMissing);
-    } else if service.eq_ignore_ascii_case("kms") && key_resource {
+    } else if service == "kms" && key_resource {
         (facts.account_allow, Reason::KeyPolicy)
     } else {
         (true, Reason::NoAllow)
@@ -445,12 +447,15 @@ fn resource_side<'p>(
     let mut facts = ResourceFacts::default();
     let kind = req.principal.kind;
     for s in &policy.statements {
+        if !s.targets(req) {
+            continue;
+        }
         let mut m = s.principal_match(req);
         // AWS: a Deny with NotPrincipal always denies a principal that has a permissions boundary.
         if has_boundary && s.effect == Effect::Deny && matches!(s.principal, compile::PrincipalSpec::Not(_)) {
             m = PrincipalMatch::NotPrincipal;
         }
-        if m == PrincipalMatch::None || !s.applies(req) {
+        if m == PrincipalMatch::None || !s.conditions_hold(req) {
             continue;
         }
         sink(StatementRef { kind: PolicyKind::Resource, policy: &policy.label, statement: &s.id, effect: s.effect });

@@ -6,7 +6,7 @@
 //! The common shapes (`*`, an exact string, `prefix*`, `*suffix`) get their
 //! own fast paths.
 
-use super::request::{Context, Lookup};
+use super::request::{Context, Key, Lookup};
 
 /// How a pattern's text is read.
 #[derive(Debug, Clone, Copy)]
@@ -22,7 +22,7 @@ pub(crate) struct Syntax {
 /// A policy variable: the lowercased context key and its default, if any.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Var {
-    key: Box<str>,
+    key: Key,
     default: Option<Box<str>>,
 }
 
@@ -61,6 +61,15 @@ pub(crate) struct Pattern {
 
 impl Pattern {
     pub(crate) fn new(text: &str, syntax: Syntax) -> Pattern {
+        // A case-insensitive pattern keeps its literals in ASCII lower case, so that text
+        // folded the same way once per request compares with plain byte equality.
+        let folded;
+        let text = if syntax.ignore_case {
+            folded = text.to_ascii_lowercase();
+            folded.as_str()
+        } else {
+            text
+        };
         let pieces = parse(text, syntax);
         let shape = shape(pieces);
         Pattern { shape, ignore_case: syntax.ignore_case }
@@ -69,7 +78,17 @@ impl Pattern {
     /// Whether `text` matches; `None` when a variable has no value and no default,
     /// which AWS treats as a pattern that matches nothing.
     pub(crate) fn matches(&self, text: &str, ctx: &Context) -> Option<bool> {
-        let ci = self.ignore_case;
+        self.matches_with(text, ctx, self.ignore_case)
+    }
+
+    /// Like [`Pattern::matches`] for a case-insensitive pattern, when `text` is already in
+    /// ASCII lower case (action names, ARN partitions, services, regions and accounts).
+    pub(crate) fn matches_folded(&self, text: &str, ctx: &Context) -> Option<bool> {
+        let vars = matches!(self.shape, Shape::Vars(_));
+        self.matches_with(text, ctx, self.ignore_case && vars)
+    }
+
+    fn matches_with(&self, text: &str, ctx: &Context, ci: bool) -> Option<bool> {
         Some(match &self.shape {
             Shape::Any => true,
             Shape::Exact(s) => str_eq(s, text, ci),
@@ -173,7 +192,7 @@ fn parse_var(inner: &str) -> Var {
         }
         None => (inner, None),
     };
-    Var { key: name.trim().to_ascii_lowercase().into(), default }
+    Var { key: Key::new(name.trim()), default }
 }
 
 fn flush(lit: &mut String, pieces: &mut Vec<Piece>) {

@@ -29,7 +29,45 @@ pub enum Value {
 struct Entry {
     /// The key in lower case: condition keys are case-insensitive.
     key: Box<str>,
+    hash: u64,
     value: Value,
+}
+
+/// A context key in lower case with its hash, compiled once into conditions and variables
+/// so that a lookup compares hashes before strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Key {
+    pub(crate) name: Box<str>,
+    hash: u64,
+}
+
+impl Key {
+    pub(crate) fn new(name: &str) -> Key {
+        let name = name.to_ascii_lowercase();
+        Key { hash: fnv1a(&name), name: name.into() }
+    }
+}
+
+/// A string with its hash, compared hash first: interned action and principal names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hashed {
+    pub(crate) text: Box<str>,
+    pub(crate) hash: u64,
+}
+
+impl Hashed {
+    pub(crate) fn new(text: &str) -> Hashed {
+        Hashed { hash: fnv1a(text), text: text.into() }
+    }
+    #[inline]
+    pub(crate) fn is(&self, other: &Hashed) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+/// FNV-1a, 64 bits: short keys, no allocation, no dependency.
+pub(crate) fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// The request context: condition keys and their values. Keys compare without regard to case.
@@ -77,7 +115,7 @@ impl Context {
         let key = key.to_ascii_lowercase();
         match self.entries.iter_mut().find(|e| *e.key == *key) {
             Some(entry) => entry.value = value,
-            None => self.entries.push(Entry { key: key.into(), value }),
+            None => self.entries.push(Entry { hash: fnv1a(&key), key: key.into(), value }),
         }
     }
 
@@ -89,12 +127,12 @@ impl Context {
         self.entries.iter().find(|e| e.key.eq_ignore_ascii_case(key)).map(|e| &e.value)
     }
 
-    /// Looks up a key already in lower case.
-    pub(crate) fn lookup(&self, lower_key: &str) -> Lookup<'_> {
-        match self.entries.iter().find(|e| *e.key == *lower_key) {
+    /// Looks up a compiled key.
+    pub(crate) fn lookup(&self, key: &Key) -> Lookup<'_> {
+        match self.entries.iter().find(|e| e.hash == key.hash && *e.key == *key.name) {
             None => Lookup::Missing,
             Some(Entry { value: Value::Multi(v), .. }) => Lookup::Multi(v),
-            Some(Entry { key, value: Value::Single(s) }) => {
+            Some(Entry { key, value: Value::Single(s), .. }) => {
                 if MULTIVALUED.contains(&&**key) {
                     Lookup::Multi(std::slice::from_ref(s))
                 } else {
@@ -128,6 +166,7 @@ pub(crate) enum PrincipalKind {
 #[derive(Debug, Clone)]
 pub(crate) struct RequestPrincipal {
     pub(crate) value: Box<str>,
+    pub(crate) hashed: Hashed,
     pub(crate) kind: PrincipalKind,
     pub(crate) partition: Box<str>,
     /// Empty for service and other principals.
@@ -140,6 +179,7 @@ impl RequestPrincipal {
     fn parse(value: &str) -> RequestPrincipal {
         let mut principal = RequestPrincipal {
             value: value.into(),
+            hashed: Hashed::new(value),
             kind: PrincipalKind::Other,
             partition: "".into(),
             account: "".into(),
@@ -243,11 +283,18 @@ impl<'a> ArnParts<'a> {
 pub struct Request {
     pub(crate) principal: RequestPrincipal,
     pub(crate) action: Box<str>,
+    /// `action` in ASCII lower case: action names compare without regard to case.
+    pub(crate) action_folded: Box<str>,
+    /// The folded service prefix and action name, interned.
+    pub(crate) service_hashed: Hashed,
+    pub(crate) name_hashed: Hashed,
     /// Byte index of the `:` in `action`.
     pub(crate) colon: usize,
     pub(crate) resource: Box<str>,
     /// Byte offsets of the first five `:` in `resource`, when it is an ARN.
     pub(crate) resource_colons: Option<[usize; 5]>,
+    /// `partition:service:region:account` of the resource ARN in ASCII lower case.
+    pub(crate) resource_head: Hashed,
     pub(crate) resource_account: Box<str>,
     pub(crate) context: Context,
 }
@@ -306,12 +353,21 @@ impl Request {
         fill("aws:PrincipalIsAWSService", Some(is_service.to_string()));
         fill("aws:PrincipalServiceName", is_service.then(|| principal.value.to_string()));
 
+        let resource_head = match resource_colons {
+            Some(c) => resource[c[0] + 1..c[4]].to_ascii_lowercase(),
+            None => String::new(),
+        };
+        let action_folded = action.to_ascii_lowercase();
         Ok(Request {
             principal,
             action: action.into(),
+            service_hashed: Hashed::new(&action_folded[..colon]),
+            name_hashed: Hashed::new(&action_folded[colon + 1..]),
+            action_folded: action_folded.into(),
             colon,
             resource: resource.into(),
             resource_colons,
+            resource_head: Hashed::new(&resource_head),
             resource_account: resource_account.into(),
             context,
         })
@@ -339,25 +395,19 @@ impl Request {
         &self.principal.account
     }
 
-    pub(crate) fn service(&self) -> &str {
-        &self.action[..self.colon]
+    /// The service prefix in ASCII lower case.
+    pub(crate) fn service_folded(&self) -> &str {
+        &self.action_folded[..self.colon]
     }
-    pub(crate) fn action_name(&self) -> &str {
-        &self.action[self.colon + 1..]
+    /// The action name in ASCII lower case.
+    pub(crate) fn action_name_folded(&self) -> &str {
+        &self.action_folded[self.colon + 1..]
     }
-
-    /// The resource split into its six ARN parts, if it is an ARN.
-    pub(crate) fn resource_arn(&self) -> Option<[&str; 6]> {
+    /// The resource ARN's `partition:service:region:account` in ASCII lower case, and its resource part.
+    #[inline]
+    pub(crate) fn resource_head_and_rest(&self) -> Option<(&Hashed, &str)> {
         let c = self.resource_colons?;
-        let r = &*self.resource;
-        Some([
-            &r[..c[0]],
-            &r[c[0] + 1..c[1]],
-            &r[c[1] + 1..c[2]],
-            &r[c[2] + 1..c[3]],
-            &r[c[3] + 1..c[4]],
-            &r[c[4] + 1..],
-        ])
+        Some((&self.resource_head, &self.resource[c[4] + 1..]))
     }
 
     pub(crate) fn same_account(&self) -> bool {
