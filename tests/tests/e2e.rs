@@ -1,6 +1,10 @@
 //! The end-to-end suite: one test binary. Every test starts what it needs
 //! through `testkit`: the moto emulator, the accounts, the Databricks stand-in.
 
+// The whole crate is a test binary: its helpers may fail loudly, as its tests do.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod apply;
 mod cli;
 mod faults;
 mod flow;
