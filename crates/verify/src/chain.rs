@@ -689,6 +689,14 @@ impl Eval<'_> {
             ));
         }
         match &db.cluster {
+            None if db.missing_cluster.is_some() => {
+                let id = db.missing_cluster.as_deref().unwrap_or_default();
+                evidence.push(format!("cluster {id} does not exist in the workspace"));
+                fixes.push(format!(
+                    "set `databricks.cluster_id` to an existing cluster (not `{id}`), or use [databricks.new_cluster] \
+                     and let `cargo xtask provision` create one"
+                ));
+            }
             None => evidence.push("no cluster_id in the config: no cluster checked".to_owned()),
             Some(cluster) => {
                 let id = &cluster.cluster_id;

@@ -53,8 +53,10 @@ pub struct Bucket {
 pub struct Databricks {
     /// The registered instance profile ARNs.
     pub instance_profiles: Vec<String>,
-    /// The configured cluster, when the config names one.
+    /// The configured cluster, when the config names one and it exists.
     pub cluster: Option<Cluster>,
+    /// The cluster id the config names, when no such cluster exists.
+    pub missing_cluster: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -130,7 +132,7 @@ impl Databricks {
             spark_conf: expected_spark_conf(flow),
             state: None,
         });
-        Databricks { instance_profiles: vec![profile], cluster }
+        Databricks { instance_profiles: vec![profile], cluster, missing_cluster: None }
     }
 }
 

@@ -323,3 +323,16 @@ fn json_form() {
     assert_eq!(value["links"][0]["fix"], serde_json::Value::Null);
     assert_eq!(value["links"][0]["status"], "pass");
 }
+
+#[test]
+fn missing_cluster_fails_databricks() {
+    let flow = corpus::flow(KEY);
+    let mut inputs = healthy_inputs(&flow);
+    let db = inputs.databricks.as_mut().unwrap();
+    db.cluster = None;
+    db.missing_cluster = Some("0101-gone".to_owned());
+    let report = offline(&flow, &inputs);
+    let link = report.link("databricks").unwrap();
+    assert_eq!(link.status, Status::Fail);
+    assert!(link.fix.as_deref().unwrap().contains("`databricks.cluster_id`"), "{report}");
+}

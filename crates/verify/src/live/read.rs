@@ -296,10 +296,21 @@ async fn read_key_policy(kms: &aws_sdk_kms::Client, key: &str) -> Read<PolicyDoc
 
 async fn read_databricks(client: &databricks_client::Client, cluster_id: Option<&str>) -> Result<Databricks, String> {
     let profiles = client.list_instance_profiles().await.map_err(|e| format!("instance-profiles/list: {e}"))?;
-    let mut db =
-        Databricks { instance_profiles: profiles.into_iter().map(|p| p.instance_profile_arn).collect(), cluster: None };
+    let mut db = Databricks {
+        instance_profiles: profiles.into_iter().map(|p| p.instance_profile_arn).collect(),
+        ..Databricks::default()
+    };
     if let Some(id) = cluster_id {
-        let info = client.get_cluster(id).await.map_err(|e| format!("clusters/get `{id}`: {e}"))?;
+        let info = match client.get_cluster(id).await {
+            Ok(info) => info,
+            Err(e)
+                if e.api().is_some_and(|a| a.is("RESOURCE_DOES_NOT_EXIST") || a.message.contains("does not exist")) =>
+            {
+                db.missing_cluster = Some(id.to_owned());
+                return Ok(db);
+            }
+            Err(e) => return Err(format!("clusters/get `{id}`: {e}")),
+        };
         let details = &info.details;
         let instance_profile_arn = details
             .get("aws_attributes")
