@@ -145,3 +145,41 @@ fn usage_errors_exit_2() {
         assert!(help.contains(command), "`{command}` missing from --help:\n{help}");
     }
 }
+
+#[test]
+fn render_check_and_simulate() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("xacct.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    let xacct = |args: &[&str]| Command::new(xacct_bin()).args(args).env("NO_COLOR", "1").output().unwrap();
+    let config_arg = config.to_str().unwrap();
+
+    let out = xacct(&["render", "--what", "spark-conf", "--config", config_arg]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("spark.hadoop.fs.s3a.stsAssumeRole.arn arn:aws:iam::222222222222:role/MyRoleB"), "{text}");
+    let out = xacct(&["render", "--what", "nonsense", "--config", config_arg]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let conf = dir.path().join("spark.conf");
+    std::fs::write(&conf, "spark.hadoop.fs.s3a.credentialsType AssumeRole\n").unwrap();
+    let out = xacct(&["render", "--check", conf.to_str().unwrap(), "--config", config_arg]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("spark.conf:1:"));
+    std::fs::write(
+        &conf,
+        format!("{text}\n").lines().filter(|l| l.starts_with("spark.")).collect::<Vec<_>>().join("\n"),
+    )
+    .unwrap();
+    let out = xacct(&["render", "--check", conf.to_str().unwrap(), "--config", config_arg]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+
+    let cases = dir.path().join("cases.json");
+    let case = r#"{"principal":"arn:aws:iam::111111111111:role/MyRoleA","action":"s3:GetObject","resource":"arn:aws:s3:::b/k","resource_account":"222222222222","identity_policies":[{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}],"resource_policy":{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:role/MyRoleA"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}}"#;
+    std::fs::write(&cases, format!("[{case}, {{\"action\": 1}}]")).unwrap();
+    let out = xacct(&["simulate", "--input", cases.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json[0]["decision"], "allowed", "{json}");
+    assert!(json[1]["error"].as_str().unwrap().contains("principal"), "{json}");
+}

@@ -50,7 +50,10 @@ pub fn check(config: &Config, file: &Path, output: Output) -> anyhow::Result<Exi
         Output::Text if problems.is_empty() => println!("{}: no problems", file.display()),
         Output::Text => {
             for p in &problems {
-                println!("{}:{p}", file.display());
+                match p.line {
+                    Some(line) => println!("{}:{line}: {}", file.display(), p.message()),
+                    None => println!("{}: {}", file.display(), p.message()),
+                }
             }
         }
     }
