@@ -216,10 +216,15 @@ impl Accounts {
     }
 
     fn build(&self, config: &SdkConfig) -> Clients {
-        let http = match (self.latency, config.http_client()) {
-            (Some(delay), Some(inner)) => Some(SharedHttpClient::new(Delayed { inner, delay })),
-            _ => None,
-        };
+        // An SdkConfig usually carries no HTTP client (each service picks its default
+        // when it runs), so build the same default here to wrap it.
+        let http = self.latency.map(|delay| {
+            let inner = config.http_client().unwrap_or_else(|| {
+                use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+                aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build_https()
+            });
+            SharedHttpClient::new(Delayed { inner, delay })
+        });
         macro_rules! client {
             ($sdk:ident $(, $extra:ident($arg:expr))*) => {{
                 let mut builder = $sdk::config::Builder::from(config).retry_config(RetryConfig::disabled());
