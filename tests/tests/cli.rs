@@ -183,3 +183,18 @@ fn render_check_and_simulate() {
     assert_eq!(json[0]["decision"], "allowed", "{json}");
     assert!(json[1]["error"].as_str().unwrap().contains("principal"), "{json}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn provision_without_a_tty_or_yes_refuses_before_any_call() {
+    let aws = Tripwire::start();
+    let databricks = testkit::databricks::DatabricksStandIn::start().await;
+    let config = format!("{GOOD}\n[databricks]\ncluster_id = \"0123-456789-abcdefgh\"\n");
+    for command in ["provision", "destroy"] {
+        let out = run(&[command], &config, &aws.url, &databricks.uri());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(stderr.contains("pass `--yes`"), "{command}: {stderr}");
+    }
+    assert_eq!(aws.hits.load(Ordering::SeqCst), 0);
+    assert!(databricks.requests().is_empty());
+}
