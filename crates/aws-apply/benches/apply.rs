@@ -80,7 +80,8 @@ async fn fresh_world(emulator: &Emulator, flow: &Flow) -> (Profiles, Accounts) {
     let mut creates = Vec::new();
     for owner in &flow.owners {
         let config = profiles.sdk_config(owner.account_id.as_str()).await;
-        let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
+        let s3 =
+            aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
         for bucket in &owner.buckets {
             let s3 = s3.clone();
             let name = bucket.name.as_str().to_owned();
@@ -193,7 +194,9 @@ fn bench(c: &mut Criterion) {
         summary.push(format!("median apply, 100 buckets, {name}: {:.3}s", m.as_secs_f64()));
     }
     for label in ["bare", "delayed_50ms"] {
-        if let (Some(c), Some(s)) = (medians.get(&format!("{label}/concurrent")), medians.get(&format!("{label}/sequential"))) {
+        if let (Some(c), Some(s)) =
+            (medians.get(&format!("{label}/concurrent")), medians.get(&format!("{label}/sequential")))
+        {
             summary.push(format!(
                 "{label}: concurrent / sequential = {:.3} (target for delayed: <= 0.3)",
                 c.as_secs_f64() / s.as_secs_f64()
