@@ -18,14 +18,30 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     Ok(exit_code(status))
 }
 
+/// The criterion benches, then iam-simulate timed on the evaluator bench's case in the same
+/// run, so that the ratio between the two engines comes from one machine state.
 pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
     ensure_venv()?;
+    let root = testkit::workspace_root();
     let status = Command::new(cargo())
         .args(["bench", "--workspace"])
         .args(args)
-        .current_dir(testkit::workspace_root())
+        .current_dir(&root)
         .status()
         .context("could not run `cargo bench`")?;
+    if !status.success() {
+        return Ok(exit_code(status));
+    }
+    let oracle = root.join("tests/oracle");
+    if !oracle.join("node_modules").exists() {
+        let npm = Command::new("npm").args(["ci", "--silent", "--no-audit", "--no-fund"]).current_dir(&oracle).status();
+        if !npm.is_ok_and(|s| s.success()) {
+            eprintln!("warning: `npm ci` in tests/oracle failed: iam-simulate not timed");
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    eprintln!("\niam-simulate on the same cross-account case (compare with cross_account_get_object/decide):");
+    let status = Command::new("node").arg("bench.js").current_dir(&oracle).status().context("could not run node")?;
     Ok(exit_code(status))
 }
 
