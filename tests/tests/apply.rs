@@ -136,24 +136,7 @@ fn foreign_bucket(b: &str, bucket: &str) -> PolicyDocument {
 }
 
 fn doc(text: &str) -> PolicyDocument {
-    let text = if text.starts_with('{') { text.to_owned() } else { percent_decode(text) };
-    PolicyDocument::from_json(&text).unwrap()
-}
-
-fn percent_decode(text: &str) -> String {
-    let mut out = Vec::new();
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).unwrap()
+    PolicyDocument::from_api_text(text).unwrap()
 }
 
 fn without_sids(mut d: PolicyDocument) -> PolicyDocument {

@@ -61,21 +61,7 @@ impl World {
 
 /// IAM returns policy documents URL-encoded.
 pub fn decode(text: &str) -> PolicyDocument {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() + 1 {
-            if let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    PolicyDocument::from_json(&String::from_utf8(out).unwrap()).unwrap()
+    PolicyDocument::from_api_text(text).unwrap()
 }
 
 pub fn golden_config() -> String {

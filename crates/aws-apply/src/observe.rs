@@ -197,43 +197,11 @@ async fn read_key(accounts: &Accounts, account: &AccountId, key: &str) -> Result
 
 /// A policy as a service returns it; IAM URL-encodes its documents.
 fn parse(account: &AccountId, service: Service, call: &'static str, text: &str) -> Result<PolicyDocument, Error> {
-    let decoded = if text.trim_start().starts_with('{') { text.to_owned() } else { percent_decode(text) };
-    PolicyDocument::from_json(&decoded).map_err(|e| Error::BadDocument {
+    PolicyDocument::from_api_text(text).map_err(|e| Error::BadDocument {
         account: account.clone(),
         service,
         call,
-        document: decoded.clone(),
+        document: policy_model::document::percent_decode(text),
         message: e.to_string(),
     })
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
-            (b'%', Some(hi), Some(lo)) => {
-                out.push((hi * 16 + lo) as u8);
-                i += 3;
-            }
-            (b, ..) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn percent_decoding() {
-        let check = |input: &str, expect: &str| assert_eq!(super::percent_decode(input), expect, "{input}");
-        check("%7B%22a%22%3A1%7D", r#"{"a":1}"#);
-        check("a+b%2", "a+b%2");
-        check("%e2%9c%93", "✓");
-    }
 }

@@ -65,6 +65,17 @@ impl PolicyDocument {
         serde_json::from_str(text)
     }
 
+    /// Parses a document as an AWS API returns it: IAM URL-encodes its documents
+    /// (RFC 3986), S3 and KMS return plain JSON.
+    pub fn from_api_text(text: &str) -> Result<Self, serde_json::Error> {
+        let text = text.trim_start();
+        if text.starts_with('{') {
+            Self::from_json(text)
+        } else {
+            Self::from_json(&percent_decode(text))
+        }
+    }
+
     /// Canonical compact JSON.
     pub fn to_json(&self) -> String {
         // Serializing plain strings and maps cannot fail.
@@ -85,6 +96,27 @@ impl PolicyDocument {
 /// `Statement` is an array of statements or a single statement object. A
 /// visitor (rather than an untagged enum) keeps serde's precise error, such as
 /// a missing `Effect` with its line and column.
+/// `%XX` escapes to bytes; anything else (a lone `%`, a `+`) stays as it is.
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(hi), Some(lo)) => {
+                out.extend(u8::try_from(hi * 16 + lo).ok());
+                i += 3;
+            }
+            (b, ..) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn one_or_many_vec<'de, D>(de: D) -> Result<Vec<Statement>, D::Error>
 where
     D: serde::Deserializer<'de>,
@@ -206,6 +238,20 @@ mod tests {
         let doc = PolicyDocument::from_json(input).unwrap();
         assert_eq!(doc.to_json(), expect);
         assert_eq!(PolicyDocument::from_json(&doc.to_json()).unwrap(), doc);
+    }
+
+    #[test]
+    fn api_text() {
+        let check = |input: &str, expect: &str| assert_eq!(percent_decode(input), expect, "{input}");
+        check("%7B%22a%22%3A1%7D", r#"{"a":1}"#);
+        check("a+b%2", "a+b%2");
+        check("%e2%9c%93", "✓");
+        let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
+        assert_eq!(PolicyDocument::from_api_text(encoded).unwrap(), PolicyDocument::new(Vec::new()));
+        assert_eq!(
+            PolicyDocument::from_api_text(r#" {"Version":"2012-10-17","Statement":[]}"#).unwrap(),
+            PolicyDocument::new(Vec::new())
+        );
     }
 
     #[test]

@@ -28,28 +28,7 @@ where
 
 /// IAM returns documents URL-encoded (RFC 3986); S3 and KMS return them as they are.
 pub(crate) fn decode_document(text: &str) -> Result<PolicyDocument, String> {
-    let trimmed = text.trim_start();
-    let decoded = if trimmed.starts_with('{') { trimmed.to_owned() } else { percent_decode(trimmed) };
-    PolicyDocument::from_json(&decoded).map_err(|e| format!("the document does not parse: {e}"))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(b) = hex {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    PolicyDocument::from_api_text(text).map_err(|e| format!("the document does not parse: {e}"))
 }
 
 /// An S3 client for a config: path-style addressing when the endpoint is not AWS's (the emulator).
