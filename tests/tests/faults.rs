@@ -77,3 +77,18 @@ async fn a_rerun_after_any_failed_databricks_write_converges() {
         assert!(out.status.success(), "{path}: verify after the re-run: {json}");
     }
 }
+
+/// A profile that reaches another account than the config names is refused before any read
+/// of state or any write: xacct must never plan against, or change, the wrong account.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_for_the_wrong_account_is_refused() {
+    let world = World::start(&[A, B, "555555555555"]).await;
+    let config = golden_config().replace(&format!("aws_profile = \"acct-{B}\""), "aws_profile = \"acct-555555555555\"");
+    let (out, json) = world.xacct(&["provision", "--yes"], &config);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    let error = json["error"].as_str().unwrap();
+    assert!(error.contains("the credentials for account `222222222222` belong to account `555555555555`"), "{error}");
+    let roles = world.iam("555555555555").await.list_roles().send().await.unwrap();
+    assert!(roles.roles().is_empty(), "something was created in the wrong account");
+    assert!(world.standin.requests().is_empty());
+}

@@ -103,6 +103,9 @@ impl FullPlan {
 
 async fn plan_all(session: &Session, destroy: bool) -> anyhow::Result<FullPlan> {
     let flow = &session.config.flow;
+    // Before reading or writing anything, make sure each profile reaches the account the config
+    // names: a profile pointing at the wrong account must not be planned against.
+    session.accounts.check_identities().await?;
     let observed = aws_apply::observe(&session.accounts, flow).await?;
     let aws = if destroy { aws_apply::plan_destroy(flow, &observed) } else { aws_apply::plan(flow, &observed)? };
     let mut databricks = Vec::new();
@@ -217,6 +220,25 @@ fn confirm(yes: bool, question: &str) -> anyhow::Result<bool> {
     Ok(matches!(answer.trim(), "y" | "Y" | "yes"))
 }
 
+/// Plans, shows the plan to people, and asks unless `yes`; `None` when the answer was no.
+async fn plan_and_confirm(
+    session: &Session,
+    destroy: bool,
+    yes: bool,
+    output: Output,
+) -> anyhow::Result<Option<FullPlan>> {
+    let plan = plan_all(session, destroy).await?;
+    if let Output::Text = output {
+        print_plan(&plan);
+    }
+    let question = if destroy { "Destroy these resources?" } else { "Apply these changes?" };
+    if !plan.is_converged() && !confirm(yes, question)? {
+        eprintln!("nothing changed");
+        return Ok(None);
+    }
+    Ok(Some(plan))
+}
+
 /// Progress on stderr: a spinner line per resource on a TTY, plain lines otherwise.
 fn progress() -> (aws_apply::Progress, Arc<indicatif::MultiProgress>) {
     let multi = Arc::new(indicatif::MultiProgress::new());
@@ -241,14 +263,7 @@ pub fn provision(config: Config, yes: bool, output: Output) -> anyhow::Result<Ex
     runtime()?.block_on(async {
         let started = Instant::now();
         let session = Session::open(config).await?;
-        let plan = plan_all(&session, false).await?;
-        if let Output::Text = output {
-            print_plan(&plan);
-        }
-        if !plan.is_converged() && !confirm(yes, "Apply these changes?")? {
-            eprintln!("nothing applied");
-            return Ok(ExitCode::from(2));
-        }
+        let Some(plan) = plan_and_confirm(&session, false, yes, output).await? else { return Ok(ExitCode::from(2)) };
         let (on_progress, _bars) = progress();
         let options = ApplyOptions { on_progress: Some(on_progress.clone()), ..Default::default() };
         let mut failure = None;
@@ -335,14 +350,7 @@ async fn apply_databricks(session: &Session, on_progress: &aws_apply::Progress) 
 pub fn destroy(config: Config, yes: bool, output: Output) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let session = Session::open(config).await?;
-        let plan = plan_all(&session, true).await?;
-        if let Output::Text = output {
-            print_plan(&plan);
-        }
-        if !plan.is_converged() && !confirm(yes, "Destroy these resources?")? {
-            eprintln!("nothing destroyed");
-            return Ok(ExitCode::from(2));
-        }
+        let Some(plan) = plan_and_confirm(&session, true, yes, output).await? else { return Ok(ExitCode::from(2)) };
         let (on_progress, _bars) = progress();
         let options = ApplyOptions { on_progress: Some(on_progress.clone()), ..Default::default() };
         let mut failure = None;

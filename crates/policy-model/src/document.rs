@@ -86,16 +86,8 @@ impl PolicyDocument {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
-
-    /// The statement with this Sid, if any.
-    pub fn statement_by_sid(&self, sid: &str) -> Option<&Statement> {
-        self.statement.iter().find(|s| s.sid.as_deref() == Some(sid))
-    }
 }
 
-/// `Statement` is an array of statements or a single statement object. A
-/// visitor (rather than an untagged enum) keeps serde's precise error, such as
-/// a missing `Effect` with its line and column.
 /// `%XX` escapes to bytes; anything else (a lone `%`, a `+`) stays as it is.
 pub fn percent_decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -117,6 +109,9 @@ pub fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// `Statement` is an array of statements or a single statement object. A
+/// visitor (rather than an untagged enum) keeps serde's precise error, such as
+/// a missing `Effect` with its line and column.
 fn one_or_many_vec<'de, D>(de: D) -> Result<Vec<Statement>, D::Error>
 where
     D: serde::Deserializer<'de>,

@@ -92,11 +92,6 @@ impl fmt::Display for Finding {
     }
 }
 
-/// True when any finding is an error.
-pub fn has_errors(findings: &[Finding]) -> bool {
-    findings.iter().any(|f| f.severity == Severity::Error)
-}
-
 /// The number of characters in `json` that are not whitespace, as AWS counts policy sizes.
 pub fn size_without_whitespace(json: &str) -> usize {
     json.chars().filter(|c| !c.is_whitespace()).count()
