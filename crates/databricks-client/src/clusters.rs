@@ -2,7 +2,7 @@
 //!
 //! A cluster spec is kept as a JSON object so that fields this crate does not know survive an edit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::time::Duration;
 
@@ -158,29 +158,74 @@ pub fn editable_spec(details: &ClusterSpec) -> ClusterSpec {
     spec
 }
 
-/// Sets `aws_attributes.instance_profile_arn` and the given Spark conf keys, keeping every other field. Returns what
-/// changed, one line per field.
-pub fn apply_access(
-    spec: &mut ClusterSpec,
-    instance_profile_arn: &str,
-    spark_conf: &BTreeMap<String, String>,
-) -> Vec<String> {
+/// What a caller wants on a cluster: an instance profile and Spark conf keys, and the keys it owns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AccessSpec {
+    /// The instance profile the cluster runs with (`aws_attributes.instance_profile_arn`).
+    pub instance_profile_arn: String,
+    /// The Spark conf keys to set, with their values.
+    pub spark_conf: BTreeMap<String, String>,
+    /// Keys the caller manages: one of these that is on the cluster but not in `spark_conf` is stale
+    /// (left by an earlier config) and is removed. Keys outside this set and `spark_conf` are never touched.
+    pub managed_keys: BTreeSet<String>,
+}
+
+impl AccessSpec {
+    /// An instance profile and Spark conf keys, managing no other keys.
+    pub fn new(instance_profile_arn: &str, spark_conf: BTreeMap<String, String>) -> AccessSpec {
+        AccessSpec { instance_profile_arn: instance_profile_arn.to_owned(), spark_conf, managed_keys: BTreeSet::new() }
+    }
+}
+
+/// Sets `aws_attributes.instance_profile_arn` and the Spark conf keys of `access`, and removes its stale managed
+/// keys, keeping every other field. Returns what changed, one line per field.
+pub fn apply_access(spec: &mut ClusterSpec, access: &AccessSpec) -> Vec<String> {
     let mut changes = Vec::new();
     let aws = object_field(spec, "aws_attributes");
     let old = aws.get("instance_profile_arn").and_then(Value::as_str).map(str::to_owned);
-    if old.as_deref() != Some(instance_profile_arn) {
+    if old.as_deref() != Some(access.instance_profile_arn.as_str()) {
         changes.push(format!(
-            "aws_attributes.instance_profile_arn: {} -> {instance_profile_arn}",
-            old.as_deref().unwrap_or("(none)")
+            "aws_attributes.instance_profile_arn: {} -> {}",
+            old.as_deref().unwrap_or("(none)"),
+            access.instance_profile_arn
         ));
-        aws.insert("instance_profile_arn".to_owned(), Value::String(instance_profile_arn.to_owned()));
+        aws.insert("instance_profile_arn".to_owned(), Value::String(access.instance_profile_arn.clone()));
     }
     let conf = object_field(spec, "spark_conf");
-    for (key, value) in spark_conf {
+    for (key, value) in &access.spark_conf {
         let old = conf.get(key).and_then(Value::as_str).map(str::to_owned);
         if old.as_deref() != Some(value.as_str()) {
             changes.push(format!("spark_conf.{key}: {} -> {value}", old.as_deref().unwrap_or("(none)")));
             conf.insert(key.clone(), Value::String(value.clone()));
+        }
+    }
+    for key in access.managed_keys.iter().filter(|k| !access.spark_conf.contains_key(*k)) {
+        if let Some(old) = conf.remove(key) {
+            changes.push(format!("spark_conf.{key}: {} -> (removed)", old.as_str().unwrap_or_default()));
+        }
+    }
+    changes
+}
+
+/// Takes back what [`apply_access`] added: the instance profile when it is `access`'s, and each Spark conf key of
+/// `access` (set or managed) whose value is still the one `access` sets, or that is stale. Every other field and key
+/// stays. Returns what changed, one line per field.
+pub fn remove_access(spec: &mut ClusterSpec, access: &AccessSpec) -> Vec<String> {
+    let mut changes = Vec::new();
+    let aws = object_field(spec, "aws_attributes");
+    if aws.get("instance_profile_arn").and_then(Value::as_str) == Some(access.instance_profile_arn.as_str()) {
+        aws.remove("instance_profile_arn");
+        changes.push(format!("aws_attributes.instance_profile_arn: {} -> (removed)", access.instance_profile_arn));
+    }
+    let conf = object_field(spec, "spark_conf");
+    let ours = |key: &String, value: &Value| match access.spark_conf.get(key) {
+        Some(wanted) => value.as_str() == Some(wanted.as_str()),
+        None => access.managed_keys.contains(key),
+    };
+    let remove: Vec<String> = conf.iter().filter(|(k, v)| ours(k, v)).map(|(k, _)| k.clone()).collect();
+    for key in remove {
+        if let Some(old) = conf.remove(&key) {
+            changes.push(format!("spark_conf.{key}: {} -> (removed)", old.as_str().unwrap_or_default()));
         }
     }
     changes
@@ -358,12 +403,7 @@ impl Client {
     }
 
     /// What [`Client::ensure_cluster_access`] would do, without writing.
-    pub async fn plan_cluster_access(
-        &self,
-        target: &ClusterTarget,
-        instance_profile_arn: &str,
-        spark_conf: &BTreeMap<String, String>,
-    ) -> Result<Outcome, Error> {
+    pub async fn plan_cluster_access(&self, target: &ClusterTarget, access: &AccessSpec) -> Result<Outcome, Error> {
         let info = match target {
             ClusterTarget::Existing(id) => self.get_cluster(id).await?,
             ClusterTarget::New(spec) => match self.find_by_name(spec).await? {
@@ -371,7 +411,7 @@ impl Client {
                 None => return Ok(Outcome::Created),
             },
         };
-        let changes = apply_access(&mut info.editable_spec(), instance_profile_arn, spark_conf);
+        let changes = apply_access(&mut info.editable_spec(), access);
         Ok(if changes.is_empty() { Outcome::Unchanged } else { Outcome::Updated { changes } })
     }
 
@@ -386,8 +426,7 @@ impl Client {
     pub async fn ensure_cluster_access(
         &self,
         target: &ClusterTarget,
-        instance_profile_arn: &str,
-        spark_conf: &BTreeMap<String, String>,
+        access: &AccessSpec,
     ) -> Result<ClusterAccess, Error> {
         let cluster_id = match target {
             ClusterTarget::Existing(id) => id.clone(),
@@ -395,7 +434,7 @@ impl Client {
                 Some(info) => info.cluster_id,
                 None => {
                     let mut spec = spec.clone();
-                    let changes = apply_access(&mut spec, instance_profile_arn, spark_conf);
+                    let changes = apply_access(&mut spec, access);
                     tracing::debug!(?changes, "creating cluster");
                     object_field(&mut spec, "custom_tags")
                         .insert(MANAGED_TAG.0.to_owned(), Value::String(MANAGED_TAG.1.to_owned()));
@@ -404,20 +443,50 @@ impl Client {
                 }
             },
         };
+        let outcome = self.edit_with(&cluster_id, |spec| apply_access(spec, access)).await?;
+        Ok(ClusterAccess { cluster_id, outcome })
+    }
+
+    /// The cluster a target names, if it exists: by id, or by `cluster_name` (preferring the one xacct created when
+    /// several share the name). A missing cluster id is `None`; any other failure is an error.
+    pub async fn find_cluster(&self, target: &ClusterTarget) -> Result<Option<ClusterInfo>, Error> {
+        match target {
+            ClusterTarget::Existing(id) => match self.get_cluster(id).await {
+                Ok(info) => Ok(Some(info)),
+                Err(e) if e.api().is_some_and(|api| api.is_not_found()) => Ok(None),
+                Err(e) => Err(e),
+            },
+            ClusterTarget::New(spec) => self.find_by_name(spec).await,
+        }
+    }
+
+    /// Takes back what [`Client::ensure_cluster_access`] added to a cluster xacct did not create (see
+    /// [`remove_access`]), editing it only when something is there to remove.
+    pub async fn revoke_cluster_access(&self, cluster_id: &str, access: &AccessSpec) -> Result<Outcome, Error> {
+        self.edit_with(cluster_id, |spec| remove_access(spec, access)).await
+    }
+
+    /// Edits a cluster with `change` when it changes something. Edit is accepted only while RUNNING or
+    /// TERMINATED, so a cluster in a transient state is waited for (within `cluster_timeout`), and one in ERROR or
+    /// UNKNOWN is an error.
+    async fn edit_with(
+        &self,
+        cluster_id: &str,
+        change: impl Fn(&mut ClusterSpec) -> Vec<String>,
+    ) -> Result<Outcome, Error> {
         let timeout = self.options().cluster_timeout;
-        let mut info = self.get_cluster(&cluster_id).await?;
-        if apply_access(&mut info.editable_spec(), instance_profile_arn, spark_conf).is_empty() {
-            return Ok(ClusterAccess { cluster_id, outcome: Outcome::Unchanged });
+        let mut info = self.get_cluster(cluster_id).await?;
+        if change(&mut info.editable_spec()).is_empty() {
+            return Ok(Outcome::Unchanged);
         }
         match info.state {
             state if state.is_editable() => {}
             state if state.is_transient() => {
-                info =
-                    self.wait_until(&cluster_id, &[ClusterState::Running, ClusterState::Terminated], timeout).await?;
+                info = self.wait_until(cluster_id, &[ClusterState::Running, ClusterState::Terminated], timeout).await?;
             }
             state => {
                 return Err(Error::ClusterUnusable {
-                    cluster_id,
+                    cluster_id: cluster_id.to_owned(),
                     state: state.to_string(),
                     detail: format!(
                         "clusters can be edited only while RUNNING or TERMINATED, and this one is {}",
@@ -427,12 +496,12 @@ impl Client {
             }
         }
         let mut spec = info.editable_spec();
-        let changes = apply_access(&mut spec, instance_profile_arn, spark_conf);
+        let changes = change(&mut spec);
         if changes.is_empty() {
-            return Ok(ClusterAccess { cluster_id, outcome: Outcome::Unchanged });
+            return Ok(Outcome::Unchanged);
         }
-        self.edit_cluster(&cluster_id, &spec).await?;
-        Ok(ClusterAccess { cluster_id, outcome: Outcome::Updated { changes } })
+        self.edit_cluster(cluster_id, &spec).await?;
+        Ok(Outcome::Updated { changes })
     }
 
     async fn find_by_name(&self, spec: &ClusterSpec) -> Result<Option<ClusterInfo>, Error> {

@@ -23,7 +23,7 @@ impl Client {
     pub async fn dbfs_status(&self, path: &str) -> Result<Option<FileInfo>, Error> {
         match self.get::<FileInfo>("/api/2.0/dbfs/get-status", &[("path", path)]).await {
             Ok(info) => Ok(Some(info)),
-            Err(Error::Api { source, .. }) if source.is("RESOURCE_DOES_NOT_EXIST") || source.status == 404 => Ok(None),
+            Err(Error::Api { source, .. }) if source.is_not_found() => Ok(None),
             Err(err) => Err(err),
         }
     }

@@ -18,6 +18,11 @@ impl ApiError {
     pub fn is(&self, error_code: &str) -> bool {
         self.error_code.as_deref() == Some(error_code)
     }
+
+    /// The resource does not exist: `RESOURCE_DOES_NOT_EXIST`, or a plain 404.
+    pub fn is_not_found(&self) -> bool {
+        self.is("RESOURCE_DOES_NOT_EXIST") || self.status == 404
+    }
 }
 
 impl fmt::Display for ApiError {

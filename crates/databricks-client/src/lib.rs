@@ -24,8 +24,8 @@ pub use auth::{AuthError, AuthMethod, AuthSettings, Credentials, EnvLookup};
 pub use client::{Client, ClientOptions};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use clusters::{
-    apply_access, editable_spec, ClusterAccess, ClusterInfo, ClusterSpec, ClusterState, ClusterTarget, MANAGED_TAG,
-    READ_ONLY_CLUSTER_FIELDS,
+    apply_access, editable_spec, remove_access, AccessSpec, ClusterAccess, ClusterInfo, ClusterSpec, ClusterState,
+    ClusterTarget, MANAGED_TAG, READ_ONLY_CLUSTER_FIELDS,
 };
 pub use commands::{CommandResult, CommandStatus, Language, ResultType, Results};
 pub use dbfs::FileInfo;

@@ -11,7 +11,7 @@ use std::fmt;
 
 use policy_model::{Flow, TypedArn};
 
-use crate::keys::{ACL_DEFAULT, ASSUME_ROLE, CREDENTIALS_TYPE, SPARK_HADOOP_PREFIX, STS_ASSUME_ROLE_ARN};
+use crate::keys::{self, ACL_DEFAULT, ASSUME_ROLE, CREDENTIALS_TYPE, SPARK_HADOOP_PREFIX, STS_ASSUME_ROLE_ARN};
 use crate::s3a::{
     SessionName, ASSUMED_ROLE_ARN, ASSUMED_ROLE_CREDENTIALS_PROVIDER, ASSUMED_ROLE_PROVIDER, ASSUMED_ROLE_SESSION_NAME,
     ASSUMED_ROLE_STS_ENDPOINT, ASSUMED_ROLE_STS_ENDPOINT_REGION, CREDENTIALS_PROVIDER,
@@ -198,7 +198,7 @@ fn parse_lines(text: &str) -> (Vec<Setting>, Vec<ParseError>) {
             Some((key, value)) => {
                 settings.push(Setting { key: key.to_owned(), value: value.trim().to_owned(), line: Some(i + 1) })
             }
-            None => errors.push(ParseError::MissingValue { line: i + 1, key: line.to_owned() }),
+            None => errors.push(ParseError::MissingValue { line: i + 1, key: keys::redact(line).into_owned() }),
         }
     }
     (settings, errors)
@@ -311,9 +311,9 @@ fn check_settings(settings: &[Setting], flow: &Flow) -> Vec<Problem> {
             if first.value != c.setting.value {
                 let kind = ProblemKind::Duplicate {
                     key: c.setting.key.clone(),
-                    first: first.value.clone(),
+                    first: keys::shown_value(&c.setting.key, &first.value).to_owned(),
                     first_line: first.line.unwrap_or_default(),
-                    second: c.setting.value.clone(),
+                    second: keys::shown_value(&c.setting.key, &c.setting.value).to_owned(),
                 };
                 push(c.setting, kind);
             }
@@ -473,6 +473,18 @@ mod tests {
     fn check(flow: &Flow, text: &str, expect: Expect) {
         let problems: Vec<String> = check_file(text, flow).iter().map(|p| p.to_string()).collect();
         expect.assert_eq(&problems.join("\n"));
+    }
+
+    #[test]
+    fn a_malformed_secret_line_is_not_echoed() {
+        check(
+            &one_owner(),
+            "fs.s3a.secret.key=wJalrXUtnFEMI/K7MDENG\nspark.hadoop.fs.s3a.session.token:IQoJb3JpZ2luX2Vj\nplain-key\n",
+            expect![[r#"
+                line 1: `fs.s3a.secret.key<redacted>` has no value; write `key value`
+                line 2: `spark.hadoop.fs.s3a.session.token<redacted>` has no value; write `key value`
+                line 3: `plain-key` has no value; write `key value`"#]],
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! `spark_conf` map), the notebook alternative in Scala and Python, the `dbutils.fs.mount`
 //! call, and the commands xacct runs on a cluster through command execution.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use policy_model::{BucketName, Flow, Owner};
@@ -23,18 +23,23 @@ pub fn spark_conf_map(flow: &Flow) -> BTreeMap<String, String> {
     keys::hadoop_settings(flow).into_iter().map(|(k, v)| (format!("{SPARK_HADOOP_PREFIX}{k}"), v)).collect()
 }
 
-/// The cluster's `spark_conf` with xacct's settings applied: the keys xacct manages for this flow
-/// (the runbook's three global keys, and the per-bucket ones of the config's buckets) are removed
-/// from `existing`, then [`spark_conf_map`] is added. Every other key is kept, so switching from
-/// one owner to several drops the stale global role instead of leaving it behind.
-pub fn merge_spark_conf(existing: &BTreeMap<String, String>, flow: &Flow) -> BTreeMap<String, String> {
+/// The Spark conf keys xacct manages for this flow: the runbook's three global keys, and the
+/// per-bucket ones of the config's buckets. A cluster key in this set that [`spark_conf_map`] does
+/// not set is stale (switching from one owner to several leaves the global role behind) and goes.
+pub fn managed_spark_keys(flow: &Flow) -> BTreeSet<String> {
     let options = [keys::CREDENTIALS_TYPE, keys::STS_ASSUME_ROLE_ARN, keys::ACL_DEFAULT];
     let scopes = std::iter::once(None).chain(flow.buckets().map(|(_, b)| Some(&b.name)));
-    let managed: Vec<String> = scopes
+    scopes
         .flat_map(|bucket| options.map(|option| format!("{SPARK_HADOOP_PREFIX}{}", keys::s3a_key(bucket, option))))
-        .collect();
+        .collect()
+}
+
+/// The cluster's `spark_conf` with xacct's settings applied: the [`managed_spark_keys`] are
+/// removed from `existing`, then [`spark_conf_map`] is added. Every other key is kept.
+pub fn merge_spark_conf(existing: &BTreeMap<String, String>, flow: &Flow) -> BTreeMap<String, String> {
+    let managed = managed_spark_keys(flow);
     let mut merged: BTreeMap<String, String> =
-        existing.iter().filter(|(k, _)| !managed.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        existing.iter().filter(|(k, _)| !managed.contains(*k)).map(|(k, v)| (k.clone(), v.clone())).collect();
     merged.extend(spark_conf_map(flow));
     merged
 }
@@ -185,6 +190,12 @@ pub fn mount_command_python(owner: &Owner, bucket: &BucketName) -> String {
          print(\"mounted \" + {point})\n",
         configs = python_dict(&mount_configs(owner), ""),
     )
+}
+
+/// The Python command that removes the mount at `point` (`/mnt/<bucket>`), quoted as a Python
+/// string literal.
+pub fn unmount_command_python(point: &str) -> String {
+    format!("dbutils.fs.unmount({})\n", quote(point))
 }
 
 /// Python for command execution that lists `/mnt/<bucket>` (when `mounted`) or `s3a://<bucket>/`

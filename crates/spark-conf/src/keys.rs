@@ -65,3 +65,28 @@ pub(crate) fn quote(s: &str) -> String {
     // JSON's escapes (`\"`, `\\`, `\n`, `\uXXXX`, …) are a subset of Python's and Scala's.
     serde_json::to_string(s).unwrap_or_default()
 }
+
+/// The key-name endings whose values are credentials (`fs.s3a.secret.key`, `fs.s3a.access.key`,
+/// `fs.s3a.session.token` and their per-bucket and `spark.hadoop.` forms).
+const SECRET_ENDINGS: &[&str] = &["secret.key", "access.key", "session.token"];
+
+/// Text that may hold a credential, safe to show: everything after the first secret-looking key
+/// name (see [`SECRET_ENDINGS`]) becomes `<redacted>`. Text without one comes back as it is.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let lower = text.to_ascii_lowercase();
+    let cut = SECRET_ENDINGS.iter().filter_map(|e| lower.find(e).map(|at| at + e.len())).min();
+    match cut {
+        Some(at) if at < text.len() => format!("{}<redacted>", &text[..at]).into(),
+        _ => text.into(),
+    }
+}
+
+/// The value of `key` as it may be shown: `<redacted>` for a secret-looking key.
+pub fn shown_value<'v>(key: &str, value: &'v str) -> &'v str {
+    let lower = key.to_ascii_lowercase();
+    if SECRET_ENDINGS.iter().any(|e| lower.ends_with(e)) {
+        "<redacted>"
+    } else {
+        value
+    }
+}

@@ -34,8 +34,9 @@ pub use check::{
     check, check_file, parse_spark_conf_json, parse_spark_conf_text, ParseError, Problem, ProblemKind, CANNED_ACLS,
 };
 pub use databricks::{
-    ls_command_python, merge_spark_conf, mount_command_python, mount_point, mount_python, mount_scala, notebook_python,
-    notebook_scala, spark_conf_json, spark_conf_lines, spark_conf_map,
+    ls_command_python, managed_spark_keys, merge_spark_conf, mount_command_python, mount_point, mount_python,
+    mount_scala, notebook_python, notebook_scala, spark_conf_json, spark_conf_lines, spark_conf_map,
+    unmount_command_python,
 };
 pub use diagram::{link, link_ids, DiagramFormat, LinkStatus, UnknownName};
 pub use keys::uses_per_bucket_keys;

@@ -557,7 +557,7 @@ async fn spark_conf_merge_is_pure() {
         .into_iter()
         .map(|(k, v)| (k.into(), v.into()))
         .collect();
-    let changes = databricks_client::apply_access(spec, "arn:ip", &conf);
+    let changes = databricks_client::apply_access(spec, &databricks_client::AccessSpec::new("arn:ip", conf.clone()));
     assert_eq!(
         changes,
         vec![
@@ -569,7 +569,9 @@ async fn spark_conf_merge_is_pure() {
         Value::Object(spec.clone()),
         json!({"spark_conf": {"keep": "1", "spark.hadoop.fs.s3a.credentialsType": "AssumeRole"}, "aws_attributes": {"zone_id": "auto", "instance_profile_arn": "arn:ip"}})
     );
-    assert!(databricks_client::apply_access(spec, "arn:ip", &conf).is_empty());
+    assert!(
+        databricks_client::apply_access(spec, &databricks_client::AccessSpec::new("arn:ip", conf.clone())).is_empty()
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 
-use databricks_client::{Client, ClientOptions, ClusterTarget, Credentials, Language, ManualClock};
+use databricks_client::{AccessSpec, Client, ClientOptions, ClusterTarget, Credentials, Language, ManualClock};
 use serde_json::{json, Value};
 use testkit::databricks::DatabricksStandIn;
 
@@ -55,7 +55,10 @@ async fn bodies_match_the_python_sdk() {
 
     let new_spec = json!({"cluster_name": "xacct", "spark_version": "15.4.x-scala2.12", "node_type_id": "i3.xlarge", "num_workers": 1});
     let created = client
-        .ensure_cluster_access(&ClusterTarget::New(new_spec.as_object().unwrap().clone()), profile, &conf)
+        .ensure_cluster_access(
+            &ClusterTarget::New(new_spec.as_object().unwrap().clone()),
+            &AccessSpec::new(profile, conf.clone()),
+        )
         .await
         .unwrap();
     let existing = stand_in.insert_cluster(
@@ -80,7 +83,10 @@ async fn bodies_match_the_python_sdk() {
         }),
         "RUNNING",
     );
-    client.ensure_cluster_access(&ClusterTarget::Existing(existing.clone()), profile, &conf).await.unwrap();
+    client
+        .ensure_cluster_access(&ClusterTarget::Existing(existing.clone()), &AccessSpec::new(profile, conf.clone()))
+        .await
+        .unwrap();
     client.ensure_running(&created.cluster_id).await.unwrap();
     client.run_command(&created.cluster_id, Language::Python, "dbutils.fs.ls('s3a://b/')").await.unwrap();
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use databricks_client::{
-    AddInstanceProfile, AuthSettings, Client, ClientOptions, ClusterState, ClusterTarget, Credentials, Error, Language,
-    ManualClock, Outcome,
+    AccessSpec, AddInstanceProfile, AuthSettings, Client, ClientOptions, ClusterState, ClusterTarget, Credentials,
+    Error, Language, ManualClock, Outcome,
 };
 use serde_json::{json, Value};
 use testkit::databricks::DatabricksStandIn;
@@ -115,8 +115,11 @@ async fn existing_cluster_keeps_its_other_settings() {
     stand_in.register_instance_profile(PROFILE);
     let id = stand_in.insert_cluster(existing_spec(), "RUNNING");
     let target = ClusterTarget::Existing(id.clone());
-    assert!(matches!(client.plan_cluster_access(&target, PROFILE, &conf()).await.unwrap(), Outcome::Updated { .. }));
-    let access = client.ensure_cluster_access(&target, PROFILE, &conf()).await.unwrap();
+    assert!(matches!(
+        client.plan_cluster_access(&target, &AccessSpec::new(PROFILE, conf())).await.unwrap(),
+        Outcome::Updated { .. }
+    ));
+    let access = client.ensure_cluster_access(&target, &AccessSpec::new(PROFILE, conf())).await.unwrap();
     assert_eq!(access.cluster_id, id);
     let Outcome::Updated { changes } = access.outcome else { panic!("{:?}", access.outcome) };
     assert_eq!(changes.len(), 4, "{changes:?}");
@@ -131,7 +134,7 @@ async fn existing_cluster_keeps_its_other_settings() {
     assert_eq!(client.get_cluster(&id).await.unwrap().state, ClusterState::Restarting);
     client.wait_for_state(&id, ClusterState::Running, Duration::from_secs(60)).await.unwrap();
     let writes = client.writes();
-    let again = client.ensure_cluster_access(&target, PROFILE, &conf()).await.unwrap();
+    let again = client.ensure_cluster_access(&target, &AccessSpec::new(PROFILE, conf())).await.unwrap();
     assert_eq!(again.outcome, Outcome::Unchanged);
     assert_eq!(client.writes(), writes);
 }
@@ -146,7 +149,10 @@ async fn existing_cluster_in_a_transient_state_is_waited_for() {
     let spec = client.get_cluster(&id).await.unwrap().editable_spec();
     let err = client.edit_cluster(&id, &spec).await.unwrap_err();
     assert_eq!(err.api().unwrap().error_code.as_deref(), Some("INVALID_STATE"));
-    let access = client.ensure_cluster_access(&ClusterTarget::Existing(id.clone()), PROFILE, &conf()).await.unwrap();
+    let access = client
+        .ensure_cluster_access(&ClusterTarget::Existing(id.clone()), &AccessSpec::new(PROFILE, conf()))
+        .await
+        .unwrap();
     assert!(matches!(access.outcome, Outcome::Updated { .. }));
     // Three reads see PENDING (one here, two in ensure), then one poll interval, then RUNNING.
     assert_eq!(clock.sleeps(), vec![Duration::from_secs(5)]);
@@ -158,15 +164,20 @@ async fn clusters_that_cannot_be_edited() {
     let (stand_in, client, _) = setup().await;
     stand_in.register_instance_profile(PROFILE);
     let id = stand_in.insert_cluster(existing_spec(), "ERROR");
-    let err = client.ensure_cluster_access(&ClusterTarget::Existing(id.clone()), PROFILE, &conf()).await.unwrap_err();
+    let err = client
+        .ensure_cluster_access(&ClusterTarget::Existing(id.clone()), &AccessSpec::new(PROFILE, conf()))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!(
             "cluster `{id}` is ERROR: clusters can be edited only while RUNNING or TERMINATED, and this one is ERROR"
         )
     );
-    let err =
-        client.ensure_cluster_access(&ClusterTarget::Existing("nope".into()), PROFILE, &conf()).await.unwrap_err();
+    let err = client
+        .ensure_cluster_access(&ClusterTarget::Existing("nope".into()), &AccessSpec::new(PROFILE, conf()))
+        .await
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "GET `/api/2.1/clusters/get`: databricks returned 404 RESOURCE_DOES_NOT_EXIST: Cluster nope does not exist"
@@ -174,13 +185,18 @@ async fn clusters_that_cannot_be_edited() {
     // A cluster stuck in PENDING: the wait is bounded.
     let stuck = stand_in.insert_cluster(existing_spec(), "PENDING");
     stand_in.hold_cluster_state(&stuck, 10_000, "RUNNING");
-    let err =
-        client.ensure_cluster_access(&ClusterTarget::Existing(stuck.clone()), PROFILE, &conf()).await.unwrap_err();
+    let err = client
+        .ensure_cluster_access(&ClusterTarget::Existing(stuck.clone()), &AccessSpec::new(PROFILE, conf()))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Timeout { .. }), "{err}");
     // An unregistered instance profile is refused by the API.
     let running = stand_in.insert_cluster(existing_spec(), "TERMINATED");
     let other = "arn:aws:iam::111111111111:instance-profile/Other";
-    let err = client.ensure_cluster_access(&ClusterTarget::Existing(running), other, &conf()).await.unwrap_err();
+    let err = client
+        .ensure_cluster_access(&ClusterTarget::Existing(running), &AccessSpec::new(other, conf()))
+        .await
+        .unwrap_err();
     assert_eq!(err.api().unwrap().message, format!("Instance profile {other} has not been added to this workspace."));
 }
 
@@ -196,21 +212,24 @@ async fn new_cluster_is_created_once() {
     let (stand_in, client, _) = setup().await;
     stand_in.register_instance_profile(PROFILE);
     let target = ClusterTarget::New(new_cluster());
-    assert_eq!(client.plan_cluster_access(&target, PROFILE, &conf()).await.unwrap(), Outcome::Created);
-    let access = client.ensure_cluster_access(&target, PROFILE, &conf()).await.unwrap();
+    assert_eq!(client.plan_cluster_access(&target, &AccessSpec::new(PROFILE, conf())).await.unwrap(), Outcome::Created);
+    let access = client.ensure_cluster_access(&target, &AccessSpec::new(PROFILE, conf())).await.unwrap();
     assert_eq!(access.outcome, Outcome::Created);
     let created = stand_in.requests_to("/api/2.1/clusters/create")[0].body.clone();
     assert_eq!(created["custom_tags"], json!({"xacct:managed": "true"}));
     assert_eq!(created["aws_attributes"], json!({"instance_profile_arn": PROFILE}));
     let running = client.ensure_running(&access.cluster_id).await.unwrap();
     assert_eq!(running.state, ClusterState::Running);
-    let again = client.ensure_cluster_access(&target, PROFILE, &conf()).await.unwrap();
+    let again = client.ensure_cluster_access(&target, &AccessSpec::new(PROFILE, conf())).await.unwrap();
     assert_eq!(again, databricks_client::ClusterAccess { cluster_id: access.cluster_id, outcome: Outcome::Unchanged });
     assert_eq!(stand_in.requests_to("/api/2.1/clusters/create").len(), 1);
     // A spec without a name cannot be found again, so it is refused.
     let mut nameless = new_cluster();
     nameless.remove("cluster_name");
-    let err = client.ensure_cluster_access(&ClusterTarget::New(nameless), PROFILE, &conf()).await.unwrap_err();
+    let err = client
+        .ensure_cluster_access(&ClusterTarget::New(nameless), &AccessSpec::new(PROFILE, conf()))
+        .await
+        .unwrap_err();
     assert_eq!(err.to_string(), "invalid cluster spec: a new cluster needs a `cluster_name`");
 }
 
@@ -276,7 +295,10 @@ async fn oauth_against_the_stand_in() {
 
 async fn running_cluster(stand_in: &DatabricksStandIn, client: &Client) -> String {
     stand_in.register_instance_profile(PROFILE);
-    let access = client.ensure_cluster_access(&ClusterTarget::New(new_cluster()), PROFILE, &conf()).await.unwrap();
+    let access = client
+        .ensure_cluster_access(&ClusterTarget::New(new_cluster()), &AccessSpec::new(PROFILE, conf()))
+        .await
+        .unwrap();
     client.ensure_running(&access.cluster_id).await.unwrap();
     access.cluster_id
 }
