@@ -6,6 +6,7 @@
 
 mod apply;
 mod cli;
+mod cluster;
 mod faults;
 mod flow;
 mod foundation;

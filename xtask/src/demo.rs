@@ -1,13 +1,14 @@
 //! `demo`: the whole flow on an emulator and a Databricks stand-in that it
 //! starts and stops itself. Needs nothing but the repo and Python.
 
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::{config, dev, flow, verify, Output};
+use xacct::cli::{Command, ConfigArg, Output};
+
+use crate::dev;
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
@@ -15,7 +16,7 @@ const BUCKET: &str = "xacct-demo-bucket";
 pub fn demo() -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     dev::ensure_venv()?;
-    let runtime = flow::runtime()?;
+    let runtime = xacct::session::runtime()?;
     step("starting the AWS emulator (moto) and the Databricks stand-in");
     let emulator = testkit::Emulator::start()?;
     let profiles = runtime.block_on(emulator.bootstrap(&[A, B]))?;
@@ -30,26 +31,26 @@ pub fn demo() -> anyhow::Result<ExitCode> {
     runtime.block_on(prepare(&profiles))?;
 
     let path = testkit::workspace_root().join("examples/demo.toml");
-    let config = load(&path)?;
+    let config = xacct::config::load(&path)?;
+    let provision =
+        || Command::Provision { config: ConfigArg { config: path.clone(), output: Output::Text }, yes: true };
 
-    step("cargo xtask provision --config examples/demo.toml --yes");
-    let code = flow::provision(config.clone(), true, Output::Text)?;
-    anyhow::ensure!(code == ExitCode::SUCCESS, "provision failed");
+    step("xacct provision --config examples/demo.toml --yes");
+    anyhow::ensure!(xacct::cli::run(provision()) == ExitCode::SUCCESS, "provision failed");
 
-    step("cargo xtask verify --config examples/demo.toml (live: reads the deployed documents, then probes)");
+    step("xacct verify --config examples/demo.toml --on-cluster (live: reads the deployed documents, then probes)");
     let report = runtime.block_on(async {
-        let session = flow::Session::open(config.clone()).await?;
-        verify::live_report(&session, true).await
+        let session = xacct::session::Session::open(config.clone()).await?;
+        xacct::chain::live_report(&session, true).await
     })?;
-    verify::print_report(&report);
+    xacct::cli::print_report(&report, &mut std::io::stdout())?;
 
-    step("cargo xtask render --what diagram, with the live link statuses");
-    let opts = spark_conf::RenderOptions { link_status: verify::link_status(&report), ..Default::default() };
+    step("xacct render --what diagram, with the live link statuses");
+    let opts = spark_conf::RenderOptions { link_status: xacct::cli::link_status(&report), ..Default::default() };
     print!("{}", spark_conf::render(&config.flow, spark_conf::What::Diagram, &opts));
 
-    step("cargo xtask provision again: a converged run changes nothing");
-    let code = flow::provision(config.clone(), true, Output::Text)?;
-    anyhow::ensure!(code == ExitCode::SUCCESS, "the second provision failed");
+    step("xacct provision again: a converged run changes nothing");
+    anyhow::ensure!(xacct::cli::run(provision()) == ExitCode::SUCCESS, "the second provision failed");
 
     step("what the Databricks stand-in received");
     for r in standin.requests() {
@@ -67,10 +68,6 @@ pub fn demo() -> anyhow::Result<ExitCode> {
 
 fn step(text: &str) {
     println!("\n==> {text}");
-}
-
-fn load(path: &Path) -> anyhow::Result<config::Config> {
-    config::load(path).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn prepare(profiles: &testkit::Profiles) -> anyhow::Result<()> {

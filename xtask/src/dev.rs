@@ -11,7 +11,9 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     let status = Command::new(cargo())
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(args)
-        .env("XACCT_BIN", std::env::current_exe().context("cannot find the xtask binary")?)
+        // The e2e suite drives the `xacct` binary that this same build makes (crates/xacct's
+        // integration test needs it), so tests and the product share one build.
+        .env("XACCT_BIN", target_dir().join("debug/xacct"))
         .current_dir(testkit::workspace_root())
         .status()
         .context("could not run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;
@@ -54,6 +56,11 @@ pub fn ensure_venv() -> anyhow::Result<()> {
         eprintln!("emulator venv ready");
     }
     Ok(())
+}
+
+/// The cargo target dir: `CARGO_TARGET_DIR`, or `target/` at the workspace root.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| testkit::workspace_root().join("target"))
 }
 
 fn cargo() -> PathBuf {

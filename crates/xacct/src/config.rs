@@ -10,11 +10,12 @@ use toml_edit::{ImDocument, Item, TableLike};
 
 /// The whole config: the flow plus how to reach each account and Databricks.
 #[derive(Debug, Clone)]
-#[allow(dead_code, reason = "read by the commands that later issues wire")]
 pub struct Config {
+    /// The checked flow: account A, the owners and their buckets.
     pub flow: Flow,
     /// The AWS profile for each account; `None` means the default chain.
     pub profiles: BTreeMap<AccountId, Option<String>>,
+    /// The `[databricks]` section, when there is one.
     pub databricks: Option<DatabricksSection>,
     /// Documents that exist outside xacct's reach, for `verify --offline`.
     pub known: KnownDocuments,
@@ -29,28 +30,42 @@ pub struct KnownDocuments {
     pub bucket_policies: BTreeMap<String, PolicyDocument>,
 }
 
+/// The `[databricks]` section: where the workspace is and which cluster to configure.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct DatabricksSection {
+    /// The workspace URL; otherwise `DATABRICKS_HOST` or the profile's.
     pub host: Option<String>,
+    /// A `~/.databrickscfg` profile.
     pub profile: Option<String>,
+    /// An existing cluster to configure.
     pub cluster_id: Option<String>,
+    /// A cluster to create (or reuse by name) instead.
     pub new_cluster: Option<NewCluster>,
 }
 
+/// `[databricks.new_cluster]`: the spec of a cluster xacct creates.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct NewCluster {
+    /// Its name, by which a re-run finds it.
     pub cluster_name: String,
+    /// The Databricks runtime, such as `15.4.x-scala2.12`.
     pub spark_version: String,
+    /// The instance type, such as `i3.xlarge`.
     pub node_type_id: String,
+    /// Workers besides the driver.
     pub num_workers: i64,
 }
 
 /// One problem in the config, located in the file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    /// Byte range in the file.
     pub span: Range<usize>,
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column.
     pub column: usize,
+    /// What is wrong and what to do.
     pub message: String,
 }
 
@@ -59,28 +74,53 @@ pub struct Finding {
 #[error("{} has {} problem{}", path, findings.len(), if findings.len() == 1 { "" } else { "s" })]
 #[diagnostic(help("fix every problem listed; nothing was sent to AWS or Databricks"))]
 pub struct ConfigErrors {
+    /// The config file.
     pub path: String,
+    /// Its text, for the report.
     #[source_code]
     pub source_code: miette::NamedSource<String>,
+    /// Every problem, in file order.
     #[related]
     pub findings: Vec<FindingDiagnostic>,
 }
 
+/// One problem, as miette shows it.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{path}:{line}:{column}: {message}")]
 pub struct FindingDiagnostic {
+    /// The config file.
     pub path: String,
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column.
     pub column: usize,
+    /// What is wrong and what to do.
     pub message: String,
+    /// Where, for the label.
     #[label("{message}")]
     pub span: miette::SourceSpan,
 }
 
+/// The largest config file xacct reads. Configs of thousands of owners stay far below it; the cap
+/// keeps `--config /dev/zero` or a wrong path from reading without end.
+pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Reads a regular file of at most `max` bytes as UTF-8 text.
+pub fn read_text_file(path: &Path, max: u64) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".to_owned());
+    }
+    if meta.len() > max {
+        return Err(format!("it is {} bytes, more than the {max} bytes xacct reads", meta.len()));
+    }
+    std::fs::read_to_string(path).map_err(|e| e.to_string())
+}
+
 /// Reads and checks a config file.
 pub fn load(path: &Path) -> Result<Config, LoadError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| LoadError::Read { path: path.display().to_string(), message: e.to_string() })?;
+    let text = read_text_file(path, MAX_FILE_BYTES)
+        .map_err(|message| LoadError::Read { path: path.display().to_string(), message })?;
     parse_in(&text, path.parent()).map_err(|findings| {
         let name = path.display().to_string();
         LoadError::Invalid(Box::new(ConfigErrors {
@@ -100,10 +140,19 @@ pub fn load(path: &Path) -> Result<Config, LoadError> {
     })
 }
 
+/// Why a config could not be loaded.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
+    /// The file could not be read.
     #[error("cannot read config `{path}`: {message}")]
-    Read { path: String, message: String },
+    Read {
+        /// The path given.
+        path: String,
+        /// Why.
+        message: String,
+    },
+    /// The file has problems, all of them listed.
     #[error(transparent)]
     Invalid(Box<ConfigErrors>),
 }

@@ -1,0 +1,59 @@
+//! `simulate` and `render`: the offline commands.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+use super::{Failure, Outcome, Output};
+use crate::config::Config;
+
+fn read(path: &Path, what: &str) -> Result<String, Failure> {
+    crate::config::read_text_file(path, crate::config::MAX_FILE_BYTES)
+        .map_err(|e| Failure::Usage(format!("cannot read {what} `{}`: {e}", path.display())))
+}
+
+/// `simulate --input FILE`: one case or an array of cases, decisions on stdout.
+pub(super) fn simulate(input: &Path, out: &mut dyn Write) -> Outcome {
+    let text = read(input, "the cases")?;
+    match policy_model::simulate::simulate_json(&text) {
+        Ok(result) => {
+            writeln!(out, "{result}")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(Failure::Usage(format!("`{}`: {e}", input.display()))),
+    }
+}
+
+/// `render --what W`: the text for one target.
+pub(super) fn render(config: &Config, what: &str, format: &str, output: Output, out: &mut dyn Write) -> Outcome {
+    let what = what.parse::<spark_conf::What>().map_err(|e| Failure::Usage(e.to_string()))?;
+    let diagram_format = format.parse().map_err(|e| Failure::Usage(format!("{e}")))?;
+    // The diagram shows each link's status from the offline evaluation, which needs no credentials.
+    let link_status = super::verify::link_status(&crate::chain::offline_report(config));
+    let opts = spark_conf::RenderOptions { diagram_format, link_status, ..Default::default() };
+    let text = spark_conf::render(&config.flow, what, &opts);
+    match output {
+        Output::Text => write!(out, "{text}")?,
+        Output::Json => writeln!(out, "{}", serde_json::json!({ "what": what.name(), "text": text }))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `render --check FILE`: every problem in a Spark conf the user already has; exit 1 on problems.
+pub(super) fn check(config: &Config, file: &Path, output: Output, out: &mut dyn Write) -> Outcome {
+    let text = read(file, "the Spark conf")?;
+    let problems = spark_conf::check_file(&text, &config.flow);
+    match output {
+        Output::Json => writeln!(out, "{}", serde_json::json!({ "ok": problems.is_empty(), "problems": problems }))?,
+        Output::Text if problems.is_empty() => writeln!(out, "{}: no problems", file.display())?,
+        Output::Text => {
+            for p in &problems {
+                match p.line {
+                    Some(line) => writeln!(out, "{}:{line}: {}", file.display(), p.message())?,
+                    None => writeln!(out, "{}: {}", file.display(), p.message())?,
+                }
+            }
+        }
+    }
+    Ok(if problems.is_empty() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
