@@ -38,6 +38,7 @@ mod tests;
 use std::fmt;
 
 pub use compile::{CompileError, CompiledPolicy, Effect};
+pub(crate) use condition::{check_condition, ConditionProblem};
 pub use request::{Context, Request, RequestError, Value, ANONYMOUS};
 
 use compile::PrincipalMatch;
