@@ -211,9 +211,25 @@ fn member(base: &str, key: &str) -> String {
 }
 
 /// The path of each entry of a string-or-array value: `base` for one, `base[i]` for many.
-fn entries<'a, T>(base: &'a str, value: &'a OneOrMany<T>) -> impl Iterator<Item = (String, &'a T)> + 'a {
+fn entries<'a, T>(base: &'a str, value: &'a OneOrMany<T>) -> impl Iterator<Item = (EntryPath<'a>, &'a T)> + 'a {
     let many = matches!(value, OneOrMany::Many(_));
-    value.iter().enumerate().map(move |(i, v)| (if many { format!("{base}[{i}]") } else { base.to_owned() }, v))
+    value.iter().enumerate().map(move |(i, v)| (EntryPath { base, index: many.then_some(i) }, v))
+}
+
+/// An entry's path, written only when a finding needs it.
+#[derive(Clone, Copy)]
+struct EntryPath<'a> {
+    base: &'a str,
+    index: Option<usize>,
+}
+
+impl fmt::Display for EntryPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.base),
+            None => f.write_str(self.base),
+        }
+    }
 }
 
 fn check_document(doc: &PolicyDocument, kind: DocKind, out: &mut Findings) {
@@ -309,10 +325,10 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
         let base = format!("{path}.{key}");
         for (p, action) in entries(&base, actions) {
             if action != "*" && !action.split_once(':').is_some_and(|(svc, name)| !svc.is_empty() && !name.is_empty()) {
-                out.refuse(p.clone(), format!("action `{action}` is not `<service>:<action>` or `*`"));
+                out.refuse(p.to_string(), format!("action `{action}` is not `<service>:<action>` or `*`"));
             }
             if allow && key == "Action" && action == "*" {
-                out.warning(p, "`\"Action\": \"*\"` allows every action on every service".to_owned());
+                out.warning(p.to_string(), "`\"Action\": \"*\"` allows every action on every service".to_owned());
             }
         }
     }
@@ -346,7 +362,7 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
             let base = format!("{path}.{key}");
             for (p, resource) in entries(&base, resources) {
                 if let Err(rule) = check_resource(resource) {
-                    out.refuse(p, format!("resource `{resource}` is malformed: {rule}"));
+                    out.refuse(p.to_string(), format!("resource `{resource}` is malformed: {rule}"));
                 }
             }
         }
@@ -418,20 +434,20 @@ fn check_principal(principal: &Principal, path: &str, allow: bool, out: &mut Fin
                         for (p, value) in entries(&base, values) {
                             match check_aws_principal(value) {
                                 AwsPrincipal::Ok => {}
-                                AwsPrincipal::Star if allow => out.warning(p, PUBLIC.to_owned()),
+                                AwsPrincipal::Star if allow => out.warning(p.to_string(), PUBLIC.to_owned()),
                                 AwsPrincipal::Star => {}
                                 AwsPrincipal::UniqueId => out.warning(
-                                    p,
+                                    p.to_string(),
                                     format!("principal `{value}` is a unique ID: the role or user it named was deleted, so it matches no one"),
                                 ),
-                                AwsPrincipal::Bad(rule) => out.refuse(p, format!("principal `{value}` is malformed: {rule}")),
+                                AwsPrincipal::Bad(rule) => out.refuse(p.to_string(), format!("principal `{value}` is malformed: {rule}")),
                             }
                         }
                     }
                     "Service" | "Federated" | "CanonicalUser" => {
                         for (p, value) in entries(&base, values) {
                             if value.is_empty() {
-                                out.refuse(p, format!("an empty {key} principal"));
+                                out.refuse(p.to_string(), format!("an empty {key} principal"));
                             }
                         }
                     }
@@ -494,31 +510,18 @@ fn rule_of(e: crate::arn::NameError) -> String {
 }
 
 /// Checks a Resource entry. Wildcards (`*`, `?`) and policy variables (`${...}`)
-/// are allowed; a part that holds one is only checked for being present.
+/// are allowed; a part that holds one is only checked for being present. The checks are
+/// [`Arn`]'s, made on the text without copying it; typed ARNs (IAM, STS, S3, KMS) without
+/// wildcards also go through [`TypedArn`]'s name rules.
 fn check_resource(resource: &str) -> Result<(), String> {
     if resource == "*" {
         return Ok(());
     }
     let wild = |s: &str| s.contains(['*', '?']) || s.contains("${");
-    if !wild(resource) {
-        let arn: Arn = resource.parse().map_err(rule_of)?;
-        let typed = match arn.service.as_str() {
-            "iam" => {
-                arn.resource == "root"
-                    || ["role/", "instance-profile/", "user/"].iter().any(|p| arn.resource.starts_with(p))
-            }
-            "sts" => arn.resource.starts_with("assumed-role/"),
-            "s3" => arn.region.is_empty() && arn.account.is_empty(),
-            "kms" => true,
-            _ => false,
-        };
-        if typed {
-            resource.parse::<TypedArn>().map_err(rule_of)?;
-        }
-        return Ok(());
-    }
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    let [prefix, partition, service, _region, account, rest] = parts[..] else {
+    let mut parts = resource.splitn(6, ':');
+    let (Some(prefix), Some(partition), Some(service), Some(region), Some(account), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err("an ARN has six `:`-separated parts".to_owned());
     };
     if prefix != "arn" {
@@ -536,6 +539,19 @@ fn check_resource(resource: &str) -> Result<(), String> {
     }
     if rest.is_empty() {
         return Err("the resource part is empty".to_owned());
+    }
+    if wild(resource) {
+        return Ok(());
+    }
+    let typed = match service {
+        "iam" => rest == "root" || ["role/", "instance-profile/", "user/"].iter().any(|p| rest.starts_with(p)),
+        "sts" => rest.starts_with("assumed-role/"),
+        "s3" => region.is_empty() && account.is_empty(),
+        "kms" => true,
+        _ => false,
+    };
+    if typed {
+        resource.parse::<TypedArn>().map_err(rule_of)?;
     }
     Ok(())
 }
