@@ -88,6 +88,9 @@ enum Command {
     Simulate {
         #[arg(long)]
         input: PathBuf,
+        /// json (the default) or text, one line per case.
+        #[arg(long, default_value = "json")]
+        output: policy_model::simulate::Format,
     },
     /// Run the whole flow on an emulator and a Databricks stand-in that it starts itself.
     Demo,
@@ -183,7 +186,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (None, None) => Ok(ExitCode::from(2)),
             }
         }
-        Command::Simulate { input } => render::simulate(&input),
+        Command::Simulate { input, output } => render::simulate(&input, output),
         Command::Demo => demo::demo(),
     }
 }

@@ -8,18 +8,16 @@ use anyhow::Context;
 use crate::config::Config;
 use crate::Output;
 
-/// `simulate --input FILE`: one case or an array of cases, decisions on stdout.
-pub fn simulate(input: &Path) -> anyhow::Result<ExitCode> {
+/// `simulate --input FILE [--output json|text]`: one case or an array of cases, decisions on stdout.
+pub fn simulate(input: &Path, format: policy_model::simulate::Format) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(input).with_context(|| format!("cannot read `{}`", input.display()))?;
-    match policy_model::simulate::simulate_json(&text) {
-        Ok(out) => {
-            println!("{out}");
-            Ok(ExitCode::SUCCESS)
-        }
-        Err(e) => {
-            eprintln!("error: `{}`: {e}", input.display());
+    match policy_model::simulate::run(&text, format, &mut std::io::stdout().lock()) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(policy_model::simulate::SimulateError::Json(e)) => {
+            eprintln!("error: `{}`: input is not JSON: {e}", input.display());
             Ok(ExitCode::from(2))
         }
+        Err(e) => Err(e.into()),
     }
 }
 
