@@ -71,7 +71,11 @@ async function main() {
   process.stdout.write(JSON.stringify(out))
 }
 
-main().catch((e) => {
-  process.stderr.write(String(e && e.stack ? e.stack : e) + '\n')
-  process.exit(1)
-})
+module.exports = { decide }
+
+if (require.main === module) {
+  main().catch((e) => {
+    process.stderr.write(String(e && e.stack ? e.stack : e) + '\n')
+    process.exit(1)
+  })
+}

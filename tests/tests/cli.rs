@@ -185,7 +185,7 @@ fn render_check_and_simulate() {
     assert_eq!(out.status.code(), Some(0));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json[0]["decision"], "allowed", "{json}");
-    assert!(json[1]["error"].as_str().unwrap().contains("principal"), "{json}");
+    assert!(json[1]["error"].as_str().unwrap().contains("case 1: `action`"), "{json}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

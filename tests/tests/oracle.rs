@@ -636,8 +636,9 @@ fn decisions_match_iam_simulate() {
         let cases: Vec<Value> = (0..n).map(|_| case(&mut rng)).collect();
         let theirs = run_oracle(&dir, &cases).unwrap();
         assert_eq!(theirs.len(), cases.len(), "the oracle answered {} of {} cases", theirs.len(), cases.len());
-        for (i, (c, their)) in cases.iter().zip(&theirs).enumerate() {
-            let ours = policy_model::simulate::simulate_case(c);
+        let batch = serde_json::to_string(&cases).unwrap();
+        let ours: Vec<Value> = serde_json::from_str(&policy_model::simulate::simulate_json(&batch).unwrap()).unwrap();
+        for (i, ((c, their), ours)) in cases.iter().zip(&theirs).zip(ours).enumerate() {
             let our_decision = ours.get("decision").cloned().unwrap_or(Value::Null);
             *tally.entry(our_decision.as_str().unwrap_or("error").to_owned()).or_default() += 1;
             if their.get("decision").is_none() || our_decision != their["decision"] {

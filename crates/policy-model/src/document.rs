@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 ///
 /// `Many` comes first so that an array always parses as `Many`, even when `T`
 /// could itself hold an array (condition values are JSON values).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(untagged, expecting = "a string or an array of strings")]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(untagged)]
 pub enum OneOrMany<T> {
     Many(Vec<T>),
     One(T),
@@ -133,8 +133,8 @@ where
 }
 
 /// A principal block: `"*"` or a map of `AWS`, `Service`, `Federated`, `CanonicalUser`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged, expecting = "`\"*\"` or a map such as `{\"AWS\": [...]}`")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum Principal {
     /// `"Principal": "*"`; any other bare string is kept and flagged by the validator.
     Star(String),
@@ -158,7 +158,7 @@ pub type Condition = BTreeMap<String, BTreeMap<String, OneOrMany<serde_json::Val
 
 /// One statement, with the keys AWS defines. Unknown keys are kept in `extra`
 /// (and reported by the validator) so that nothing in a foreign document is lost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statement {
     #[serde(rename = "Sid", default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
@@ -221,6 +221,169 @@ impl Statement {
     pub fn with_resources(mut self, resources: Vec<String>) -> Self {
         self.resource = Some(OneOrMany::Many(resources));
         self
+    }
+}
+
+// The readers below are written by hand rather than derived: serde's untagged enums and
+// `flatten` buffer every value and build an error for each variant that does not fit, which
+// made reading a document cost more than compiling and evaluating it. Shapes and messages
+// are the derived ones'.
+
+/// Reads a value that is one `T` or an array of them, without buffering.
+struct OneOrManyVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> OneOrManyVisitor<T> {
+    fn one<E: serde::de::Error>(value: Result<T, E>, unexpected: serde::de::Unexpected<'_>) -> Result<OneOrMany<T>, E> {
+        value.map(OneOrMany::One).map_err(|_: E| E::invalid_type(unexpected, &"a string or an array of strings"))
+    }
+}
+
+impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OneOrManyVisitor<T> {
+    type Value = OneOrMany<T>;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a string or an array of strings")
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        Vec::<T>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(OneOrMany::Many)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(OneOrMany::One)
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Self::one(T::deserialize(serde::de::value::BorrowedStrDeserializer::new(v)), serde::de::Unexpected::Str(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Self::one(T::deserialize(serde::de::value::StrDeserializer::new(v)), serde::de::Unexpected::Str(v))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        let shown = v.clone();
+        Self::one(T::deserialize(serde::de::value::StringDeserializer::new(v)), serde::de::Unexpected::Str(&shown))
+    }
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        Self::one(T::deserialize(serde::de::value::BoolDeserializer::new(v)), serde::de::Unexpected::Bool(v))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Self::one(T::deserialize(serde::de::value::U64Deserializer::new(v)), serde::de::Unexpected::Unsigned(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Self::one(T::deserialize(serde::de::value::I64Deserializer::new(v)), serde::de::Unexpected::Signed(v))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Self::one(T::deserialize(serde::de::value::F64Deserializer::new(v)), serde::de::Unexpected::Float(v))
+    }
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Self::one(T::deserialize(serde::de::value::UnitDeserializer::new()), serde::de::Unexpected::Unit)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(OneOrManyVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Principal {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Principal;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`\"*\"` or a map such as `{\"AWS\": [...]}`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Principal, E> {
+                Ok(Principal::Star(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Principal, E> {
+                Ok(Principal::Star(v))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Principal, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(Principal::Map)
+            }
+        }
+        de.deserialize_any(V)
+    }
+}
+
+/// A map key that borrows from the input unless it holds escapes.
+struct Key<'a>(std::borrow::Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+        }
+        de.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Statement {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Statement;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a statement object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Statement, A::Error> {
+                use serde::de::Error;
+                let mut s = Statement {
+                    sid: None,
+                    effect: String::new(),
+                    principal: None,
+                    not_principal: None,
+                    action: None,
+                    not_action: None,
+                    resource: None,
+                    not_resource: None,
+                    condition: None,
+                    extra: BTreeMap::new(),
+                };
+                let mut effect = false;
+                fn set<T, E: Error>(slot: &mut Option<T>, value: T, name: &'static str) -> Result<(), E> {
+                    match slot.replace(value) {
+                        Some(_) => Err(E::duplicate_field(name)),
+                        None => Ok(()),
+                    }
+                }
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
+                    match &*key {
+                        "Sid" => set(&mut s.sid, map.next_value()?, "Sid")?,
+                        "Effect" => {
+                            if effect {
+                                return Err(A::Error::duplicate_field("Effect"));
+                            }
+                            s.effect = map.next_value()?;
+                            effect = true;
+                        }
+                        "Principal" => set(&mut s.principal, map.next_value()?, "Principal")?,
+                        "NotPrincipal" => set(&mut s.not_principal, map.next_value()?, "NotPrincipal")?,
+                        "Action" => set(&mut s.action, map.next_value()?, "Action")?,
+                        "NotAction" => set(&mut s.not_action, map.next_value()?, "NotAction")?,
+                        "Resource" => set(&mut s.resource, map.next_value()?, "Resource")?,
+                        "NotResource" => set(&mut s.not_resource, map.next_value()?, "NotResource")?,
+                        "Condition" => set(&mut s.condition, map.next_value()?, "Condition")?,
+                        _ => {
+                            s.extra.insert(key.into_owned(), map.next_value()?);
+                        }
+                    }
+                }
+                if !effect {
+                    return Err(A::Error::missing_field("Effect"));
+                }
+                Ok(s)
+            }
+        }
+        de.deserialize_map(V)
     }
 }
 

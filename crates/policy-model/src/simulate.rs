@@ -1,82 +1,508 @@
-//! The `simulate` case format (DESIGN.md, "simulate case format"): JSON cases in, decisions out.
+//! The `simulate` case format (DESIGN.md, "`simulate` case format"): JSON cases in, decisions out.
 //!
-//! One case gives one decision object; an array gives an array in the same order. A
-//! malformed case gives `{"error": "..."}` naming the field, and the rest of the batch runs.
+//! [`run`] takes the whole input text and writes the results to a writer the caller owns:
+//! - one case (an object) gives one result; an array gives one result per case, in order;
+//! - each case is read straight into a typed [`Case`]-shaped struct that refuses unknown
+//!   fields; a malformed case gives `{"error": "..."}` naming the case index and the field,
+//!   and the rest of the batch still runs;
+//! - each distinct policy (by its text and its place in the case) is compiled and checked
+//!   once per batch;
+//! - a policy that AWS would refuse when it is written ([`crate::validate::refusals`]) makes
+//!   its case an error that names the case, the policy, the statement and the field;
+//! - results are written as they are decided, JSON or one line of text per case.
+//!
+//! ```
+//! use policy_model::simulate::{run, Format};
+//! let case = r#"{"principal": "arn:aws:iam::111111111111:role/R", "action": "s3:GetObject",
+//!   "resource": "arn:aws:s3:::b/k", "resource_account": "111111111111",
+//!   "identity_policies": [{"Version": "2012-10-17",
+//!     "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}]}"#;
+//! let mut out = Vec::new();
+//! run(case, Format::Text, &mut out).unwrap();
+//! assert_eq!(String::from_utf8(out).unwrap(), "case 0: allowed (allowed by an identity policy) identity_policies[0] `0` Allow\n");
+//! ```
 
-use serde_json::{json, Map, Value as Json};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::io::{self, Write};
+
+use serde::de::{self, Deserialize, Deserializer};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::value::RawValue;
 
 use crate::document::PolicyDocument;
-use crate::eval::{self, CompiledPolicy, Context, PolicySet, Request, SideResult, Value};
+use crate::eval::{self, CompiledPolicy, Context, Decision, PolicySet, Request, SideResult, StatementRef, Value};
+use crate::validate::{refusals, DocKind};
 
-/// The input was not JSON at all; errors inside a case become error objects instead.
+/// The input was not JSON at all, or the results could not be written; errors inside a
+/// case become error results instead.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SimulateError {
     #[error("input is not JSON: {0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
+    #[error("cannot write the results: {0}")]
+    Write(#[from] io::Error),
 }
 
-/// Decides the case or cases in `input` and returns the result as JSON text.
+/// How results are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// The DESIGN.md result objects: one object, or an array for an array of cases.
+    #[default]
+    Json,
+    /// One line per case: `case <i>: <decision> (<reason>) <matched statements>`.
+    Text,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        match s {
+            "json" => Ok(Format::Json),
+            "text" => Ok(Format::Text),
+            other => Err(format!("unknown output `{other}`: use `json` or `text`")),
+        }
+    }
+}
+
+/// What a run decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Summary {
+    pub cases: usize,
+    /// Cases answered with an error.
+    pub errors: usize,
+    /// Distinct policies compiled.
+    pub compiled: usize,
+}
+
+/// Decides every case in `input` and writes the results to `out`.
+pub fn run(input: &str, format: Format, out: &mut dyn Write) -> Result<Summary, SimulateError> {
+    let batch = input.trim_start().starts_with('[');
+    let cases: Vec<&RawValue> = if batch {
+        serde_json::from_str(input).map_err(SimulateError::Json)?
+    } else {
+        vec![serde_json::from_str(input).map_err(SimulateError::Json)?]
+    };
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let mut cache = Cache::default();
+    let mut summary = Summary { cases: cases.len(), ..Summary::default() };
+    if batch && format == Format::Json {
+        out.write_all(b"[")?;
+    }
+    for (i, raw) in cases.iter().enumerate() {
+        if batch && format == Format::Json && i > 0 {
+            out.write_all(b",")?;
+        }
+        let result = decide_case(raw.get(), &mut cache);
+        if result.is_err() {
+            summary.errors += 1;
+        }
+        match (format, result) {
+            (Format::Json, Ok(())) => {
+                let (request, set) = cache.current.take().ok_or_else(|| io::Error::other("no decision"))?;
+                let policies = cache.resolve(&set);
+                let d = eval::evaluate(&request, &policies);
+                serde_json::to_writer(&mut out, &Out(&d)).map_err(io::Error::from)?;
+            }
+            (Format::Text, Ok(())) => {
+                let (request, set) = cache.current.take().ok_or_else(|| io::Error::other("no decision"))?;
+                let policies = cache.resolve(&set);
+                let d = eval::evaluate(&request, &policies);
+                writeln!(out, "case {i}: {}", TextLine(&d))?;
+            }
+            (Format::Json, Err(message)) => {
+                let message = format!("case {i}: {message}");
+                serde_json::to_writer(&mut out, &ErrorOut(&message)).map_err(io::Error::from)?;
+            }
+            (Format::Text, Err(message)) => writeln!(out, "case {i}: error: {message}")?,
+        }
+    }
+    if batch && format == Format::Json {
+        out.write_all(b"]")?;
+    }
+    if format == Format::Json {
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    summary.compiled = cache.policies.len();
+    Ok(summary)
+}
+
+/// [`run`] into a string, JSON results.
 pub fn simulate_json(input: &str) -> Result<String, SimulateError> {
-    let value: Json = serde_json::from_str(input)?;
-    Ok(simulate_value(&value).to_string())
+    let mut out = Vec::new();
+    run(input, Format::Json, &mut out)?;
+    Ok(String::from_utf8_lossy(&out).trim_end().to_owned())
 }
 
-/// One case (an object) or a batch (an array), as JSON values.
-pub fn simulate_value(input: &Json) -> Json {
-    match input {
-        Json::Array(cases) => Json::Array(cases.iter().map(simulate_case).collect()),
-        case => simulate_case(case),
+/// A string that borrows from the input unless it holds escapes.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
     }
 }
 
-/// One case: a decision object, or `{"error": "..."}`.
-pub fn simulate_case(case: &Json) -> Json {
-    match run_case(case) {
-        Ok(result) => result,
-        Err(message) => json!({ "error": message }),
+/// The context object: condition keys to a string, number, boolean or an array of them.
+struct CaseContext(Context);
+
+impl<'de> Deserialize<'de> for CaseContext {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Map;
+        impl<'de> de::Visitor<'de> for Map {
+            type Value = CaseContext;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an object of condition keys")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<CaseContext, A::Error> {
+                let mut ctx = Context::new();
+                while let Some(key) = map.next_key::<Text<'de>>()? {
+                    let value = map.next_value::<ContextValue>().map_err(|_| {
+                        de::Error::custom(format_args!(
+                            "`{}` must be a string, number, boolean or an array of them",
+                            key.0
+                        ))
+                    })?;
+                    ctx.set(&key.0, value.0);
+                }
+                Ok(CaseContext(ctx))
+            }
+        }
+        d.deserialize_map(Map)
     }
 }
 
-const FIELDS: [&str; 11] = [
-    "principal",
-    "action",
-    "resource",
-    "resource_account",
-    "context",
-    "identity_policies",
-    "resource_policy",
-    "permission_boundaries",
-    "session_policy",
-    "scps",
-    "rcps",
-];
+struct ContextValue(Value);
+struct Scalar(String);
 
-fn run_case(case: &Json) -> Result<Json, String> {
-    let Json::Object(case) = case else {
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_owned()))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+                Ok(Scalar(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(Scalar::visit(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for ContextValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = ContextValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string, number, boolean or an array of them")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<ContextValue, E> {
+                Ok(ContextValue(Value::Single(v.to_owned())))
+            }
+            fn visit_string<E: de::Error>(self, v: String) -> Result<ContextValue, E> {
+                Ok(ContextValue(Value::Single(v)))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<ContextValue, E> {
+                Ok(ContextValue(Value::Single(v.to_string())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<ContextValue, E> {
+                Ok(ContextValue(Value::Single(v.to_string())))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<ContextValue, E> {
+                Ok(ContextValue(Value::Single(v.to_string())))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<ContextValue, E> {
+                Ok(ContextValue(Value::Single(Scalar::visit(v))))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<ContextValue, A::Error> {
+                let mut values = Vec::new();
+                while let Some(Scalar(v)) = seq.next_element()? {
+                    values.push(v);
+                }
+                Ok(ContextValue(Value::Multi(values)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl Scalar {
+    /// A float as serde_json writes it.
+    fn visit(v: f64) -> String {
+        serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string())
+    }
+}
+
+/// Drops the ` at line L column C` that serde_json adds, so that a wrapped error carries
+/// its position once.
+fn without_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    }
+}
+
+/// One deserializer per field that names the field in its errors.
+macro_rules! named {
+    ($($name:ident: $ty:ty),* $(,)?) => {
+        mod named {
+            use super::*;
+            $(
+                pub(super) fn $name<'de, D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                    <$ty>::deserialize(d).map_err(|e| {
+                        let message = e.to_string();
+                        de::Error::custom(format_args!("`{}`: {}", stringify!($name), without_position(&message)))
+                    })
+                }
+            )*
+        }
+    };
+}
+
+named! {
+    principal: Text<'de>,
+    action: Text<'de>,
+    resource: Text<'de>,
+    resource_account: Option<Text<'de>>,
+    context: Option<CaseContext>,
+    identity_policies: Option<Vec<&'de RawValue>>,
+    resource_policy: Option<&'de RawValue>,
+    permission_boundaries: Option<Vec<&'de RawValue>>,
+    session_policy: Option<&'de RawValue>,
+    scps: Option<Vec<Vec<&'de RawValue>>>,
+    rcps: Option<Vec<Vec<&'de RawValue>>>,
+}
+
+/// One case of the DESIGN.md format, read straight from the text; policies stay raw JSON
+/// until the cache compiles them.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case<'a> {
+    #[serde(borrow, deserialize_with = "named::principal")]
+    principal: Text<'a>,
+    #[serde(borrow, deserialize_with = "named::action")]
+    action: Text<'a>,
+    #[serde(borrow, deserialize_with = "named::resource")]
+    resource: Text<'a>,
+    #[serde(borrow, default, deserialize_with = "named::resource_account")]
+    resource_account: Option<Text<'a>>,
+    #[serde(default, deserialize_with = "named::context")]
+    context: Option<CaseContext>,
+    #[serde(borrow, default, deserialize_with = "named::identity_policies")]
+    identity_policies: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default, deserialize_with = "named::resource_policy")]
+    resource_policy: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "named::permission_boundaries")]
+    permission_boundaries: Option<Vec<&'a RawValue>>,
+    #[serde(borrow, default, deserialize_with = "named::session_policy")]
+    session_policy: Option<&'a RawValue>,
+    #[serde(borrow, default, deserialize_with = "named::scps")]
+    scps: Option<Vec<Vec<&'a RawValue>>>,
+    #[serde(borrow, default, deserialize_with = "named::rcps")]
+    rcps: Option<Vec<Vec<&'a RawValue>>>,
+}
+
+/// Where a policy sits in its case; with its text, the cache key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Slot {
+    Identity(usize),
+    Resource(DocKind),
+    Boundary(usize),
+    Session,
+    Scp(usize, usize),
+    Rcp(usize, usize),
+}
+
+impl Slot {
+    fn kind(self) -> DocKind {
+        match self {
+            Slot::Identity(_) | Slot::Boundary(_) | Slot::Session => DocKind::Identity { managed: true },
+            Slot::Resource(kind) => kind,
+            Slot::Scp(..) => DocKind::Scp,
+            Slot::Rcp(..) => DocKind::Rcp,
+        }
+    }
+}
+
+impl fmt::Display for Slot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Slot::Identity(i) => write!(f, "identity_policies[{i}]"),
+            Slot::Resource(_) => f.write_str("resource_policy"),
+            Slot::Boundary(i) => write!(f, "permission_boundaries[{i}]"),
+            Slot::Session => f.write_str("session_policy"),
+            Slot::Scp(l, i) => write!(f, "scps[{l}][{i}]"),
+            Slot::Rcp(l, i) => write!(f, "rcps[{l}][{i}]"),
+        }
+    }
+}
+
+/// A policy's source text as a cache key, hashed over every byte eight at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Source<'a>(&'a str);
+
+impl Hash for Source<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // FxHash's step: rotate, xor a word, multiply.
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let bytes = self.0.as_bytes();
+        let mut h = bytes.len() as u64;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        for &b in chunks.remainder() {
+            h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
+        }
+        state.write_u64(h);
+    }
+}
+
+/// The policies of one case, by cache key.
+struct CaseSet<'a> {
+    identity: Vec<(Slot, Source<'a>)>,
+    resource: Option<(Slot, Source<'a>)>,
+    boundaries: Vec<(Slot, Source<'a>)>,
+    session: Option<(Slot, Source<'a>)>,
+    scps: Vec<Vec<(Slot, Source<'a>)>>,
+    rcps: Vec<Vec<(Slot, Source<'a>)>>,
+}
+
+/// Every distinct policy of the batch, compiled and checked once.
+#[derive(Default)]
+struct Cache<'a> {
+    policies: HashMap<(Slot, Source<'a>), Result<CompiledPolicy, String>>,
+    /// The case just prepared by [`decide_case`].
+    current: Option<(Request, CaseSet<'a>)>,
+}
+
+impl<'a> Cache<'a> {
+    /// Compiles the policy unless it already is; the error names the policy.
+    fn ensure(&mut self, slot: Slot, raw: &'a RawValue) -> Result<(Slot, Source<'a>), String> {
+        let key = (slot, Source(raw.get()));
+        let entry = self.policies.entry(key).or_insert_with(|| compile(slot, raw.get()));
+        match entry {
+            Ok(_) => Ok(key),
+            Err(e) => Err(e.clone()),
+        }
+    }
+
+    fn get(&self, key: &(Slot, Source<'a>)) -> Option<&CompiledPolicy> {
+        self.policies.get(key).and_then(|r| r.as_ref().ok())
+    }
+
+    fn resolve(&self, set: &CaseSet<'a>) -> PolicySet<'_> {
+        let list = |keys: &[(Slot, Source<'a>)]| keys.iter().filter_map(|k| self.get(k)).collect();
+        PolicySet {
+            identity: list(&set.identity),
+            resource: set.resource.as_ref().and_then(|k| self.get(k)),
+            boundaries: list(&set.boundaries),
+            session: set.session.as_ref().and_then(|k| self.get(k)),
+            scps: set.scps.iter().map(|l| list(l)).collect(),
+            rcps: set.rcps.iter().map(|l| list(l)).collect(),
+        }
+    }
+}
+
+fn compile(slot: Slot, text: &str) -> Result<CompiledPolicy, String> {
+    let doc: PolicyDocument = serde_json::from_str(text).map_err(|e| format!("`{slot}`: {e}"))?;
+    let refused = refusals(&doc, slot.kind());
+    if !refused.is_empty() {
+        let list: Vec<String> = refused.iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
+        return Err(format!("`{slot}` would be refused by AWS: {}", list.join("; ")));
+    }
+    CompiledPolicy::compile(&doc).map(|p| p.labeled(slot.to_string())).map_err(|e| format!("`{slot}`: {e}"))
+}
+
+/// The kind of document a resource policy is, from the resource it guards.
+fn resource_kind(resource: &str) -> DocKind {
+    let mut parts = resource.splitn(6, ':');
+    let (service, rest) = (parts.nth(2), parts.nth(2));
+    match (service, rest) {
+        (Some("iam"), Some(rest)) if rest.starts_with("role/") => DocKind::Trust,
+        (Some("kms"), Some(rest)) if rest.starts_with("key/") => DocKind::KmsKey,
+        _ => DocKind::Bucket,
+    }
+}
+
+/// Reads one case, compiles its policies and prepares its request into `cache.current`.
+fn decide_case<'a>(text: &'a str, cache: &mut Cache<'a>) -> Result<(), String> {
+    if !text.starts_with('{') {
         return Err("a case must be a JSON object".to_owned());
-    };
-    if let Some(unknown) = case.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-        return Err(format!("unknown field `{unknown}`; expected one of {}", FIELDS.join(", ")));
     }
-    let principal = required_str(case, "principal")?;
-    let action = required_str(case, "action")?;
-    let resource = required_str(case, "resource")?;
-    let resource_account = match case.get("resource_account") {
-        None | Some(Json::Null) => None,
-        Some(Json::String(s)) => Some(s.as_str()),
-        Some(_) => return Err("`resource_account` must be a string".to_owned()),
+    let case: Case<'a> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let rkind = resource_kind(&case.resource.0);
+    let mut set = CaseSet {
+        identity: Vec::new(),
+        resource: None,
+        boundaries: Vec::new(),
+        session: None,
+        scps: Vec::new(),
+        rcps: Vec::new(),
     };
-    let context = context(case.get("context"))?;
-
-    let identity = policy_list(case.get("identity_policies"), "identity_policies")?;
-    let resource_policy = optional_policy(case.get("resource_policy"), "resource_policy")?;
-    let boundaries = policy_list(case.get("permission_boundaries"), "permission_boundaries")?;
-    let session = optional_policy(case.get("session_policy"), "session_policy")?;
-    let scps = policy_levels(case.get("scps"), "scps")?;
-    let rcps = policy_levels(case.get("rcps"), "rcps")?;
-
-    let request = Request::new(principal, action, resource, resource_account, context).map_err(|e| {
+    for (i, raw) in case.identity_policies.iter().flatten().enumerate() {
+        set.identity.push(cache.ensure(Slot::Identity(i), raw)?);
+    }
+    if let Some(raw) = case.resource_policy {
+        set.resource = Some(cache.ensure(Slot::Resource(rkind), raw)?);
+    }
+    for (i, raw) in case.permission_boundaries.iter().flatten().enumerate() {
+        set.boundaries.push(cache.ensure(Slot::Boundary(i), raw)?);
+    }
+    if let Some(raw) = case.session_policy {
+        set.session = Some(cache.ensure(Slot::Session, raw)?);
+    }
+    for (l, level) in case.scps.iter().flatten().enumerate() {
+        let level = level.iter().enumerate().map(|(i, raw)| cache.ensure(Slot::Scp(l, i), raw));
+        set.scps.push(level.collect::<Result<_, _>>()?);
+    }
+    for (l, level) in case.rcps.iter().flatten().enumerate() {
+        let level = level.iter().enumerate().map(|(i, raw)| cache.ensure(Slot::Rcp(l, i), raw));
+        set.rcps.push(level.collect::<Result<_, _>>()?);
+    }
+    let context = case.context.map(|c| c.0).unwrap_or_default();
+    let account = case.resource_account.as_ref().map(|a| &*a.0);
+    let request = Request::new(&case.principal.0, &case.action.0, &case.resource.0, account, context).map_err(|e| {
         let field = match e {
             eval::RequestError::Principal => "principal",
             eval::RequestError::Action(_) => "action",
@@ -84,112 +510,87 @@ fn run_case(case: &Json) -> Result<Json, String> {
         };
         format!("`{field}`: {e}")
     })?;
-    let set = PolicySet {
-        identity: identity.iter().collect(),
-        resource: resource_policy.as_ref(),
-        boundaries: boundaries.iter().collect(),
-        session: session.as_ref(),
-        scps: scps.iter().map(|level| level.iter().collect()).collect(),
-        rcps: rcps.iter().map(|level| level.iter().collect()).collect(),
-    };
-    let d = eval::evaluate(&request, &set);
-    let mut out = Map::new();
-    out.insert("decision".to_owned(), d.decision.as_str().into());
-    out.insert("reason".to_owned(), d.reason.to_string().into());
-    out.insert("identity".to_owned(), d.identity.as_str().into());
-    out.insert("resource".to_owned(), d.resource.as_str().into());
-    for (name, side) in [("boundary", d.boundary), ("session", d.session), ("scp", d.scp), ("rcp", d.rcp)] {
-        if side != SideResult::NotApplicable {
-            out.insert(name.to_owned(), side.as_str().into());
+    cache.current = Some((request, set));
+    Ok(())
+}
+
+/// A decision as the DESIGN.md result object, serialized without an intermediate tree.
+struct Out<'d, 'p>(&'d Decision<'p>);
+
+impl Serialize for Out<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut map = s.serialize_map(None)?;
+        map.serialize_entry("decision", d.decision.as_str())?;
+        map.serialize_entry("reason", &Displayed(&d.reason))?;
+        map.serialize_entry("identity", d.identity.as_str())?;
+        map.serialize_entry("resource", d.resource.as_str())?;
+        for (name, side) in [("boundary", d.boundary), ("session", d.session), ("scp", d.scp), ("rcp", d.rcp)] {
+            if side != SideResult::NotApplicable {
+                map.serialize_entry(name, side.as_str())?;
+            }
         }
-    }
-    let matched = d
-        .matched
-        .iter()
-        .map(|s| {
-            json!({
-                "kind": s.kind.as_str(),
-                "policy": s.policy,
-                "statement": s.statement,
-                "effect": s.effect.as_str(),
-            })
-        })
-        .collect();
-    out.insert("matched".to_owned(), Json::Array(matched));
-    Ok(Json::Object(out))
-}
-
-fn required_str<'a>(case: &'a Map<String, Json>, field: &str) -> Result<&'a str, String> {
-    match case.get(field) {
-        Some(Json::String(s)) => Ok(s),
-        None | Some(Json::Null) => Err(format!("`{field}` is missing")),
-        Some(_) => Err(format!("`{field}` must be a string")),
+        map.serialize_entry("matched", &Matched(&d.matched))?;
+        map.end()
     }
 }
 
-fn scalar(v: &Json) -> Option<String> {
-    match v {
-        Json::String(s) => Some(s.clone()),
-        Json::Bool(b) => Some(b.to_string()),
-        Json::Number(n) => Some(n.to_string()),
-        _ => None,
+struct Displayed<'a, T>(&'a T);
+
+impl<T: fmt::Display> Serialize for Displayed<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self.0)
     }
 }
 
-fn context(value: Option<&Json>) -> Result<Context, String> {
-    let mut ctx = Context::new();
-    let map = match value {
-        None | Some(Json::Null) => return Ok(ctx),
-        Some(Json::Object(map)) => map,
-        Some(_) => return Err("`context` must be an object of condition keys".to_owned()),
-    };
-    for (key, v) in map {
-        let bad = || format!("`context.{key}` must be a string, number, boolean or an array of them");
-        let value = match v {
-            Json::Array(items) => Value::Multi(items.iter().map(scalar).collect::<Option<_>>().ok_or_else(bad)?),
-            other => Value::Single(scalar(other).ok_or_else(bad)?),
-        };
-        ctx.set(key, value);
-    }
-    Ok(ctx)
-}
+struct Matched<'a, 'p>(&'a [StatementRef<'p>]);
 
-fn compile(value: &Json, label: String) -> Result<CompiledPolicy, String> {
-    let doc: PolicyDocument = serde_json::from_value(value.clone()).map_err(|e| format!("`{label}`: {e}"))?;
-    CompiledPolicy::compile(&doc).map(|p| p.labeled(label.clone())).map_err(|e| format!("`{label}`: {e}"))
-}
-
-fn optional_policy(value: Option<&Json>, field: &str) -> Result<Option<CompiledPolicy>, String> {
-    match value {
-        None | Some(Json::Null) => Ok(None),
-        Some(v) => compile(v, field.to_owned()).map(Some),
-    }
-}
-
-fn policy_list(value: Option<&Json>, field: &str) -> Result<Vec<CompiledPolicy>, String> {
-    match value {
-        None | Some(Json::Null) => Ok(Vec::new()),
-        Some(Json::Array(items)) => {
-            items.iter().enumerate().map(|(i, v)| compile(v, format!("{field}[{i}]"))).collect()
+impl Serialize for Matched<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&MatchedRef(r))?;
         }
-        Some(_) => Err(format!("`{field}` must be an array of policy documents")),
+        seq.end()
     }
 }
 
-fn policy_levels(value: Option<&Json>, field: &str) -> Result<Vec<Vec<CompiledPolicy>>, String> {
-    match value {
-        None | Some(Json::Null) => Ok(Vec::new()),
-        Some(Json::Array(levels)) => levels
-            .iter()
-            .enumerate()
-            .map(|(l, level)| match level {
-                Json::Array(items) => {
-                    items.iter().enumerate().map(|(i, v)| compile(v, format!("{field}[{l}][{i}]"))).collect()
-                }
-                _ => Err(format!("`{field}[{l}]` must be an array of policy documents (one level)")),
-            })
-            .collect(),
-        Some(_) => Err(format!("`{field}` must be an array of levels, each an array of policy documents")),
+struct MatchedRef<'a, 'p>(&'a StatementRef<'p>);
+
+impl Serialize for MatchedRef<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let r = self.0;
+        let mut map = s.serialize_map(Some(4))?;
+        map.serialize_entry("kind", r.kind.as_str())?;
+        map.serialize_entry("policy", r.policy)?;
+        map.serialize_entry("statement", r.statement)?;
+        map.serialize_entry("effect", r.effect.as_str())?;
+        map.end()
+    }
+}
+
+struct ErrorOut<'a>(&'a str);
+
+impl Serialize for ErrorOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("error", self.0)?;
+        map.end()
+    }
+}
+
+/// `allowed (reason) policy `statement` Effect, ...`
+struct TextLine<'d, 'p>(&'d Decision<'p>);
+
+impl fmt::Display for TextLine<'_, '_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = self.0;
+        write!(f, "{} ({})", d.decision, d.reason)?;
+        for (i, r) in d.matched.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{} `{}` {}", r.policy, r.statement, r.effect.as_str())?;
+        }
+        Ok(())
     }
 }
 
@@ -201,10 +602,19 @@ mod tests {
     #[track_caller]
     fn check(input: &str, expect: Expect) {
         let out = match simulate_json(input) {
-            Ok(text) => serde_json::to_string_pretty(&serde_json::from_str::<Json>(&text).unwrap()).unwrap(),
+            Ok(text) => {
+                serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(&text).unwrap()).unwrap()
+            }
             Err(e) => format!("error: {e}"),
         };
         expect.assert_eq(&out);
+    }
+
+    #[track_caller]
+    fn check_text(input: &str, expect: Expect) {
+        let mut out = Vec::new();
+        run(input, Format::Text, &mut out).unwrap();
+        expect.assert_eq(&String::from_utf8(out).unwrap());
     }
 
     const ALLOW_GET: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Get","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::my-bucket/*"}]}"#;
@@ -240,12 +650,13 @@ mod tests {
                 "context":{{"aws:SecureTransport":false}},"scps":[[{{"Statement":{{"Effect":"Allow","Action":"*","Resource":"*"}}}}]]}},
                 {{"principal":"p","action":"s3"}},
                 {{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}},
-                {{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k","resource_account":"111111111111","identity_policies":[{{"Statement":[{{"Effect":"Maybe","Action":"*"}}]}}]}},
+                {{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k","resource_account":"111111111111","identity_policies":[{{"Statement":[{{"Effect":"Maybe","Action":"*","Resource":"*"}}]}}]}},
                 {{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"x","resource_account":"1","scps":[{{}}]}},
                 {{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"x","context":{{"a":{{}}}}}},
                 {{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"x","contxt":{{}}}},
                 [],
-                {{"principal":"arn:aws:iam::111111111111:role/R","action":"sts:GetCallerIdentity","resource":"*"}}]"#
+                {{"principal":"arn:aws:iam::111111111111:role/R","action":"sts:GetCallerIdentity","resource":"*"}},
+                {{"principal":1,"action":"s3:GetObject","resource":"x"}}]"#
             ),
             expect![[r#"
                 [
@@ -265,25 +676,25 @@ mod tests {
                     ]
                   },
                   {
-                    "error": "`resource` is missing"
+                    "error": "case 1: missing field `resource` at line 1 column 31"
                   },
                   {
-                    "error": "`resource_account`: resource `arn:aws:s3:::b/k` carries no account: give the resource account"
+                    "error": "case 2: `resource_account`: resource `arn:aws:s3:::b/k` carries no account: give the resource account"
                   },
                   {
-                    "error": "`identity_policies[0]`: statement `0`: effect `Maybe` is neither `Allow` nor `Deny`"
+                    "error": "case 3: `identity_policies[0]` would be refused by AWS: $.Statement[0].Effect: unknown Effect `Maybe`: use `Allow` or `Deny`"
                   },
                   {
-                    "error": "`scps[0]` must be an array of policy documents (one level)"
+                    "error": "case 4: `scps`: invalid type: map, expected a sequence at line 1 column 118"
                   },
                   {
-                    "error": "`context.a` must be a string, number, boolean or an array of them"
+                    "error": "case 5: `context`: `a` must be a string, number, boolean or an array of them at line 1 column 106"
                   },
                   {
-                    "error": "unknown field `contxt`; expected one of principal, action, resource, resource_account, context, identity_policies, resource_policy, permission_boundaries, session_policy, scps, rcps"
+                    "error": "case 6: unknown field `contxt`, expected one of `principal`, `action`, `resource`, `resource_account`, `context`, `identity_policies`, `resource_policy`, `permission_boundaries`, `session_policy`, `scps`, `rcps` at line 1 column 95"
                   },
                   {
-                    "error": "a case must be a JSON object"
+                    "error": "case 7: a case must be a JSON object"
                   },
                   {
                     "decision": "allowed",
@@ -291,6 +702,9 @@ mod tests {
                     "identity": "implicitDeny",
                     "resource": "notApplicable",
                     "matched": []
+                  },
+                  {
+                    "error": "case 9: `principal`: invalid type: integer `1`, expected a string at line 1 column 14"
                   }
                 ]"#]],
         );
@@ -299,15 +713,82 @@ mod tests {
             r#"{"principal":"arn:aws:iam::111111111111:role/R","action":"x","resource":"*"}"#,
             expect![[r#"
                 {
-                  "error": "`action`: action `x` is not of the form `service:name`"
+                  "error": "case 0: `action`: action `x` is not of the form `service:name`"
                 }"#]],
         );
+    }
+
+    /// What AWS refuses when a policy is written is a case error naming the case, the
+    /// policy, the statement and the field (issue: strict documents).
+    #[test]
+    fn strict_documents() {
+        #[track_caller]
+        fn check(policies: &str, expect: &str) {
+            let case = format!(
+                r#"[{{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::b/k","resource_account":"222222222222",{policies}}}]"#
+            );
+            let out: serde_json::Value = serde_json::from_str(&simulate_json(&case).unwrap()).unwrap();
+            let got = out[0]
+                .get("error")
+                .and_then(|e| e.as_str())
+                .map_or_else(|| format!("decided {}", out[0]["decision"]), str::to_owned);
+            assert_eq!(got, expect, "{policies}");
+        }
+        let stmt = |s: &str| format!(r#"{{"Version":"2012-10-17","Statement":[{s}]}}"#);
+        let id = |s: &str| format!(r#""identity_policies":[{}]"#, stmt(s));
+        let bucket = |s: &str| {
+            format!(
+                r#""identity_policies":[{}],"resource_policy":{}"#,
+                stmt(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*"}"#),
+                stmt(s)
+            )
+        };
+        check(&id(r#"{"Effect":"Allow","Action":"s3:GetObject"}"#), "case 0: `identity_policies[0]` would be refused by AWS: $.Statement[0].Resource: missing Resource: every managed policy statement needs one");
+        check(&id(r#"{"Sid":"P","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}"#), "case 0: `identity_policies[0]` would be refused by AWS: $.Statement[0].Principal: Principal is not allowed in an identity policy: it applies to whoever it is attached to");
+        check(&bucket(r#"{"Effect":"Allow","Principal":{"AWS":"not-an-arn"},"Action":"s3:GetObject","Resource":"*"}"#), "case 0: `resource_policy` would be refused by AWS: $.Statement[0].Principal.AWS: principal `not-an-arn` is malformed: an AWS principal is `*`, a 12-digit account ID or an IAM or STS ARN");
+        check(&id(r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:abc:key/k"}"#), "case 0: `identity_policies[0]` would be refused by AWS: $.Statement[0].Resource: resource `arn:aws:kms:us-east-1:abc:key/k` is malformed: the account part must be 12 digits");
+        check(r#""identity_policies":[{"Version":"1999-01-01","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}]"#, "case 0: `identity_policies[0]` would be refused by AWS: $.Version: unknown Version `1999-01-01`: use `2012-10-17`");
+        check(&id(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"not-a-cidr"}}}"#), "case 0: `identity_policies[0]` would be refused by AWS: $.Statement[0].Condition.IpAddress.aws:SourceIp: `IpAddress` needs an IP address or CIDR block: `not-a-cidr` is not one");
+        check(&id(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"yesterday"}}}"#), "case 0: `identity_policies[0]` would be refused by AWS: $.Statement[0].Condition.DateGreaterThan.aws:CurrentTime: `DateGreaterThan` needs an ISO 8601 date or epoch seconds: `yesterday` is not one");
+        check(&id(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"aws:MultiFactorAuthAge":"ten"}}}"#), "case 0: `identity_policies[0]` would be refused by AWS: $.Statement[0].Condition.NumericLessThan.aws:MultiFactorAuthAge: `NumericLessThan` needs a number: `ten` is not one");
+        check(&id(r#"{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"}"#), "case 0: `identity_policies[0]` would be refused by AWS: $.Statement[1].Sid: duplicate Sid `A`, already used by $.Statement[0]");
+        // A bare ARN principal is read as `{"AWS": ...}`.
         check(
-            r#"{"principal":"a","action":"s3:GetObject","resource":"*","identity_policies":[{"Statement":[{"Effect":"Allow"}]}]}"#,
-            expect![[r#"
-                {
-                  "error": "`identity_policies[0]`: statement `0` has neither `Action` nor `NotAction`"
-                }"#]],
+            &bucket(
+                r#"{"Effect":"Allow","Principal":"arn:aws:iam::111111111111:role/R","Action":"s3:GetObject","Resource":"*"}"#,
+            ),
+            r#"decided "allowed""#,
         );
+        check(&id(r#"{"Effect":"Allow","Action":"s3:*","Resource":"*"}"#), r#"decided "implicitDeny""#);
+    }
+
+    #[test]
+    fn text_lines_and_the_cache() {
+        let case = |principal: &str| {
+            format!(
+                r#"{{"principal":"{principal}","action":"s3:GetObject","resource":"arn:aws:s3:::my-bucket/k","resource_account":"111111111111","identity_policies":[{ALLOW_GET}]}}"#
+            )
+        };
+        let input = format!(
+            "[{},{},{},{{\"principal\":\"anonymous\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::my-bucket/*\",\"resource_account\":\"111111111111\",\"resource_policy\":{{\"Version\":\"2012-10-17\",\"Statement\":[{{\"Effect\":\"Allow\",\"Principal\":\"*\",\"Action\":\"s3:GetObject\",\"Resource\":\"arn:aws:s3:::my-bucket/public/*\"}}]}}}},{{}}]",
+            case("arn:aws:iam::111111111111:role/A"),
+            case("arn:aws:iam::111111111111:role/B"),
+            case("arn:aws:iam::222222222222:role/C"),
+        );
+        check_text(
+            &input,
+            expect![[r#"
+                case 0: allowed (allowed by an identity policy) identity_policies[0] `Get` Allow
+                case 1: allowed (allowed by an identity policy) identity_policies[0] `Get` Allow
+                case 2: implicitDeny (cross-account: an identity policy allows, but the resource policy does not name the principal or its account) identity_policies[0] `Get` Allow
+                case 3: allowed (allowed by the resource policy) resource_policy `0` Allow
+                case 4: error: missing field `principal` at line 1 column 2
+            "#]],
+        );
+        // The three cases share one identity policy: it is compiled once.
+        let summary = run(&input, Format::Json, &mut Vec::new()).unwrap();
+        assert_eq!(summary, Summary { cases: 5, errors: 1, compiled: 2 });
+        assert_eq!("text".parse::<Format>(), Ok(Format::Text));
+        assert_eq!("xml".parse::<Format>(), Err("unknown output `xml`: use `json` or `text`".to_owned()));
     }
 }

@@ -20,6 +20,8 @@ pub const TRUST_POLICY_LIMIT: usize = 2_048;
 pub const BUCKET_POLICY_LIMIT: usize = 20_480;
 /// Most characters in a KMS key policy (32 KB).
 pub const KEY_POLICY_LIMIT: usize = 32_768;
+/// Most characters in a service or resource control policy.
+pub const ORGANIZATION_POLICY_LIMIT: usize = 5_120;
 
 /// What a document is for; it decides which keys are allowed and its size limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,6 +34,10 @@ pub enum DocKind {
     Bucket,
     /// A KMS key policy.
     KmsKey,
+    /// A service control policy (AWS Organizations): no `Principal`.
+    Scp,
+    /// A resource control policy (AWS Organizations): `Principal` is required.
+    Rcp,
 }
 
 impl DocKind {
@@ -46,11 +52,12 @@ impl DocKind {
             DocKind::Trust => TRUST_POLICY_LIMIT,
             DocKind::Bucket => BUCKET_POLICY_LIMIT,
             DocKind::KmsKey => KEY_POLICY_LIMIT,
+            DocKind::Scp | DocKind::Rcp => ORGANIZATION_POLICY_LIMIT,
         }
     }
 
     fn is_resource_policy(self) -> bool {
-        !matches!(self, DocKind::Identity { .. })
+        !matches!(self, DocKind::Identity { .. } | DocKind::Scp)
     }
 }
 
@@ -62,6 +69,8 @@ impl fmt::Display for DocKind {
             DocKind::Trust => "trust policy",
             DocKind::Bucket => "bucket policy",
             DocKind::KmsKey => "key policy",
+            DocKind::Scp => "service control policy",
+            DocKind::Rcp => "resource control policy",
         })
     }
 }
@@ -102,7 +111,17 @@ pub fn validate(doc: &PolicyDocument, kind: DocKind) -> Vec<Finding> {
     let mut out = Findings::default();
     out.size(size_without_whitespace(&doc.to_json()), kind);
     check_document(doc, kind, &mut out);
-    out.0
+    out.list
+}
+
+/// Only what AWS refuses when the document is written (a `MalformedPolicyDocument` or
+/// "Invalid principal" answer): the subset of [`validate`]'s errors that `simulate` turns
+/// into case errors. Sizes, a missing `Version` and warnings are left out, and so is a bare
+/// principal string, which `eval` reads as `{"AWS": ...}`.
+pub fn refusals(doc: &PolicyDocument, kind: DocKind) -> Vec<Finding> {
+    let mut out = Findings { list: Vec::new(), refusals_only: true };
+    check_document(doc, kind, &mut out);
+    out.list
 }
 
 /// Checks a document given as JSON text, as stored in AWS (URL-decoded).
@@ -115,17 +134,17 @@ pub fn validate_json(json: &str, kind: DocKind) -> Vec<Finding> {
     let doc = match PolicyDocument::from_json(json) {
         Ok(doc) => doc,
         Err(e) => {
-            out.error("$".to_owned(), format!("not a policy document: {e}"));
-            return out.0;
+            out.refuse("$".to_owned(), format!("not a policy document: {e}"));
+            return out.list;
         }
     };
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) {
         for key in map.keys().filter(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement")) {
-            out.error(member("$", key), format!("unknown key `{key}`: a document has only Version, Id and Statement"));
+            out.refuse(member("$", key), format!("unknown key `{key}`: a document has only Version, Id and Statement"));
         }
     }
     check_document(&doc, kind, &mut out);
-    out.0
+    out.list
 }
 
 /// Checks that a role's inline policies, given as `(name, JSON text)`, fit together
@@ -149,14 +168,27 @@ pub fn check_inline_policies(policies: &[(&str, &str)]) -> Vec<Finding> {
 }
 
 #[derive(Default)]
-struct Findings(Vec<Finding>);
+struct Findings {
+    list: Vec<Finding>,
+    /// Keep only what AWS refuses when the document is written ([`refusals`]).
+    refusals_only: bool,
+}
 
 impl Findings {
+    /// An error that AWS itself refuses when the document is written.
+    fn refuse(&mut self, path: String, message: String) {
+        self.list.push(Finding { severity: Severity::Error, path, message });
+    }
+    /// An error AWS accepts at write time but that cannot mean what was intended.
     fn error(&mut self, path: String, message: String) {
-        self.0.push(Finding { severity: Severity::Error, path, message });
+        if !self.refusals_only {
+            self.list.push(Finding { severity: Severity::Error, path, message });
+        }
     }
     fn warning(&mut self, path: String, message: String) {
-        self.0.push(Finding { severity: Severity::Warning, path, message });
+        if !self.refusals_only {
+            self.list.push(Finding { severity: Severity::Warning, path, message });
+        }
     }
     fn size(&mut self, size: usize, kind: DocKind) {
         let limit = kind.size_limit();
@@ -179,9 +211,25 @@ fn member(base: &str, key: &str) -> String {
 }
 
 /// The path of each entry of a string-or-array value: `base` for one, `base[i]` for many.
-fn entries<'a, T>(base: &'a str, value: &'a OneOrMany<T>) -> impl Iterator<Item = (String, &'a T)> + 'a {
+fn entries<'a, T>(base: &'a str, value: &'a OneOrMany<T>) -> impl Iterator<Item = (EntryPath<'a>, &'a T)> + 'a {
     let many = matches!(value, OneOrMany::Many(_));
-    value.iter().enumerate().map(move |(i, v)| (if many { format!("{base}[{i}]") } else { base.to_owned() }, v))
+    value.iter().enumerate().map(move |(i, v)| (EntryPath { base, index: many.then_some(i) }, v))
+}
+
+/// An entry's path, written only when a finding needs it.
+#[derive(Clone, Copy)]
+struct EntryPath<'a> {
+    base: &'a str,
+    index: Option<usize>,
+}
+
+impl fmt::Display for EntryPath<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.index {
+            Some(i) => write!(f, "{}[{i}]", self.base),
+            None => f.write_str(self.base),
+        }
+    }
 }
 
 fn check_document(doc: &PolicyDocument, kind: DocKind, out: &mut Findings) {
@@ -191,7 +239,7 @@ fn check_document(doc: &PolicyDocument, kind: DocKind, out: &mut Findings) {
             "missing Version: write `2012-10-17`, or policy variables and some keys are not understood".to_owned(),
         ),
         Some("2012-10-17" | "2008-10-17") => {}
-        Some(v) => out.error("$.Version".to_owned(), format!("unknown Version `{v}`: use `2012-10-17`")),
+        Some(v) => out.refuse("$.Version".to_owned(), format!("unknown Version `{v}`: use `2012-10-17`")),
     }
     if doc.statement.is_empty() {
         out.error("$.Statement".to_owned(), "Statement is empty: a policy needs at least one statement".to_owned());
@@ -201,7 +249,7 @@ fn check_document(doc: &PolicyDocument, kind: DocKind, out: &mut Findings) {
         let path = format!("$.Statement[{i}]");
         if let Some(sid) = stmt.sid.as_deref().filter(|s| !s.is_empty()) {
             if let Some(first) = sids.get(sid) {
-                out.error(
+                out.refuse(
                     format!("{path}.Sid"),
                     format!("duplicate Sid `{sid}`, already used by $.Statement[{first}]"),
                 );
@@ -217,29 +265,29 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
     if let Some(sid) = &stmt.sid {
         if matches!(kind, DocKind::Identity { .. } | DocKind::Trust) && !sid.chars().all(|c| c.is_ascii_alphanumeric())
         {
-            out.error(format!("{path}.Sid"), format!("Sid `{sid}` must be only letters and digits in an IAM policy"));
+            out.refuse(format!("{path}.Sid"), format!("Sid `{sid}` must be only letters and digits in an IAM policy"));
         }
     }
     let allow = match stmt.effect.as_str() {
         "Allow" => true,
         "Deny" => false,
         other => {
-            out.error(format!("{path}.Effect"), format!("unknown Effect `{other}`: use `Allow` or `Deny`"));
+            out.refuse(format!("{path}.Effect"), format!("unknown Effect `{other}`: use `Allow` or `Deny`"));
             false
         }
     };
     for key in stmt.extra.keys() {
-        out.error(member(path, key), format!("unknown statement key `{key}`"));
+        out.refuse(member(path, key), format!("unknown statement key `{key}`"));
     }
 
     // Who.
     match kind {
-        DocKind::Identity { .. } => {
+        DocKind::Identity { .. } | DocKind::Scp => {
             for (key, present) in
                 [("Principal", stmt.principal.is_some()), ("NotPrincipal", stmt.not_principal.is_some())]
             {
                 if present {
-                    out.error(
+                    out.refuse(
                         format!("{path}.{key}"),
                         format!("{key} is not allowed in an identity policy: it applies to whoever it is attached to"),
                     );
@@ -247,12 +295,12 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
             }
         }
         _ => match (&stmt.principal, &stmt.not_principal) {
-            (None, None) => out.error(
+            (None, None) => out.refuse(
                 format!("{path}.Principal"),
                 format!("missing Principal: a {kind} must say whom each statement applies to"),
             ),
             (Some(_), Some(_)) => {
-                out.error(path.to_owned(), "a statement has Principal or NotPrincipal, not both".to_owned())
+                out.refuse(path.to_owned(), "a statement has Principal or NotPrincipal, not both".to_owned())
             }
             _ => {}
         },
@@ -268,8 +316,8 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
 
     // What.
     match (&stmt.action, &stmt.not_action) {
-        (Some(_), Some(_)) => out.error(path.to_owned(), "a statement has Action or NotAction, not both".to_owned()),
-        (None, None) => out.error(format!("{path}.Action"), "missing Action: add Action or NotAction".to_owned()),
+        (Some(_), Some(_)) => out.refuse(path.to_owned(), "a statement has Action or NotAction, not both".to_owned()),
+        (None, None) => out.refuse(format!("{path}.Action"), "missing Action: add Action or NotAction".to_owned()),
         _ => {}
     }
     for (key, actions) in [("Action", &stmt.action), ("NotAction", &stmt.not_action)] {
@@ -277,10 +325,10 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
         let base = format!("{path}.{key}");
         for (p, action) in entries(&base, actions) {
             if action != "*" && !action.split_once(':').is_some_and(|(svc, name)| !svc.is_empty() && !name.is_empty()) {
-                out.error(p.clone(), format!("action `{action}` is not `<service>:<action>` or `*`"));
+                out.refuse(p.to_string(), format!("action `{action}` is not `<service>:<action>` or `*`"));
             }
             if allow && key == "Action" && action == "*" {
-                out.warning(p, "`\"Action\": \"*\"` allows every action on every service".to_owned());
+                out.warning(p.to_string(), "`\"Action\": \"*\"` allows every action on every service".to_owned());
             }
         }
     }
@@ -291,7 +339,7 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
             for (key, present) in [("Resource", stmt.resource.is_some()), ("NotResource", stmt.not_resource.is_some())]
             {
                 if present {
-                    out.error(
+                    out.refuse(
                         format!("{path}.{key}"),
                         format!("{key} is not allowed in a trust policy: the resource is the role itself"),
                     );
@@ -300,10 +348,10 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
         }
         _ => match (&stmt.resource, &stmt.not_resource) {
             (Some(_), Some(_)) => {
-                out.error(path.to_owned(), "a statement has Resource or NotResource, not both".to_owned())
+                out.refuse(path.to_owned(), "a statement has Resource or NotResource, not both".to_owned())
             }
             (None, None) => {
-                out.error(format!("{path}.Resource"), format!("missing Resource: a {kind} statement needs one"))
+                out.refuse(format!("{path}.Resource"), format!("missing Resource: every {kind} statement needs one"))
             }
             _ => {}
         },
@@ -314,7 +362,47 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
             let base = format!("{path}.{key}");
             for (p, resource) in entries(&base, resources) {
                 if let Err(rule) = check_resource(resource) {
-                    out.error(p, format!("resource `{resource}` is malformed: {rule}"));
+                    out.refuse(p.to_string(), format!("resource `{resource}` is malformed: {rule}"));
+                }
+            }
+        }
+    }
+    check_conditions(stmt, path, out);
+}
+
+/// Each condition operator is one AWS defines, and each value is of its operator's type.
+fn check_conditions(stmt: &Statement, path: &str, out: &mut Findings) {
+    let Some(block) = &stmt.condition else { return };
+    let base = format!("{path}.Condition");
+    for (operator, keys) in block {
+        let op_path = member(&base, operator);
+        for (key, values) in keys {
+            let key_path = member(&op_path, key);
+            let texts: Option<Vec<String>> = values
+                .iter()
+                .map(|v| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Bool(b) => Some(b.to_string()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect();
+            let Some(texts) = texts else {
+                out.refuse(
+                    key_path,
+                    format!("the value of `{key}` under `{operator}` is not a string, number or boolean"),
+                );
+                continue;
+            };
+            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            match crate::eval::check_condition(operator, &texts) {
+                Ok(()) => {}
+                Err(crate::eval::ConditionProblem::Operator) => {
+                    out.refuse(op_path.clone(), format!("unknown condition operator `{operator}`"));
+                    break;
+                }
+                Err(crate::eval::ConditionProblem::Value { value, expected }) => {
+                    out.refuse(key_path, format!("`{operator}` needs {expected}: `{value}` is not one"))
                 }
             }
         }
@@ -330,7 +418,13 @@ fn check_principal(principal: &Principal, path: &str, allow: bool, out: &mut Fin
             }
         }
         Principal::Star(s) => {
-            out.error(path.to_owned(), format!("principal `{s}` must be `\"*\"` or a map such as `{{\"AWS\": ...}}`"))
+            out.error(
+                path.to_owned(),
+                format!("principal `{s}` is a bare string, which AWS refuses: write `{{\"AWS\": \"{s}\"}}` (it is read that way here)"),
+            );
+            if let AwsPrincipal::Bad(rule) = check_aws_principal(s) {
+                out.refuse(path.to_owned(), format!("principal `{s}` is malformed: {rule}"));
+            }
         }
         Principal::Map(map) => {
             for (key, values) in map {
@@ -340,24 +434,24 @@ fn check_principal(principal: &Principal, path: &str, allow: bool, out: &mut Fin
                         for (p, value) in entries(&base, values) {
                             match check_aws_principal(value) {
                                 AwsPrincipal::Ok => {}
-                                AwsPrincipal::Star if allow => out.warning(p, PUBLIC.to_owned()),
+                                AwsPrincipal::Star if allow => out.warning(p.to_string(), PUBLIC.to_owned()),
                                 AwsPrincipal::Star => {}
                                 AwsPrincipal::UniqueId => out.warning(
-                                    p,
+                                    p.to_string(),
                                     format!("principal `{value}` is a unique ID: the role or user it named was deleted, so it matches no one"),
                                 ),
-                                AwsPrincipal::Bad(rule) => out.error(p, format!("principal `{value}` is malformed: {rule}")),
+                                AwsPrincipal::Bad(rule) => out.refuse(p.to_string(), format!("principal `{value}` is malformed: {rule}")),
                             }
                         }
                     }
                     "Service" | "Federated" | "CanonicalUser" => {
                         for (p, value) in entries(&base, values) {
                             if value.is_empty() {
-                                out.error(p, format!("an empty {key} principal"));
+                                out.refuse(p.to_string(), format!("an empty {key} principal"));
                             }
                         }
                     }
-                    _ => out.error(
+                    _ => out.refuse(
                         base,
                         format!("unknown principal type `{key}`: use AWS, Service, Federated or CanonicalUser"),
                     ),
@@ -416,31 +510,18 @@ fn rule_of(e: crate::arn::NameError) -> String {
 }
 
 /// Checks a Resource entry. Wildcards (`*`, `?`) and policy variables (`${...}`)
-/// are allowed; a part that holds one is only checked for being present.
+/// are allowed; a part that holds one is only checked for being present. The checks are
+/// [`Arn`]'s, made on the text without copying it; typed ARNs (IAM, STS, S3, KMS) without
+/// wildcards also go through [`TypedArn`]'s name rules.
 fn check_resource(resource: &str) -> Result<(), String> {
     if resource == "*" {
         return Ok(());
     }
     let wild = |s: &str| s.contains(['*', '?']) || s.contains("${");
-    if !wild(resource) {
-        let arn: Arn = resource.parse().map_err(rule_of)?;
-        let typed = match arn.service.as_str() {
-            "iam" => {
-                arn.resource == "root"
-                    || ["role/", "instance-profile/", "user/"].iter().any(|p| arn.resource.starts_with(p))
-            }
-            "sts" => arn.resource.starts_with("assumed-role/"),
-            "s3" => arn.region.is_empty() && arn.account.is_empty(),
-            "kms" => true,
-            _ => false,
-        };
-        if typed {
-            resource.parse::<TypedArn>().map_err(rule_of)?;
-        }
-        return Ok(());
-    }
-    let parts: Vec<&str> = resource.splitn(6, ':').collect();
-    let [prefix, partition, service, _region, account, rest] = parts[..] else {
+    let mut parts = resource.splitn(6, ':');
+    let (Some(prefix), Some(partition), Some(service), Some(region), Some(account), Some(rest)) =
+        (parts.next(), parts.next(), parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err("an ARN has six `:`-separated parts".to_owned());
     };
     if prefix != "arn" {
@@ -458,6 +539,19 @@ fn check_resource(resource: &str) -> Result<(), String> {
     }
     if rest.is_empty() {
         return Err("the resource part is empty".to_owned());
+    }
+    if wild(resource) {
+        return Ok(());
+    }
+    let typed = match service {
+        "iam" => rest == "root" || ["role/", "instance-profile/", "user/"].iter().any(|p| rest.starts_with(p)),
+        "sts" => rest.starts_with("assumed-role/"),
+        "s3" => region.is_empty() && account.is_empty(),
+        "kms" => true,
+        _ => false,
+    };
+    if typed {
+        resource.parse::<TypedArn>().map_err(rule_of)?;
     }
     Ok(())
 }
@@ -588,7 +682,7 @@ mod tests {
             r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}"#,
             expect![[r#"
             error at $.Statement[0].Principal: missing Principal: a bucket policy must say whom each statement applies to
-            error at $.Statement[0].Resource: missing Resource: a bucket policy statement needs one
+            error at $.Statement[0].Resource: missing Resource: every bucket policy statement needs one
         "#]],
         );
     }
@@ -614,6 +708,75 @@ mod tests {
             error at $.Statement[0].Resource[7]: resource `arn:aws:s3:1:b*` is malformed: an ARN has six `:`-separated parts
         "#]],
         );
+    }
+
+    /// What AWS refuses when a document is written: each case is a kind, one statement (or a
+    /// whole document when it starts with `{"Version"`) and the refusals, one per line.
+    #[test]
+    fn strict_documents() {
+        #[track_caller]
+        fn check(kind: DocKind, statement: &str, expect: &str) {
+            let json = if statement.starts_with(r#"{"Version""#) {
+                statement.to_owned()
+            } else {
+                format!(r#"{{"Version":"2012-10-17","Statement":[{statement}]}}"#)
+            };
+            let doc = PolicyDocument::from_json(&json).unwrap();
+            let got: Vec<String> = refusals(&doc, kind).iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
+            assert_eq!(got.join("\n"), expect, "{json}");
+        }
+        let id = DocKind::Identity { managed: false };
+        let bucket = DocKind::Bucket;
+        check(id, r#"{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}"#, "");
+        check(
+            id,
+            r#"{"Effect":"Allow","Action":"s3:GetObject"}"#,
+            "$.Statement[0].Resource: missing Resource: every inline policy statement needs one",
+        );
+        check(id, r#"{"Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}"#, "$.Statement[0].Principal: Principal is not allowed in an identity policy: it applies to whoever it is attached to");
+        check(bucket, r#"{"Effect":"Allow","Principal":{"AWS":"not-an-arn"},"Action":"s3:GetObject","Resource":"*"}"#, "$.Statement[0].Principal.AWS: principal `not-an-arn` is malformed: an AWS principal is `*`, a 12-digit account ID or an IAM or STS ARN");
+        check(bucket, r#"{"Effect":"Allow","Principal":"not-an-arn","Action":"s3:GetObject","Resource":"*"}"#, "$.Statement[0].Principal: principal `not-an-arn` is malformed: an AWS principal is `*`, a 12-digit account ID or an IAM or STS ARN");
+        // A bare ARN is read as `{"AWS": ...}`: validate reports it, simulate answers.
+        check(
+            bucket,
+            r#"{"Effect":"Allow","Principal":"arn:aws:iam::111111111111:role/R","Action":"s3:GetObject","Resource":"*"}"#,
+            "",
+        );
+        check(id, r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:us-east-1:abc:key/k"}"#, "$.Statement[0].Resource: resource `arn:aws:kms:us-east-1:abc:key/k` is malformed: the account part must be 12 digits");
+        check(id, r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:abc:key/*"}"#, "$.Statement[0].Resource: resource `arn:aws:kms:*:abc:key/*` is malformed: the account part must be 12 digits");
+        check(
+            id,
+            r#"{"Version":"1999-01-01","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            "$.Version: unknown Version `1999-01-01`: use `2012-10-17`",
+        );
+        // A missing Version is accepted (AWS reads it as 2008-10-17).
+        check(id, r#"{"Version":"2012-10-17","Statement":[]}"#, "");
+        check(id, r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"not-a-cidr"}}}"#, "$.Statement[0].Condition.IpAddress.aws:SourceIp: `IpAddress` needs an IP address or CIDR block: `not-a-cidr` is not one");
+        check(id, r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"yesterday"}}}"#, "$.Statement[0].Condition.DateLessThan.aws:CurrentTime: `DateLessThan` needs an ISO 8601 date or epoch seconds: `yesterday` is not one");
+        check(id, r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"NumericLessThan":{"s3:max-keys":["10","ten"]}}}"#, "$.Statement[0].Condition.NumericLessThan[\"s3:max-keys\"]: `NumericLessThan` needs a number: `ten` is not one");
+        check(
+            id,
+            r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"Bool":{"aws:SecureTransport":true},"NumericEquals":{"s3:max-keys":10}}}"#,
+            "",
+        );
+        check(
+            id,
+            r#"{"Effect":"Allow","Action":"s3:*","Resource":"*","Condition":{"StringEqualz":{"a":"b"}}}"#,
+            "$.Statement[0].Condition.StringEqualz: unknown condition operator `StringEqualz`",
+        );
+        check(
+            id,
+            r#"{"Sid":"A","Effect":"Allow","Action":"s3:*","Resource":"*"},{"Sid":"A","Effect":"Deny","Action":"s3:*","Resource":"*"}"#,
+            "$.Statement[1].Sid: duplicate Sid `A`, already used by $.Statement[0]",
+        );
+        check(
+            DocKind::Trust,
+            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abc"},"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::111111111111:role/uc"}}}"#,
+            "",
+        );
+        check(DocKind::Scp, r#"{"Effect":"Deny","Action":"s3:*","Resource":"*"}"#, "");
+        check(DocKind::Scp, r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}"#, "$.Statement[0].Principal: Principal is not allowed in an identity policy: it applies to whoever it is attached to");
+        check(DocKind::Rcp, r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}"#, "");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::document::{OneOrMany, PolicyDocument, Principal, Statement, VERSION_2012};
 
 use super::condition::{CompiledCondition, ConditionError};
-use super::pattern::{Pattern, Syntax};
+use super::pattern::{covers, intersect, request_atoms, Atom, Pattern, Syntax};
 use super::request::{ArnParts, Hashed, PrincipalKind, Request};
 
 /// Why a policy document could not be compiled. `statement` is the Sid, or the index when there is none.
@@ -25,8 +25,6 @@ pub enum CompileError {
         "statement `{statement}`: principal type `{kind}` is not `AWS`, `Service`, `Federated` or `CanonicalUser`"
     )]
     PrincipalType { statement: String, kind: String },
-    #[error("statement `{statement}`: principal `{value}` must be `*` or a map")]
-    Principal { statement: String, value: String },
 }
 
 /// Allow or Deny.
@@ -291,9 +289,9 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
 fn principal_items(statement: &str, p: &Principal) -> Result<Vec<PrincipalItem>, CompileError> {
     let map = match p {
         Principal::Star(s) if s == "*" => return Ok(vec![PrincipalItem::Wildcard]),
-        Principal::Star(s) => {
-            return Err(CompileError::Principal { statement: statement.to_owned(), value: s.clone() });
-        }
+        // A bare string other than `*` is read as `{"AWS": s}` (DESIGN.md, the `simulate` case
+        // format). AWS refuses such a document when it is written, and `validate` says so.
+        Principal::Star(s) => return Ok(vec![aws_principal(s)]),
         Principal::Map(map) => map,
     };
     let mut items = Vec::new();
@@ -420,6 +418,9 @@ impl CompiledStatement {
     }
 
     fn resource_matches(&self, req: &Request) -> bool {
+        if req.resource_wild {
+            return self.resource_meets(req);
+        }
         let arn = req.resource_head_and_rest();
         // `None` when a policy variable has no value: such an entry matches nothing, and
         // a `NotResource` holding one does not apply either.
@@ -458,6 +459,21 @@ impl CompiledStatement {
         }
     }
 
+    /// `Resource` and `NotResource` against a request resource that holds wildcards, which
+    /// stands for every resource it matches (DESIGN.md, the `simulate` case format):
+    /// - a `Resource` entry applies when its pattern and the request's intersect: some
+    ///   resource matches both;
+    /// - a `NotResource` element applies unless one of its entries covers the request's
+    ///   pattern, so that no resource the request stands for is left out.
+    fn resource_meets(&self, req: &Request) -> bool {
+        let Some(resources) = &self.resources else { return true };
+        let request = RequestGlob::new(req);
+        match resources {
+            Element::Is(list) => list.iter().any(|r| request.relate(r, req, false) == Some(true)),
+            Element::Not(list) => list.iter().all(|r| request.relate(r, req, true) == Some(false)),
+        }
+    }
+
     /// How the statement's principal element matches the request's principal.
     pub(crate) fn principal_match(&self, req: &Request) -> PrincipalMatch {
         match &self.principal {
@@ -475,5 +491,63 @@ impl CompiledStatement {
 
     pub(crate) fn has_wildcard_principal(&self) -> bool {
         matches!(&self.principal, PrincipalSpec::Is(items) if items.contains(&PrincipalItem::Wildcard))
+    }
+}
+
+/// A request resource with wildcards, as atoms per ARN part.
+struct RequestGlob {
+    /// `None` for `*` alone, or text that is not an ARN: it relates to every ARN pattern.
+    head: Option<[Vec<Atom>; 4]>,
+    rest: Vec<Atom>,
+}
+
+impl RequestGlob {
+    fn new(req: &Request) -> RequestGlob {
+        match ArnParts::parse(&req.resource) {
+            Some(arn) => {
+                let part = |p: &str| request_atoms(&p.to_ascii_lowercase());
+                RequestGlob {
+                    head: Some([part(arn.partition()), part(arn.service()), part(arn.region()), part(arn.account())]),
+                    rest: request_atoms(arn.resource()),
+                }
+            }
+            None => RequestGlob { head: None, rest: Vec::new() },
+        }
+    }
+
+    /// Whether `pattern` meets the request's pattern (or, `covering`, covers it) in every
+    /// part. `None` when a policy variable has no value.
+    fn relate(&self, pattern: &ResourcePattern, req: &Request, covering: bool) -> Option<bool> {
+        let relation = if covering { covers } else { intersect };
+        let ctx = &req.context;
+        match pattern {
+            ResourcePattern::All => Some(true),
+            ResourcePattern::Invalid => Some(false),
+            ResourcePattern::Arn { head, product, rest } => {
+                let Some(request_head) = &self.head else {
+                    // The request is `*` (or not an ARN): it meets every ARN pattern and is
+                    // covered by none but `*`.
+                    return Some(!covering);
+                };
+                let parts: [Vec<Atom>; 4] = match head {
+                    // An exact head holds no `*` or `?`, so its atoms are all characters.
+                    Head::Exact(h) => {
+                        let mut split = h.text.splitn(4, ':');
+                        let mut next = || request_atoms(split.next().unwrap_or_default());
+                        [next(), next(), next(), next()]
+                    }
+                    Head::Patterns(patterns) => {
+                        let [a, b, c, d] = &**patterns;
+                        [a.atoms("", ctx)?, b.atoms("", ctx)?, c.atoms("", ctx)?, d.atoms("", ctx)?]
+                    }
+                };
+                for (p, r) in parts.iter().zip(request_head) {
+                    if !relation(p, r, true) {
+                        return Some(false);
+                    }
+                }
+                Some(relation(&rest.atoms(product, ctx)?, &self.rest, false))
+            }
+        }
     }
 }

@@ -230,6 +230,64 @@ impl CompiledCondition {
     }
 }
 
+/// What a condition's operator refuses among its values, as AWS refuses it when a policy is
+/// written ("IAM JSON policy elements: Condition operators": each operator family takes
+/// values of its own type).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ConditionProblem {
+    /// The operator is not one AWS defines.
+    Operator,
+    /// This value is not of the operator's type.
+    Value { value: String, expected: &'static str },
+}
+
+/// Checks the values of one operator; a value holding a policy variable is checked when it
+/// is resolved, not here.
+pub(crate) fn check_condition(operator: &str, values: &[&str]) -> Result<(), ConditionProblem> {
+    let mut op = operator;
+    if let Some((prefix, rest)) = op.split_once(':') {
+        if !matches!(prefix.to_ascii_lowercase().as_str(), "forallvalues" | "foranyvalue") {
+            return Err(ConditionProblem::Operator);
+        }
+        op = rest;
+    }
+    let lower = op.to_ascii_lowercase();
+    let base = lower.strip_suffix("ifexists").unwrap_or(&lower);
+    let (ok, expected): (fn(&str) -> bool, &'static str) = match base {
+        "stringequals"
+        | "stringnotequals"
+        | "stringequalsignorecase"
+        | "stringnotequalsignorecase"
+        | "stringlike"
+        | "stringnotlike"
+        | "arnequals"
+        | "arnlike"
+        | "arnnotequals"
+        | "arnnotlike"
+        | "binaryequals" => (|_| true, ""),
+        "numericequals"
+        | "numericnotequals"
+        | "numericlessthan"
+        | "numericlessthanequals"
+        | "numericgreaterthan"
+        | "numericgreaterthanequals" => (|v| parse_number(v).is_some(), "a number"),
+        "dateequals"
+        | "datenotequals"
+        | "datelessthan"
+        | "datelessthanequals"
+        | "dategreaterthan"
+        | "dategreaterthanequals" => (|v| parse_date(v).is_some(), "an ISO 8601 date or epoch seconds"),
+        "bool" => (|v| parse_bool(v).is_some(), "`true` or `false`"),
+        "null" if lower == "null" => (|v| parse_bool(v).is_some(), "`true` or `false`"),
+        "ipaddress" | "notipaddress" => (|v| Cidr::parse(v).is_some(), "an IP address or CIDR block"),
+        _ => return Err(ConditionProblem::Operator),
+    };
+    match values.iter().find(|v| !v.contains("${") && !ok(v)) {
+        Some(bad) => Err(ConditionProblem::Value { value: (*bad).to_owned(), expected }),
+        None => Ok(()),
+    }
+}
+
 fn arn_pattern(text: &str, syntax: Syntax) -> Option<[Pattern; 6]> {
     let mut parts = text.splitn(6, ':');
     let mut next = || parts.next().map(|p| Pattern::new(p, syntax));
@@ -555,6 +613,32 @@ mod tests {
         for op in ["StringEq", "ForSomeValues:StringEquals", "Foo:Bar:Baz", ""] {
             assert_eq!(CompiledCondition::compile(op, "k", &[], true), Err(ConditionError::Operator), "{op}");
         }
+    }
+
+    #[test]
+    fn value_types() {
+        #[track_caller]
+        fn check(op: &str, values: &[&str], expect: &str) {
+            let got = match check_condition(op, values) {
+                Ok(()) => "ok".to_owned(),
+                Err(ConditionProblem::Operator) => "operator".to_owned(),
+                Err(ConditionProblem::Value { value, expected }) => format!("`{value}` is not {expected}"),
+            };
+            assert_eq!(got, expect, "{op} {values:?}");
+        }
+        check("StringEquals", &["anything"], "ok");
+        check("IpAddress", &["10.0.0.0/8", "2001:db8::1"], "ok");
+        check("NotIpAddressIfExists", &["not-a-cidr"], "`not-a-cidr` is not an IP address or CIDR block");
+        check("DateLessThan", &["yesterday"], "`yesterday` is not an ISO 8601 date or epoch seconds");
+        check("DateLessThan", &["2026-01-01T00:00:00Z", "1700000000"], "ok");
+        check("NumericLessThan", &["ten"], "`ten` is not a number");
+        check("ForAnyValue:NumericEquals", &["1", "2.5"], "ok");
+        check("Bool", &["yes"], "`yes` is not `true` or `false`");
+        check("Null", &["TRUE"], "ok");
+        check("NullIfExists", &["true"], "operator");
+        check("StringEqualz", &["a"], "operator");
+        check("ForSome:StringEquals", &["a"], "operator");
+        check("NumericEquals", &["${aws:MultiFactorAuthAge}"], "ok");
     }
 
     #[test]

@@ -19,8 +19,14 @@
 //!    identity policies must both allow, and the boundary must allow;
 //! 6. service rules: a role's trust policy decides `sts:AssumeRole` and must name the
 //!    principal or its account even within the account; a KMS key policy must allow the
-//!    principal directly or through the account root; `sts:GetCallerIdentity` needs no permission.
+//!    principal directly or through the account root;
+//! 7. the rules AWS applies whatever the policies say ([`always`]): `sts:GetCallerIdentity` is
+//!    always allowed, and nobody may change an AWS-managed policy, a service-linked role or an
+//!    AWS-managed KMS alias;
+//! 8. the principal: an anonymous request ([`ANONYMOUS`]) is decided by the resource policy
+//!    alone, and the account root user has every permission in its own account.
 
+mod always;
 mod compile;
 mod condition;
 mod pattern;
@@ -32,7 +38,8 @@ mod tests;
 use std::fmt;
 
 pub use compile::{CompileError, CompiledPolicy, Effect};
-pub use request::{Context, Request, RequestError, Value};
+pub(crate) use condition::{check_condition, ConditionProblem};
+pub use request::{Context, Request, RequestError, Value, ANONYMOUS};
 
 use compile::PrincipalMatch;
 use request::PrincipalKind;
@@ -161,6 +168,12 @@ pub enum Reason {
     TrustPolicy,
     /// The key policy allows neither the principal nor its account root.
     KeyPolicy,
+    /// An anonymous request is allowed only by a resource policy that allows everyone.
+    Anonymous,
+    /// The root user cannot call `sts:AssumeRole`.
+    RootAssumeRole,
+    /// The resource is AWS's own and nobody may change it.
+    AwsManaged(always::Managed),
 }
 
 impl fmt::Display for Reason {
@@ -189,6 +202,11 @@ impl fmt::Display for Reason {
             Reason::TrustPolicyMissing => f.write_str("the role has no trust policy"),
             Reason::TrustPolicy => f.write_str("the role's trust policy names neither the principal nor its account"),
             Reason::KeyPolicy => f.write_str("the key policy allows neither the principal nor its account root"),
+            Reason::Anonymous => {
+                f.write_str("an anonymous request needs a resource policy that allows everyone (`*`)")
+            }
+            Reason::RootAssumeRole => f.write_str("the account root user cannot call sts:AssumeRole"),
+            Reason::AwsManaged(what) => write!(f, "nobody may change {what}"),
         }
     }
 }
@@ -277,19 +295,37 @@ struct ResourceFacts {
 
 fn run<'p>(req: &Request, set: &PolicySet<'p>, sink: &mut dyn FnMut(StatementRef<'p>)) -> Summary {
     let service = req.service_folded();
-    let is_service_principal = req.principal.kind == PrincipalKind::Service;
+    let kind = req.principal.kind;
+    let is_service_principal = kind == PrincipalKind::Service;
+    // An anonymous request has no identity: "identity-based policies, permissions boundaries,
+    // session policies and SCPs" apply to principals, so only resource policies (and RCPs,
+    // which apply to the resource) decide it (AWS, "Policy evaluation logic"; Amazon S3 User
+    // Guide, "Bucket policies": `"Principal": "*"` grants anonymous access).
+    let anonymous = kind == PrincipalKind::Anonymous;
+    // The root user: no identity policy can be attached to it and it has every permission in
+    // its own account; boundaries and session policies do not apply to it. SCPs still do
+    // (AWS, "Determining whether a request is allowed or denied within an account";
+    // AWS Organizations User Guide, "Service control policies").
+    let root = kind == PrincipalKind::Root;
+    let principal_side = !anonymous && !root;
 
-    let identity = side(PolicyKind::Identity, &set.identity, req, sink);
-    let boundary = if set.boundaries.is_empty() {
+    let identity = if anonymous {
+        SideResult::NotApplicable
+    } else if root {
+        SideResult::Allowed
+    } else {
+        side(PolicyKind::Identity, &set.identity, req, sink)
+    };
+    let boundary = if set.boundaries.is_empty() || !principal_side {
         SideResult::NotApplicable
     } else {
         side(PolicyKind::Boundary, &set.boundaries, req, sink)
     };
     let session = match set.session {
-        Some(p) => side(PolicyKind::Session, std::slice::from_ref(&p), req, sink),
-        None => SideResult::NotApplicable,
+        Some(p) if principal_side => side(PolicyKind::Session, std::slice::from_ref(&p), req, sink),
+        _ => SideResult::NotApplicable,
     };
-    let (scp, scp_level) = if is_service_principal {
+    let (scp, scp_level) = if is_service_principal || anonymous {
         (SideResult::NotApplicable, None)
     } else {
         levels(PolicyKind::Scp, &set.scps, req, sink, false)
@@ -306,8 +342,10 @@ fn run<'p>(req: &Request, set: &PolicySet<'p>, sink: &mut dyn FnMut(StatementRef
 
     let summary = |decision, reason| Summary { decision, reason, identity, resource, boundary, session, scp, rcp };
 
-    if service == "sts" && req.action_name_folded() == "getcalleridentity" {
-        return summary(Outcome::Allowed, Reason::CallerIdentity);
+    match always::rule(req) {
+        Some(always::Rule::Allow) => return summary(Outcome::Allowed, Reason::CallerIdentity),
+        Some(always::Rule::Deny(what)) => return summary(Outcome::ExplicitDeny, Reason::AwsManaged(what)),
+        None => {}
     }
     let denied = [identity, resource, boundary, session, scp, rcp].contains(&SideResult::ExplicitDeny);
     if denied {
@@ -323,6 +361,20 @@ fn run<'p>(req: &Request, set: &PolicySet<'p>, sink: &mut dyn FnMut(StatementRef
 
     let resource_direct = facts.best_allow.is_some_and(PrincipalMatch::is_direct);
     let resource_account_only = facts.best_allow == Some(PrincipalMatch::Account);
+
+    if anonymous {
+        let everyone = matches!(facts.best_allow, Some(PrincipalMatch::Wildcard | PrincipalMatch::NotPrincipal));
+        return if everyone {
+            summary(Outcome::Allowed, Reason::AllowedByResource)
+        } else {
+            implicit(Reason::Anonymous)
+        };
+    }
+    // "You cannot use AWS account root user credentials to call AssumeRole" (AWS STS API
+    // Reference, AssumeRole).
+    if root && service == "sts" && req.action_name_folded() == "assumerole" {
+        return implicit(Reason::RootAssumeRole);
+    }
 
     if is_service_principal {
         return if resource_direct {

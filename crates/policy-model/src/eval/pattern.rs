@@ -133,6 +133,132 @@ impl Pattern {
     }
 }
 
+/// One unit of a glob: a character, `?` (any one character) or `*` (any run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Atom {
+    Ch(char),
+    One,
+    Star,
+}
+
+/// The atoms of a request's text, where `*` and `?` are wildcards.
+pub(crate) fn request_atoms(text: &str) -> Vec<Atom> {
+    text.chars()
+        .map(|c| match c {
+            '*' => Atom::Star,
+            '?' => Atom::One,
+            c => Atom::Ch(c),
+        })
+        .collect()
+}
+
+impl Pattern {
+    /// The pattern as atoms after `prefix`, with variables resolved; `None` when a variable
+    /// has no value (the pattern then matches nothing).
+    pub(crate) fn atoms(&self, prefix: &str, ctx: &Context) -> Option<Vec<Atom>> {
+        let mut out: Vec<Atom> = prefix.chars().map(Atom::Ch).collect();
+        let lit = |out: &mut Vec<Atom>, s: &str| out.extend(s.chars().map(Atom::Ch));
+        match &self.shape {
+            Shape::Any => out.push(Atom::Star),
+            Shape::Exact(s) => lit(&mut out, s),
+            Shape::Prefix(p) => {
+                lit(&mut out, p);
+                out.push(Atom::Star);
+            }
+            Shape::Suffix(s) => {
+                out.push(Atom::Star);
+                lit(&mut out, s);
+            }
+            Shape::Glob(pieces) | Shape::Vars(pieces) => {
+                for piece in pieces.iter() {
+                    match tok(piece, ctx)? {
+                        Tok::Lit(s) => lit(&mut out, s),
+                        Tok::Star => out.push(Atom::Star),
+                        Tok::One => out.push(Atom::One),
+                    }
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+fn atom_chars_meet(a: char, b: char, ci: bool) -> bool {
+    char_eq(a, b, ci)
+}
+
+/// Whether some text matches both globs. A search over pairs of positions: `*` may match
+/// nothing (advance past it) or one more character of the other side (stay on it).
+pub(crate) fn intersect(a: &[Atom], b: &[Atom], ci: bool) -> bool {
+    let width = b.len() + 1;
+    let mut seen = vec![false; (a.len() + 1) * width];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        let slot = i * width + j;
+        if seen[slot] {
+            continue;
+        }
+        seen[slot] = true;
+        let (x, y) = (a.get(i).copied(), b.get(j).copied());
+        match (x, y) {
+            (None, None) => return true,
+            (Some(Atom::Star), _) => {
+                stack.push((i + 1, j));
+                if y.is_some() {
+                    stack.push((i, j + 1));
+                }
+            }
+            (_, Some(Atom::Star)) => {
+                stack.push((i, j + 1));
+                if x.is_some() {
+                    stack.push((i + 1, j));
+                }
+            }
+            (Some(p), Some(q)) => {
+                let meet = match (p, q) {
+                    (Atom::Ch(p), Atom::Ch(q)) => atom_chars_meet(p, q, ci),
+                    _ => true,
+                };
+                if meet {
+                    stack.push((i + 1, j + 1));
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether every text that `inner` matches is matched by `outer`: `outer`'s `*` takes any
+/// run of `inner`'s atoms, its `?` one character or `?` of `inner`, and `inner`'s `*` only
+/// an `outer` `*`. This is exact for globs without a `?` next to a `*` and errs towards
+/// "not covered" otherwise.
+pub(crate) fn covers(outer: &[Atom], inner: &[Atom], ci: bool) -> bool {
+    let width = inner.len() + 1;
+    let mut seen = vec![false; (outer.len() + 1) * width];
+    let mut stack = vec![(0usize, 0usize)];
+    while let Some((i, j)) = stack.pop() {
+        let slot = i * width + j;
+        if seen[slot] {
+            continue;
+        }
+        seen[slot] = true;
+        match (outer.get(i).copied(), inner.get(j).copied()) {
+            (None, None) => return true,
+            (Some(Atom::Star), y) => {
+                stack.push((i + 1, j));
+                if y.is_some() {
+                    stack.push((i, j + 1));
+                }
+            }
+            (Some(Atom::One), Some(Atom::Ch(_) | Atom::One)) => stack.push((i + 1, j + 1)),
+            (Some(Atom::Ch(p)), Some(Atom::Ch(q))) if atom_chars_meet(p, q, ci) => stack.push((i + 1, j + 1)),
+            _ => {}
+        }
+    }
+    false
+}
+
 const INLINE: usize = 16;
 
 fn tok<'a>(piece: &'a Piece, ctx: &'a Context) -> Option<Tok<'a>> {
@@ -388,5 +514,40 @@ mod tests {
         check("a${", "wv", "a${", Some(true));
         check("", "w", "", Some(true));
         check("", "w", "x", Some(false));
+    }
+
+    /// `meet(a, b, expect_intersect, expect_b_covers_a)`.
+    #[track_caller]
+    fn meet(a: &str, b: &str, intersects: bool, covered: bool) {
+        let (x, y) = (request_atoms(a), request_atoms(b));
+        assert_eq!(intersect(&x, &y, false), intersects, "{a} meets {b}");
+        assert_eq!(intersect(&y, &x, false), intersects, "{b} meets {a}");
+        assert_eq!(covers(&y, &x, false), covered, "{b} covers {a}");
+    }
+
+    #[test]
+    fn intersections() {
+        meet("b/*", "b/data/*", true, false);
+        meet("b/data/*", "b/*", true, true);
+        meet("b/*", "c/*", false, false);
+        meet("*", "anything", true, false);
+        meet("anything", "*", true, true);
+        meet("*.txt", "data/*", true, false);
+        meet("*.txt", "*.csv", false, false);
+        meet("a?c", "abc", true, false);
+        meet("abc", "a?c", true, true);
+        meet("a?c", "a??", true, true);
+        meet("a?c", "ab", false, false);
+        meet("a*", "*z", true, false);
+        meet("ab*", "ba*", false, false);
+        meet("x", "x", true, true);
+        meet("", "*", true, true);
+        meet("", "?", false, false);
+        meet("a*b*c", "a*c", true, true);
+        meet("a*c", "a*b*c", true, false);
+        meet("??", "*", true, true);
+        meet("*", "??*", true, false);
+        assert!(intersect(&request_atoms("ABC"), &request_atoms("a*"), true));
+        assert!(!intersect(&request_atoms("ABC"), &request_atoms("a*"), false));
     }
 }

@@ -158,6 +158,8 @@ pub(crate) enum PrincipalKind {
     Root,
     /// `ec2.amazonaws.com`
     Service,
+    /// `anonymous`: an unsigned request.
+    Anonymous,
     /// Anything else (a federated identity, a canonical user): matched by exact value only.
     Other,
 }
@@ -185,6 +187,10 @@ impl RequestPrincipal {
             account: "".into(),
             name: "".into(),
         };
+        if value == ANONYMOUS {
+            principal.kind = PrincipalKind::Anonymous;
+            return principal;
+        }
         if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
             principal.kind = PrincipalKind::Root;
             principal.partition = "aws".into();
@@ -231,7 +237,18 @@ impl RequestPrincipal {
             PrincipalKind::Role | PrincipalKind::User | PrincipalKind::FederatedUser | PrincipalKind::Root => {
                 Some(self.value.to_string())
             }
-            PrincipalKind::Service | PrincipalKind::Other => None,
+            PrincipalKind::Service | PrincipalKind::Anonymous | PrincipalKind::Other => None,
+        }
+    }
+
+    /// The value of `aws:userid` where it follows from the ARN alone: the account ID for the
+    /// root user, `account:name` for a federated user. Users and role sessions carry a unique
+    /// ID (`AIDA…`, `AROA…:session`) that only the context can give.
+    fn userid(&self) -> Option<String> {
+        match self.kind {
+            PrincipalKind::Root => Some(self.account.to_string()),
+            PrincipalKind::FederatedUser => Some(format!("{}:{}", self.account, self.name)),
+            _ => None,
         }
     }
 
@@ -241,10 +258,14 @@ impl RequestPrincipal {
             PrincipalKind::User => Some("User"),
             PrincipalKind::FederatedUser => Some("FederatedUser"),
             PrincipalKind::Root => Some("Account"),
+            PrincipalKind::Anonymous => Some("Anonymous"),
             PrincipalKind::Service | PrincipalKind::Other => None,
         }
     }
 }
+
+/// The principal of an unsigned request in the `simulate` format.
+pub const ANONYMOUS: &str = "anonymous";
 
 /// An ARN split at its first five colons; the resource part keeps any further colons.
 #[derive(Debug, Clone, Copy)]
@@ -296,15 +317,28 @@ pub struct Request {
     /// `partition:service:region:account` of the resource ARN in ASCII lower case.
     pub(crate) resource_head: Hashed,
     pub(crate) resource_account: Box<str>,
+    /// The resource holds `*` or `?`: it stands for every resource it matches, and a
+    /// statement applies when its pattern and this one intersect.
+    pub(crate) resource_wild: bool,
     pub(crate) context: Context,
 }
 
 impl Request {
     /// Prepares a request. `resource_account` may be `None` when the resource ARN
-    /// carries an account (S3 ARNs do not). The global keys AWS fills itself
-    /// (`aws:PrincipalArn`, `aws:PrincipalAccount`, `aws:PrincipalType`,
-    /// `aws:username` for users, `aws:ResourceAccount`, `aws:PrincipalIsAWSService`,
-    /// `aws:PrincipalServiceName`) are added unless `context` sets them.
+    /// carries an account (S3 ARNs do not). The principal `anonymous` ([`ANONYMOUS`]) is an
+    /// unsigned request; a resource with `*` or `?` stands for every resource it matches.
+    ///
+    /// The global keys AWS derives from the principal and the resource are added unless
+    /// `context` sets them (AWS, "AWS global condition context keys"):
+    /// - `aws:PrincipalArn`: the principal's ARN; a role session reports its role's ARN, the
+    ///   root user `arn:aws:iam::<account>:root`; absent for anonymous requests;
+    /// - `aws:PrincipalAccount`: the principal's account; absent for anonymous requests;
+    /// - `aws:PrincipalType`: `Account` (root), `User`, `FederatedUser`, `AssumedRole` or
+    ///   `Anonymous`;
+    /// - `aws:userid`: the account ID for the root user, `account:name` for a federated user
+    ///   (users and sessions carry unique IDs that only the context can give);
+    /// - `aws:username` for IAM users, `aws:ResourceAccount`, and for signed requests
+    ///   `aws:PrincipalIsAWSService` (with `aws:PrincipalServiceName` for services).
     pub fn new(
         principal: &str,
         action: &str,
@@ -347,10 +381,11 @@ impl Request {
         fill("aws:PrincipalAccount", has_account.then(|| principal.account.to_string()));
         fill("aws:PrincipalType", principal.principal_type().map(str::to_owned));
         fill("aws:username", (principal.kind == PrincipalKind::User).then(|| principal.name.to_string()));
-        fill("aws:userid", (principal.kind == PrincipalKind::Root).then(|| principal.account.to_string()));
+        fill("aws:userid", principal.userid());
         fill("aws:ResourceAccount", (!resource_account.is_empty()).then(|| resource_account.clone()));
         let is_service = principal.kind == PrincipalKind::Service;
-        fill("aws:PrincipalIsAWSService", Some(is_service.to_string()));
+        let signed = principal.kind != PrincipalKind::Anonymous;
+        fill("aws:PrincipalIsAWSService", signed.then(|| is_service.to_string()));
         fill("aws:PrincipalServiceName", is_service.then(|| principal.value.to_string()));
 
         let resource_head = match resource_colons {
@@ -369,6 +404,7 @@ impl Request {
             resource_colons,
             resource_head: Hashed::new(&resource_head),
             resource_account: resource_account.into(),
+            resource_wild: resource.contains(['*', '?']),
             context,
         })
     }

@@ -720,10 +720,257 @@ fn compile_errors() {
         r#"{"Statement":[{"Effect":"Allow","Action":"*","Principal":{"Aws":"*"}}]}"#,
         "error: statement `0`: principal type `Aws` is not `AWS`, `Service`, `Federated` or `CanonicalUser`",
     );
+    // A bare principal string is read as `{"AWS": ...}`.
+    check(r#"{"Statement":[{"Effect":"Allow","Action":"*","Principal":"111111111111"}]}"#, "1 statements");
+}
+
+/// Anonymous requests: only a resource policy that allows everyone can allow one; identity
+/// policies, boundaries, session policies and SCPs do not apply, RCPs and Denies do
+/// (AWS, "Policy evaluation logic"; DESIGN.md, the `simulate` case format).
+#[test]
+fn anonymous_requests() {
+    let get = || req(ANONYMOUS, "s3:GetObject", OBJECT).acct(B);
+    check(get(), "implicitDeny (Anonymous)");
+    check(get().res(&grant(r#""*""#, "s3:GetObject", OBJECT)), "allowed (AllowedByResource)");
+    check(get().res(&grant(&aws("*"), "s3:GetObject", "arn:aws:s3:::my-bucket/*")), "allowed (AllowedByResource)");
+    check(get().res(&grant(&aws(B), "s3:GetObject", OBJECT)), "implicitDeny (Anonymous)");
+    check(get().res(&grant(&aws(ROLE_B), "s3:GetObject", OBJECT)), "implicitDeny (Anonymous)");
+    // A NotPrincipal that leaves the anonymous principal in applies to it.
+    let not_b = format!(r#"{{"Effect":"Allow","NotPrincipal":{},"Action":"s3:*","Resource":"*"}}"#, aws(ROLE_B));
+    check(get().res(&not_b), "allowed (AllowedByResource)");
+    // Identity policies do not apply, even an Allow of everything.
+    check(get().id(&allow("*", "*")), "implicitDeny (Anonymous)");
+    // Nor do SCPs, boundaries or session policies, even their Denies.
+    let public = grant(r#""*""#, "s3:GetObject", OBJECT);
+    check(get().res(&public).scp(&[&deny("*", "*")]), "allowed (AllowedByResource)");
+    check(get().res(&public).pb(&deny("*", "*")).sess(&deny("*", "*")), "allowed (AllowedByResource)");
+    check(get().res(&public).id(&deny("*", "*")), "allowed (AllowedByResource)");
+    // A Deny in the resource policy or an RCP does apply.
+    check(get().res(&format!("{public},{}", refuse(r#""*""#, "s3:*", "*"))), "explicitDeny (ExplicitDeny)");
     check(
-        r#"{"Statement":[{"Effect":"Allow","Action":"*","Principal":"111111111111"}]}"#,
-        "error: statement `0`: principal `111111111111` must be `*` or a map",
+        get().res(&public).rcp(&[r#"{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}"#]),
+        "explicitDeny (ExplicitDeny)",
     );
+    // Conditions see `aws:PrincipalType` `Anonymous` and no principal keys.
+    let cond = |op: &str, key: &str, value: &str| {
+        format!(
+            r#"{{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":"*","Condition":{{"{op}":{{"{key}":"{value}"}}}}}}"#
+        )
+    };
+    check(get().res(&cond("StringEquals", "aws:PrincipalType", "Anonymous")), "allowed (AllowedByResource)");
+    check(get().res(&cond("Null", "aws:PrincipalArn", "true")), "allowed (AllowedByResource)");
+    check(get().res(&cond("Null", "aws:PrincipalAccount", "true")), "allowed (AllowedByResource)");
+    check(get().res(&cond("StringEquals", "aws:PrincipalAccount", B)), "implicitDeny (Anonymous)");
+    // GetCallerIdentity needs a signed request.
+    check(req(ANONYMOUS, "sts:GetCallerIdentity", "*").acct(B), "implicitDeny (Anonymous)");
+}
+
+/// A request resource with wildcards asks whether some resource it matches is allowed: a
+/// statement applies when its pattern and the request's intersect (DESIGN.md, the `simulate`
+/// case format).
+#[test]
+fn wildcard_request_resources() {
+    let put = |resource: &str| req(ROLE_B, "s3:PutObject", resource).acct(B);
+    let any_object = "arn:aws:s3:::my-bucket/*";
+    check(put(any_object).id(&allow("s3:PutObject", OBJECT)), "allowed (AllowedByIdentity)");
+    check(put(any_object).id(&allow("s3:PutObject", "arn:aws:s3:::my-bucket/data/*")), "allowed (AllowedByIdentity)");
+    check(put(any_object).id(&allow("s3:PutObject", "arn:aws:s3:::other-bucket/*")), "implicitDeny (NoAllow)");
+    check(put(any_object).id(&allow("s3:PutObject", BUCKET)), "implicitDeny (NoAllow)");
+    check(put(any_object).id(&allow("s3:PutObject", "arn:aws:s3:::*/*.txt")), "allowed (AllowedByIdentity)");
+    check(
+        put("arn:aws:s3:::my-bucket/*.csv").id(&allow("s3:PutObject", "arn:aws:s3:::*/*.txt")),
+        "implicitDeny (NoAllow)",
+    );
+    check(
+        put("arn:aws:s3:::my-bucket/?").id(&allow("s3:PutObject", "arn:aws:s3:::my-bucket/ab")),
+        "implicitDeny (NoAllow)",
+    );
+    check(
+        put("arn:aws:s3:::my-bucket/?").id(&allow("s3:PutObject", "arn:aws:s3:::my-bucket/a")),
+        "allowed (AllowedByIdentity)",
+    );
+    // A Deny applies as soon as it meets the request's pattern.
+    check(
+        put(any_object).id(&allow("s3:*", "*")).id(&deny("s3:PutObject", "arn:aws:s3:::my-bucket/private/*")),
+        "explicitDeny (ExplicitDeny)",
+    );
+    // `*` meets every pattern.
+    check(
+        req(ROLE_B, "iam:PassRole", "*").id(&allow("iam:PassRole", "arn:aws:iam::222222222222:role/x")),
+        "allowed (AllowedByIdentity)",
+    );
+    // NotResource applies unless one of its entries covers the request's pattern.
+    let not = |resource: &str| format!(r#"{{"Effect":"Allow","Action":"s3:*","NotResource":"{resource}"}}"#);
+    check(put(any_object).id(&not("arn:aws:s3:::my-bucket/private/*")), "allowed (AllowedByIdentity)");
+    check(put(any_object).id(&not("arn:aws:s3:::my-bucket/*")), "implicitDeny (NoAllow)");
+    check(put(any_object).id(&not("arn:aws:s3:::*")), "implicitDeny (NoAllow)");
+    check(put("arn:aws:s3:::my-bucket/data/*").id(&not("arn:aws:s3:::my-bucket/d*")), "implicitDeny (NoAllow)");
+    // The ARN's head parts intersect part by part, without regard to case.
+    let role = |resource: &str| req(ROLE_B, "iam:PassRole", resource).acct(B);
+    check(
+        role("arn:aws:iam::222222222222:role/*").id(&allow("iam:PassRole", "arn:aws:iam::*:role/Reader")),
+        "allowed (AllowedByIdentity)",
+    );
+    check(
+        role("arn:aws:iam::222222222222:role/*").id(&allow("iam:PassRole", "arn:aws:iam::333333333333:role/*")),
+        "implicitDeny (NoAllow)",
+    );
+    check(
+        role("arn:aws:iam::222222222222:role/*").id(&allow("iam:PassRole", "arn:aws:iam::222222222222:user/*")),
+        "implicitDeny (NoAllow)",
+    );
+    check(
+        role("arn:aws:IAM::222222222222:role/My*").id(&allow("iam:PassRole", "arn:aws:iam::222222222222:role/*Role?")),
+        "allowed (AllowedByIdentity)",
+    );
+    // Cross-account, the bucket policy must also meet the pattern.
+    check(
+        req(SESSION_A, "s3:PutObject", any_object).acct(B).id(&allow("s3:PutObject", "*")).res(&grant(
+            &aws(ROLE_A),
+            "s3:PutObject",
+            "arn:aws:s3:::my-bucket/uploads/*",
+        )),
+        "allowed (AllowedByBoth)",
+    );
+    // "Can anyone write into this bucket": an anonymous request on every object.
+    check(
+        req(ANONYMOUS, "s3:PutObject", any_object).acct(B).res(&grant(
+            r#""*""#,
+            "s3:PutObject",
+            "arn:aws:s3:::my-bucket/public/*",
+        )),
+        "allowed (AllowedByResource)",
+    );
+    // A policy variable without a value matches nothing, here too.
+    check(
+        put(any_object).id(&allow("s3:PutObject", "arn:aws:s3:::my-bucket/${aws:username}/*")),
+        "implicitDeny (NoAllow)",
+    );
+    check(
+        req(USER_A, "s3:PutObject", any_object)
+            .acct(A)
+            .id(&allow("s3:PutObject", "arn:aws:s3:::my-bucket/${aws:username}/*")),
+        "allowed (AllowedByIdentity)",
+    );
+}
+
+/// The rules AWS applies whatever the policies say (see `always`).
+#[test]
+fn always_rules() {
+    let admin = allow("*", "*");
+    check(req(ROLE_B, "sts:GetCallerIdentity", "*").id(&deny("*", "*")), "allowed (CallerIdentity)");
+    check(req(ROLE_B, "sts:GetCallerIdentity", "*").scp(&[&deny("*", "*")]), "allowed (CallerIdentity)");
+    let managed = "arn:aws:iam::aws:policy/AdministratorAccess";
+    check(req(ROLE_B, "iam:CreatePolicyVersion", managed).acct(B).id(&admin), "explicitDeny (AwsManaged(Policy))");
+    check(req(B, "iam:DeletePolicy", managed).acct(B), "explicitDeny (AwsManaged(Policy))");
+    check(req(ROLE_B, "iam:GetPolicy", managed).acct(B).id(&admin), "allowed (AllowedByIdentity)");
+    let slr = "arn:aws:iam::222222222222:role/aws-service-role/ops.amazonaws.com/AWSServiceRoleForOps";
+    check(req(ROLE_B, "iam:UpdateAssumeRolePolicy", slr).id(&admin), "explicitDeny (AwsManaged(ServiceLinkedRole))");
+    check(req(ROLE_B, "iam:PutRolePolicy", slr).id(&admin), "explicitDeny (AwsManaged(ServiceLinkedRole))");
+    check(req(ROLE_B, "iam:UpdateRoleDescription", slr).id(&admin), "allowed (AllowedByIdentity)");
+    let alias = "arn:aws:kms:us-east-1:222222222222:alias/aws/s3";
+    check(req(ROLE_B, "kms:DeleteAlias", alias).id(&admin), "explicitDeny (AwsManaged(KmsAlias))");
+    check(
+        req(ROLE_B, "kms:UpdateAlias", "arn:aws:kms:us-east-1:222222222222:alias/mine").id(&admin),
+        "allowed (AllowedByIdentity)",
+    );
+}
+
+/// The account root user has every permission in its own account, needs the resource policy
+/// across accounts, is bound by SCPs and cannot assume roles (AWS, "Determining whether a
+/// request is allowed or denied within an account", "Cross-account policy evaluation logic").
+#[test]
+fn root_user() {
+    let root_b = "arn:aws:iam::222222222222:root";
+    check(req(root_b, "s3:GetObject", OBJECT).acct(B), "allowed (AllowedByIdentity)");
+    check(req(B, "s3:GetObject", OBJECT).acct(B), "allowed (AllowedByIdentity)");
+    check(
+        req(root_b, "s3:GetObject", OBJECT).acct(B).res(&refuse(r#""*""#, "s3:*", "*")),
+        "explicitDeny (ExplicitDeny)",
+    );
+    check(req(root_b, "s3:GetObject", OBJECT).acct(B).scp(&[&deny("s3:*", "*")]), "explicitDeny (ExplicitDeny)");
+    check(req(root_b, "s3:GetObject", OBJECT).acct(B).scp(&[&allow("ec2:*", "*")]), "implicitDeny (Scp(0))");
+    // Identity-side policies cannot be attached to the root user: given ones are ignored.
+    check(
+        req(root_b, "s3:GetObject", OBJECT).acct(B).id(&deny("*", "*")).pb(&deny("*", "*")),
+        "allowed (AllowedByIdentity)",
+    );
+    // Across accounts the resource policy must name the account or its root.
+    check(req(root_b, "s3:GetObject", OBJECT).acct(A), "implicitDeny (CrossAccountNoResourceAllow)");
+    check(
+        req(root_b, "s3:GetObject", OBJECT).acct(A).res(&grant(&aws(B), "s3:GetObject", OBJECT)),
+        "allowed (AllowedByBoth)",
+    );
+    check(
+        req(root_b, "s3:GetObject", OBJECT).acct(A).res(&grant(&aws(root_b), "s3:GetObject", OBJECT)),
+        "allowed (AllowedByBoth)",
+    );
+    // A key policy must still allow the account.
+    check(req(root_b, "kms:Decrypt", KEY_B), "implicitDeny (KeyPolicy)");
+    check(req(root_b, "kms:Decrypt", KEY_B).res(&grant(&aws(root_b), "kms:*", "*")), "allowed (AllowedByIdentity)");
+    check(
+        req(root_b, "sts:AssumeRole", ROLE_B).res(&grant(&aws(root_b), "sts:AssumeRole", "*")),
+        "implicitDeny (RootAssumeRole)",
+    );
+    // Derived keys: the root user's aws:PrincipalArn, aws:PrincipalType and aws:userid.
+    let cond = |op: &str, key: &str, value: &str| {
+        format!(r#"{{"Effect":"Deny","Action":"s3:*","Resource":"*","Condition":{{"{op}":{{"{key}":"{value}"}}}}}}"#)
+    };
+    for (op, key, value) in [
+        ("ArnEquals", "aws:PrincipalArn", root_b),
+        ("StringEquals", "aws:PrincipalType", "Account"),
+        ("StringEquals", "aws:userid", B),
+        ("StringEquals", "aws:PrincipalAccount", B),
+    ] {
+        check(
+            req(B, "s3:GetObject", OBJECT).acct(B).scp(&[&format!("{},{}", allow("*", "*"), cond(op, key, value))]),
+            "explicitDeny (ExplicitDeny)",
+        );
+    }
+}
+
+/// The global keys derived from the principal, per principal kind (AWS, "AWS global condition
+/// context keys").
+#[test]
+fn derived_principal_keys() {
+    #[track_caller]
+    fn keys(principal: &str, expect: &str) {
+        let request = Request::new(principal, "s3:GetObject", OBJECT, Some(B), Context::new()).unwrap();
+        let got: Vec<String> =
+            ["aws:PrincipalArn", "aws:PrincipalAccount", "aws:PrincipalType", "aws:userid", "aws:username"]
+                .iter()
+                .map(|k| match request.context().get(k) {
+                    Some(Value::Single(v)) => v.clone(),
+                    Some(Value::Multi(v)) => v.join("|"),
+                    None => "-".to_owned(),
+                })
+                .collect();
+        assert_eq!(got.join(" "), expect, "{principal}");
+    }
+    keys(SESSION_A, "arn:aws:iam::111111111111:role/MyRoleA 111111111111 AssumedRole - -");
+    keys(ROLE_A, "arn:aws:iam::111111111111:role/MyRoleA 111111111111 AssumedRole - -");
+    keys(USER_A, "arn:aws:iam::111111111111:user/alice 111111111111 User - alice");
+    keys(
+        "arn:aws:sts::111111111111:federated-user/bob",
+        "arn:aws:sts::111111111111:federated-user/bob 111111111111 FederatedUser 111111111111:bob -",
+    );
+    keys("arn:aws:iam::111111111111:root", "arn:aws:iam::111111111111:root 111111111111 Account 111111111111 -");
+    keys(A, "arn:aws:iam::111111111111:root 111111111111 Account 111111111111 -");
+    keys(ANONYMOUS, "- - Anonymous - -");
+    keys("ec2.amazonaws.com", "- - - - -");
+}
+
+/// A bare principal string in a resource policy is read as `{"AWS": that value}`.
+#[test]
+fn bare_principal_strings() {
+    let get = || req(SESSION_A, "s3:GetObject", OBJECT).acct(B).id(&allow("s3:GetObject", "*"));
+    let bare = |p: &str| format!(r#"{{"Effect":"Allow","Principal":"{p}","Action":"s3:GetObject","Resource":"*"}}"#);
+    check(get().res(&bare(ROLE_A)), "allowed (AllowedByBoth)");
+    check(get().res(&bare(A)), "allowed (AllowedByBoth)");
+    check(get().res(&bare("arn:aws:iam::111111111111:root")), "allowed (AllowedByBoth)");
+    check(get().res(&bare(ROLE_B)), "implicitDeny (CrossAccountNoResourceAllow)");
+    let not = format!(r#"{{"Effect":"Deny","NotPrincipal":"{ROLE_B}","Action":"s3:GetObject","Resource":"*"}}"#);
+    check(get().res(&format!("{},{not}", bare(ROLE_A))), "explicitDeny (ExplicitDeny)");
 }
 
 fn text() -> impl Strategy<Value = String> {

@@ -110,6 +110,9 @@ pub enum Command {
         /// A JSON file with one case or an array of cases.
         #[arg(long)]
         input: PathBuf,
+        /// json (the default): the result objects; text: one line per case.
+        #[arg(long, value_enum, default_value_t = Output::Json)]
+        output: Output,
     },
 }
 
@@ -122,7 +125,7 @@ impl Command {
             | Command::Verify { config: c, .. }
             | Command::Destroy { config: c, .. }
             | Command::Render { config: c, .. } => c.output,
-            Command::Simulate { .. } => Output::Json,
+            Command::Simulate { output, .. } => *output,
         }
     }
 }
@@ -276,7 +279,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Outcome {
                 (None, None) => Err(Failure::Usage("`render` needs `--what` or `--check`".to_owned())),
             }
         }
-        Command::Simulate { input } => render::simulate(&input, out),
+        Command::Simulate { input, output } => render::simulate(&input, output, out),
     }
 }
 

@@ -12,14 +12,18 @@ fn read(path: &Path, what: &str) -> Result<String, Failure> {
         .map_err(|e| Failure::Usage(format!("cannot read {what} `{}`: {e}", path.display())))
 }
 
-/// `simulate --input FILE`: one case or an array of cases, decisions on stdout.
-pub(super) fn simulate(input: &Path, out: &mut dyn Write) -> Outcome {
+/// `simulate --input FILE [--output json|text]`: one case or an array of cases, decisions on
+/// stdout. A malformed case is an error object in its place; input that is not JSON is exit 2.
+pub(super) fn simulate(input: &Path, output: Output, out: &mut dyn Write) -> Outcome {
+    use policy_model::simulate::{self, Format, SimulateError};
     let text = read(input, "the cases")?;
-    match policy_model::simulate::simulate_json(&text) {
-        Ok(result) => {
-            writeln!(out, "{result}")?;
-            Ok(ExitCode::SUCCESS)
-        }
+    let format = match output {
+        Output::Json => Format::Json,
+        Output::Text => Format::Text,
+    };
+    match simulate::run(&text, format, out) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(SimulateError::Write(e)) => Err(Failure::Io(e)),
         Err(e) => Err(Failure::Usage(format!("`{}`: {e}", input.display()))),
     }
 }
