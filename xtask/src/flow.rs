@@ -110,8 +110,8 @@ async fn plan_all(session: &Session, destroy: bool) -> anyhow::Result<FullPlan> 
     let aws = if destroy { aws_apply::plan_destroy(flow, &observed) } else { aws_apply::plan(flow, &observed)? };
     let mut databricks = Vec::new();
     if let Some(client) = &session.databricks {
-        let profile = flow.deployment.instance_profile_arn();
-        let role = flow.deployment.instance_role_arn();
+        let profile = flow.deployment().instance_profile_arn();
+        let role = flow.deployment().instance_role_arn();
         let registered = client.plan_instance_profile(&profile, &role).await?;
         let resource = format!("instance profile {profile}");
         if destroy {
@@ -309,9 +309,9 @@ pub fn provision(config: Config, yes: bool, output: Output) -> anyhow::Result<Ex
 async fn apply_databricks(session: &Session, on_progress: &aws_apply::Progress) -> anyhow::Result<()> {
     let Some(client) = &session.databricks else { return Ok(()) };
     let flow = &session.config.flow;
-    let profile = flow.deployment.instance_profile_arn();
+    let profile = flow.deployment().instance_profile_arn();
     let t = Instant::now();
-    let outcome = client.ensure_instance_profile(&profile, &flow.deployment.instance_role_arn()).await?;
+    let outcome = client.ensure_instance_profile(&profile, &flow.deployment().instance_role_arn()).await?;
     on_progress(
         &format!("databricks instance profile {profile}"),
         from_outcome(String::new(), &outcome).action,
@@ -402,7 +402,7 @@ async fn destroy_databricks(session: &Session, plan: &FullPlan) -> anyhow::Resul
             eprintln!(" delete databricks mount {point}");
         }
     }
-    let profile = flow.deployment.instance_profile_arn();
+    let profile = flow.deployment().instance_profile_arn();
     if plan.databricks.iter().any(|c| c.action == Action::Delete) {
         client.remove_instance_profile(&profile).await?;
         eprintln!(" delete databricks instance profile {profile}");

@@ -80,6 +80,7 @@ pub fn print_report(report: &Report) {
             Status::Pass => format!("{}", "pass".if_supports_color(Stream::Stdout, |t| t.green())),
             Status::Fail => format!("{}", "FAIL".if_supports_color(Stream::Stdout, |t| t.red())),
             Status::Skipped => format!("{}", "skip".if_supports_color(Stream::Stdout, |t| t.yellow())),
+            Status::Unchecked => format!("{}", "????".if_supports_color(Stream::Stdout, |t| t.magenta())),
         };
         println!("{status}  {:<28} {} -> {} ({})", link.id, link.from, link.to, link.action);
         for e in &link.evidence {
@@ -94,28 +95,19 @@ pub fn print_report(report: &Report) {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    let count = |s: Status| report.links.iter().filter(|l| l.status == s).count();
+    let n = report.summary();
+    let verdict = match report.verdict() {
+        verify::Verdict::Ok => "Chain OK",
+        verify::Verdict::Failed => "Chain BROKEN",
+        verify::Verdict::Unchecked => "Chain NOT CHECKED",
+    };
     println!(
-        "\n{}: {} pass, {} fail, {} skipped.",
-        if report.ok { "Chain OK" } else { "Chain BROKEN" },
-        count(Status::Pass),
-        count(Status::Fail),
-        count(Status::Skipped)
+        "\n{verdict}: {} pass, {} fail, {} skipped, {} could not be checked.",
+        n.pass, n.fail, n.skipped, n.unchecked
     );
 }
 
-/// Link statuses for the diagram.
+/// Link statuses for the diagram: verify's statuses are the chain's, which the diagram takes.
 pub fn link_status(report: &Report) -> BTreeMap<String, spark_conf::LinkStatus> {
-    report
-        .links
-        .iter()
-        .map(|l| {
-            let status = match l.status {
-                Status::Pass => spark_conf::LinkStatus::Pass,
-                Status::Fail => spark_conf::LinkStatus::Fail,
-                Status::Skipped => spark_conf::LinkStatus::Skipped,
-            };
-            (l.id.clone(), status)
-        })
-        .collect()
+    report.statuses().into_iter().collect()
 }

@@ -35,10 +35,10 @@ pub use check::{
 };
 pub use databricks::{
     ls_command_python, merge_spark_conf, mount_command_python, mount_point, mount_python, mount_scala, notebook_python,
-    notebook_scala, spark_conf_json, spark_conf_lines, spark_conf_map,
+    notebook_scala, spark_conf_json, spark_conf_lines, spark_conf_map, unmount_command_python,
 };
 pub use diagram::{link, link_ids, DiagramFormat, LinkStatus, UnknownName};
-pub use keys::uses_per_bucket_keys;
+pub use keys::{python_str, scala_str, uses_per_bucket_keys};
 pub use s3a::{core_site_xml, s3a_settings, spark_defaults_conf, S3aOptions, SessionName, SessionNameError};
 
 /// A render target, as `cargo xtask render --what` names it.
