@@ -57,24 +57,25 @@ impl World {
         let key = kms_b.create_key().description("xacct e2e").send().await.unwrap();
         let key_arn = key.key_metadata().unwrap().arn().unwrap().to_owned();
 
-        let flow = Flow {
-            region: "us-east-1".to_owned(),
-            deployment: Deployment {
+        let flow = Flow::new(
+            "us-east-1",
+            Deployment {
                 account_id: AccountId::new(a).unwrap(),
                 instance_role: RoleName::new("MyRoleA").unwrap(),
                 cross_account_role: Some(RoleName::new(CROSS).unwrap()),
             },
-            owners: vec![Owner {
+            vec![Owner {
                 account_id: AccountId::new(b).unwrap(),
                 role: RoleName::new("MyRoleB").unwrap(),
                 buckets: vec![Bucket {
                     name: BucketName::new(&bucket).unwrap(),
                     access: Access::ReadWrite,
-                    kms_key_arn: Some(key_arn.clone()),
+                    kms_key_arn: Some(policy_model::KmsKeyArn::new(&key_arn).unwrap()),
                     mount: true,
                 }],
             }],
-        };
+        )
+        .unwrap();
         World { flow, profiles, key_arn, bucket, a: a.to_owned(), b: b.to_owned() }
     }
 
@@ -262,8 +263,8 @@ async fn a_second_client_walks_the_chain_and_writes_as_bucket_owner() {
         .arg(script)
         .args([
             &Profiles::profile_name(A),
-            &world.flow.deployment.instance_role_arn(),
-            &world.flow.owners[0].role_arn(),
+            &world.flow.deployment().instance_role_arn(),
+            &world.flow.owners()[0].role_arn(),
             &world.bucket,
             "chain/probe.txt",
         ])

@@ -56,15 +56,16 @@ fn flow(buckets: usize) -> Flow {
                 .collect(),
         })
         .collect();
-    Flow {
-        region: "us-east-1".to_owned(),
-        deployment: Deployment {
+    Flow::new(
+        "us-east-1",
+        Deployment {
             account_id: AccountId::new(A).unwrap(),
             instance_role: RoleName::new("MyRoleA").unwrap(),
             cross_account_role: Some(RoleName::new(CROSS).unwrap()),
         },
         owners,
-    }
+    )
+    .unwrap()
 }
 
 /// Resets moto and sets up what a user's accounts already hold: the
@@ -72,13 +73,13 @@ fn flow(buckets: usize) -> Flow {
 async fn fresh_world(emulator: &Emulator, flow: &Flow) -> (Profiles, Accounts) {
     emulator.reset().unwrap();
     let mut ids = vec![A];
-    ids.extend(flow.owners.iter().map(|o| o.account_id.as_str()));
+    ids.extend(flow.owners().iter().map(|o| o.account_id.as_str()));
     let profiles = emulator.bootstrap(&ids).await.unwrap();
     let iam = aws_sdk_iam::Client::new(&profiles.sdk_config(A).await);
     let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::414351767826:root"},"Action":"sts:AssumeRole"}]}"#;
     iam.create_role().role_name(CROSS).assume_role_policy_document(trust).send().await.unwrap();
     let mut creates = Vec::new();
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let config = profiles.sdk_config(owner.account_id.as_str()).await;
         let s3 =
             aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&config).force_path_style(true).build());
@@ -180,7 +181,7 @@ fn bench(c: &mut Criterion) {
         timed_apply(&accounts, &hundred, 8).await;
         let took = start.elapsed();
         let rerun = accounts.api_calls().since(&before);
-        let budget = 5 + hundred.owners.len() + 100;
+        let budget = 5 + hundred.owners().len() + 100;
         summary.push(format!(
             "converged 100-bucket re-run: {} reads (target <= {budget} = 5 + 3 owners + 100 buckets + 0 keys), {} writes, {:.2}s with the delay",
             rerun.reads(),

@@ -126,14 +126,15 @@ impl Accounts {
     /// endpoint is the SDK's (so `AWS_ENDPOINT_URL` is honoured), and S3 uses
     /// path-style addressing only when an endpoint override is set. No call is made.
     pub async fn load(flow: &Flow, profiles: &BTreeMap<AccountId, Option<String>>) -> Result<Accounts, Error> {
-        let mut ids = vec![flow.deployment.account_id.clone()];
-        ids.extend(flow.owners.iter().map(|o| o.account_id.clone()));
+        let mut ids = vec![flow.deployment().account_id.clone()];
+        ids.extend(flow.owners().iter().map(|o| o.account_id.clone()));
         let mut configs = BTreeMap::new();
         for id in ids {
             if configs.contains_key(&id) {
                 continue;
             }
-            let mut loader = aws_config::defaults(BehaviorVersion::latest()).region(Region::new(flow.region.clone()));
+            let mut loader =
+                aws_config::defaults(BehaviorVersion::latest()).region(Region::new(flow.region().to_owned()));
             if let Some(Some(profile)) = profiles.get(&id) {
                 loader = loader.profile_name(profile);
             }

@@ -28,7 +28,7 @@ enum Found {
 
 /// Reads the live state of every resource the flow touches.
 pub async fn observe(accounts: &Accounts, flow: &Flow) -> Result<Observed, Error> {
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     let a = &deployment.account_id;
     let mut reads = Vec::new();
     let role_a = deployment.instance_role.as_str();
@@ -50,7 +50,7 @@ pub async fn observe(accounts: &Accounts, flow: &Flow) -> Result<Observed, Error
     }
     let mut seen_roles = BTreeSet::new();
     let mut seen_keys = BTreeSet::new();
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let b = &owner.account_id;
         if seen_roles.insert(owner.role_arn()) {
             reads.push(
@@ -62,7 +62,9 @@ pub async fn observe(accounts: &Accounts, flow: &Flow) -> Result<Observed, Error
             let name = bucket.name.as_str();
             reads
                 .push(async move { Ok(Found::Bucket(name.to_owned(), read_bucket(accounts, b, name).await?)) }.boxed());
-            if let Some(key) = bucket.kms_key_arn.as_deref().filter(|k| seen_keys.insert(k.to_owned())) {
+            if let Some(key) =
+                bucket.kms_key_arn.as_ref().map(|k| k.as_str()).filter(|k| seen_keys.insert(k.to_owned()))
+            {
                 reads.push(async move { Ok(Found::Key(key.to_owned(), read_key(accounts, b, key).await?)) }.boxed());
             }
         }

@@ -110,8 +110,6 @@ impl fmt::Display for Plan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlanProblem {
-    #[error("account `{account}` is both the deployment account and a bucket owner: use two accounts")]
-    SameAccount { account: AccountId },
     #[error("bucket `{bucket}` does not exist in account `{account}`: xacct does not create buckets; create it or fix the name")]
     MissingBucket { account: AccountId, bucket: String },
     #[error("cross-account role `{role}` does not exist: xacct never creates it; fix `cross_account_role` or create the role")]
@@ -191,19 +189,15 @@ pub(crate) enum Op {
 /// would exceed its size limit.
 pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
     let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new() };
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     let a = &deployment.account_id;
-    for owner in &flow.owners {
-        if owner.account_id == *a && !p.problems.contains(&PlanProblem::SameAccount { account: a.clone() }) {
-            p.problems.push(PlanProblem::SameAccount { account: a.clone() });
-        }
-    }
+    // Account A as a bucket owner is refused by `Flow::new`, before any plan.
 
     let role_a_key = key_role(&deployment.instance_role_arn());
     p.role(a, deployment.instance_role.as_str(), &deployment.instance_role_arn(), build::instance_role_trust(), vec![]);
 
     let mut owner_role_keys = Vec::new();
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let key = key_role(&owner.role_arn());
         if owner_role_keys.contains(&key) {
             continue;
@@ -241,9 +235,8 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
         }
     }
 
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let after = vec![key_role(&owner.role_arn())];
-        let mut keys: BTreeMap<&str, policy_model::Access> = BTreeMap::new();
         for bucket in &owner.buckets {
             let name = bucket.name.as_str();
             match observed.buckets.get(name) {
@@ -259,14 +252,10 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
                     p.bucket_policy(&owner.account_id, name, state.policy.as_ref(), Some(want), after.clone());
                 }
             }
-            if let Some(key) = &bucket.kms_key_arn {
-                let access = keys.entry(key).or_insert(bucket.access);
-                if bucket.access == policy_model::Access::ReadWrite {
-                    *access = policy_model::Access::ReadWrite;
-                }
-            }
         }
-        for (key, access) in keys {
+        // A key may serve several buckets: one statement per key, with the widest access.
+        for (key, access) in policy_model::chain::key_accesses(owner) {
+            let key = key.as_str();
             match observed.keys.get(key) {
                 None => {
                     p.problems.push(PlanProblem::MissingKey { account: owner.account_id.clone(), key: key.to_owned() })
@@ -297,12 +286,12 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
 /// policy). Buckets, keys, the cross-account role and untagged roles stay.
 pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
     let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new() };
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     let a = &deployment.account_id;
     let mut role_a_after = Vec::new();
     let mut seen_roles = BTreeSet::new();
 
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let mut owner_keys = Vec::new();
         let mut seen_keys = BTreeSet::new();
         for bucket in &owner.buckets {
@@ -312,8 +301,8 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
                 let after = if left.statement.is_empty() { None } else { Some(left) };
                 owner_keys.push(p.bucket_policy(&owner.account_id, name, Some(policy), after, vec![]));
             }
-            if let Some(key) = &bucket.kms_key_arn {
-                if let Some(policy) = observed.keys.get(key).filter(|_| seen_keys.insert(key.clone())) {
+            if let Some(key) = bucket.kms_key_arn.as_ref().map(|k| k.as_str()) {
+                if let Some(policy) = observed.keys.get(key).filter(|_| seen_keys.insert(key.to_owned())) {
                     let left = without_ours(policy);
                     // A key policy cannot be deleted or left empty: leave a key with nothing foreign alone.
                     if !left.statement.is_empty() {

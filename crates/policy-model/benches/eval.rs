@@ -14,7 +14,9 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion};
 use policy_model::build;
 use policy_model::eval::{self, CompiledPolicy, Context, Outcome, PolicySet, Request, Value};
-use policy_model::{Access, AccountId, Bucket, BucketName, Deployment, Flow, Owner, PolicyDocument, RoleName};
+use policy_model::{
+    Access, AccountId, Bucket, BucketName, Deployment, Flow, KmsKeyArn, Owner, PolicyDocument, RoleName,
+};
 
 const CASE: &str = include_str!("cross_account_case.json");
 
@@ -82,22 +84,24 @@ fn flow_1000() -> Flow {
                 .map(|b| Bucket {
                     name: BucketName::new(&format!("data-{o}-{b}")).unwrap(),
                     access: if b % 3 == 0 { Access::ReadOnly } else { Access::ReadWrite },
-                    kms_key_arn: (b % 10 == 0).then(|| format!("arn:aws:kms:us-east-1:{account}:key/k-{b}")),
+                    kms_key_arn: (b % 10 == 0)
+                        .then(|| KmsKeyArn::new(&format!("arn:aws:kms:us-east-1:{account}:key/k-{b}")).unwrap()),
                     mount: false,
                 })
                 .collect();
             Owner { account_id: account, role: RoleName::new("MyRoleB").unwrap(), buckets }
         })
         .collect();
-    Flow {
-        region: "us-east-1".to_owned(),
-        deployment: Deployment {
+    Flow::new(
+        "us-east-1",
+        Deployment {
             account_id: AccountId::new("111111111111").unwrap(),
             instance_role: RoleName::new("MyRoleA").unwrap(),
             cross_account_role: Some(RoleName::new("databricks-cross-account").unwrap()),
         },
         owners,
-    }
+    )
+    .unwrap()
 }
 
 /// Compiles every document of the flow and evaluates every link: A's role assumes each
@@ -109,7 +113,8 @@ fn check_flow(flow: &Flow) -> usize {
     let trust = compile(&build::owner_trust_policy(flow), "owner trust policy".to_owned());
     let session_a = format!(
         "arn:aws:sts::{}:assumed-role/{}/databricks",
-        flow.deployment.account_id, flow.deployment.instance_role
+        flow.deployment().account_id,
+        flow.deployment().instance_role
     );
     let mut allowed = 0;
     let mut decide = |request: Request, set: &PolicySet<'_>| {
@@ -117,7 +122,7 @@ fn check_flow(flow: &Flow) -> usize {
             allowed += 1;
         }
     };
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let set = PolicySet { identity: vec![&assume], resource: Some(&trust), ..PolicySet::default() };
         decide(Request::new(&session_a, "sts:AssumeRole", &owner.role_arn(), None, Context::new()).unwrap(), &set);
         let session_b = format!("arn:aws:sts::{}:assumed-role/{}/databricks", owner.account_id, owner.role);
@@ -136,7 +141,7 @@ fn check_flow(flow: &Flow) -> usize {
             for (action, resource) in actions {
                 decide(Request::new(&session_b, action, &resource, Some(account), Context::new()).unwrap(), &set);
             }
-            if let Some(key) = &bucket.kms_key_arn {
+            if let Some(key) = bucket.kms_key_arn.as_ref().map(|k| k.as_str()) {
                 let key_policy = compile(
                     &PolicyDocument::new(vec![build::kms_key_user_statement(owner, key, bucket.access)]),
                     format!("key policy {key}"),

@@ -307,6 +307,65 @@ impl FromStr for TypedArn {
     }
 }
 
+/// A KMS key ARN, `arn:<partition>:kms:<region>:<account>:key/<id>`, with its region and
+/// account at hand. Aliases are refused: a key policy belongs to a key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KmsKeyArn {
+    arn: String,
+    region: String,
+    account: AccountId,
+}
+
+impl KmsKeyArn {
+    /// Checks `arn` as a KMS key ARN.
+    pub fn new(arn: &str) -> Result<Self, NameError> {
+        match arn.parse::<TypedArn>()? {
+            TypedArn::KmsKey { region, account, .. } => Ok(KmsKeyArn { arn: arn.to_owned(), region, account }),
+            _ => Err(NameError::Arn {
+                arn: arn.to_owned(),
+                rule: "a KMS key ARN is `arn:aws:kms:<region>:<account>:key/<id>`",
+            }),
+        }
+    }
+    /// The whole ARN.
+    pub fn as_str(&self) -> &str {
+        &self.arn
+    }
+    /// The region the key lives in, which is where KMS must be called.
+    pub fn region(&self) -> &str {
+        &self.region
+    }
+    /// The account that holds the key.
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+}
+
+impl fmt::Display for KmsKeyArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.arn)
+    }
+}
+
+impl FromStr for KmsKeyArn {
+    type Err = NameError;
+    fn from_str(s: &str) -> Result<Self, NameError> {
+        Self::new(s)
+    }
+}
+
+impl AsRef<str> for KmsKeyArn {
+    fn as_ref(&self) -> &str {
+        &self.arn
+    }
+}
+
+impl serde::Serialize for KmsKeyArn {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.arn)
+    }
+}
+
 /// `arn:aws:iam::<account>:role/<name>`.
 pub fn role_arn(account: &AccountId, name: &RoleName) -> String {
     format!("arn:aws:iam::{account}:role/{name}")
@@ -377,6 +436,29 @@ mod tests {
         );
         check("not-an-arn", "error: `not-an-arn` is not a valid ARN: an ARN has six `:`-separated parts");
         check("arn:aws:ec2:us-east-1:111111111111:instance/i-1", "error: `arn:aws:ec2:us-east-1:111111111111:instance/i-1` is not a valid ARN: the service must be `iam`, `sts`, `s3` or `kms`");
+    }
+
+    #[test]
+    fn kms_key_arns() {
+        let check = |input: &str, expect: &str| {
+            let got = match KmsKeyArn::new(input) {
+                Ok(k) => format!("{} {} {}", k.region(), k.account(), k.as_str()),
+                Err(e) => format!("error: {e}"),
+            };
+            assert_eq!(got, expect, "input: {input}");
+        };
+        check(
+            "arn:aws:kms:eu-west-1:222222222222:key/k1",
+            "eu-west-1 222222222222 arn:aws:kms:eu-west-1:222222222222:key/k1",
+        );
+        check(
+            "arn:aws:kms:eu-west-1:222222222222:alias/a",
+            "error: `arn:aws:kms:eu-west-1:222222222222:alias/a` is not a valid ARN: a KMS key ARN is `arn:aws:kms:<region>:<account>:key/<id>`",
+        );
+        check(
+            "arn:aws:kms::222222222222:key/1",
+            "error: `arn:aws:kms::222222222222:key/1` is not a valid ARN: a KMS ARN names its region",
+        );
     }
 
     #[test]

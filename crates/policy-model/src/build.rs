@@ -7,8 +7,6 @@
 //! whom it is about, never the access level, so that switching a bucket from
 //! read-write to read-only replaces the statement instead of adding one.
 
-use std::collections::BTreeMap;
-
 use crate::arn::AccountId;
 use crate::document::{PolicyDocument, Principal, Statement};
 use crate::flow::{Access, Bucket, Flow, Owner};
@@ -18,6 +16,9 @@ pub const SID_PREFIX: &str = "Xacct";
 
 /// The inline policy on the instance role that lets it assume the bucket owners' roles.
 pub const ASSUME_POLICY_NAME: &str = "xacct-assume-bucket-owner-roles";
+
+/// The Sid of the statement that lets the instance role assume the bucket owners' roles.
+pub const ASSUME_SID: &str = "XacctAssumeBucketOwnerRoles";
 
 /// The inline policy on the cross-account role that holds our `iam:PassRole`
 /// statement. If the role already has an inline policy of this name, our
@@ -39,22 +40,123 @@ pub fn instance_role_trust() -> PolicyDocument {
 /// The inline policy [`ASSUME_POLICY_NAME`] on the instance role: `sts:AssumeRole`
 /// on every bucket owner's role (runbook step 1).
 pub fn assume_role_policy(flow: &Flow) -> PolicyDocument {
-    let mut roles: Vec<String> = Vec::new();
-    for owner in &flow.owners {
-        let arn = owner.role_arn();
-        if !roles.contains(&arn) {
-            roles.push(arn);
+    // Owners have distinct accounts (`Flow::new` checks), so their role ARNs are distinct.
+    let roles: Vec<String> = flow.owners().iter().map(Owner::role_arn).collect();
+    PolicyDocument::new(vec![Statement::allow(ASSUME_SID).with_actions(&["sts:AssumeRole"]).with_resources(roles)])
+}
+
+/// The most managed policies IAM attaches to one role by default (a quota that can be raised).
+pub const MANAGED_POLICIES_PER_ROLE: usize = 10;
+
+/// Where the instance role's `sts:AssumeRole` statement on the owners' roles goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AssumePolicies {
+    /// The inline policy [`ASSUME_POLICY_NAME`]: [`assume_role_policy`], which fits IAM's limit
+    /// for a role's inline policies.
+    Inline(PolicyDocument),
+    /// Customer managed policies named `<ASSUME_POLICY_NAME>-<n>` (from 1), each within IAM's
+    /// managed-policy size limit and together within [`MANAGED_POLICIES_PER_ROLE`], attached to the
+    /// instance role, when the owners' roles outgrow the inline limit.
+    Managed(Vec<(String, PolicyDocument)>),
+}
+
+impl AssumePolicies {
+    /// The documents, each with its name.
+    pub fn documents(&self) -> Vec<(String, &PolicyDocument)> {
+        match self {
+            AssumePolicies::Inline(doc) => vec![(ASSUME_POLICY_NAME.to_owned(), doc)],
+            AssumePolicies::Managed(docs) => docs.iter().map(|(name, doc)| (name.clone(), doc)).collect(),
         }
     }
-    PolicyDocument::new(vec![Statement::allow(&sid(&["AssumeBucketOwnerRoles"]))
-        .with_actions(&["sts:AssumeRole"])
-        .with_resources(roles)])
+}
+
+/// The owners' roles fit neither in the inline policy nor in the managed policies a role may have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the instance role's sts:AssumeRole statement on {roles} owner roles is {size} characters without whitespace: \
+     {over_inline} over IAM's limit of {inline_limit} for a role's inline policies, and spread over managed policies \
+     of at most {managed_limit} characters it needs {needed}, {over_quota} more than the {quota} managed policies \
+     IAM attaches to a role by default; ask AWS to raise the quota or split the owners over several instance roles"
+)]
+pub struct AssumePolicyTooLarge {
+    /// The number of owner roles.
+    pub roles: usize,
+    /// The size of the inline document, without whitespace.
+    pub size: usize,
+    /// [`crate::validate::INLINE_ROLE_POLICIES_LIMIT`].
+    pub inline_limit: usize,
+    /// By how much the inline document passes it.
+    pub over_inline: usize,
+    /// [`crate::validate::MANAGED_POLICY_LIMIT`].
+    pub managed_limit: usize,
+    /// The managed policies needed.
+    pub needed: usize,
+    /// [`MANAGED_POLICIES_PER_ROLE`].
+    pub quota: usize,
+    /// `needed - quota`.
+    pub over_quota: usize,
+}
+
+/// Lays out the instance role's assume statement: one inline policy when it fits IAM's
+/// 10,240-character limit (counted as AWS counts, without whitespace), otherwise as few
+/// customer managed policies of at most 6,144 characters as hold every owner's role, in config
+/// order. Linear in the number of owners.
+pub fn assume_policies(flow: &Flow) -> Result<AssumePolicies, AssumePolicyTooLarge> {
+    use crate::validate::{size_without_whitespace, INLINE_ROLE_POLICIES_LIMIT, MANAGED_POLICY_LIMIT};
+    let inline = assume_role_policy(flow);
+    let size = size_without_whitespace(&inline.to_json());
+    if size <= INLINE_ROLE_POLICIES_LIMIT {
+        return Ok(AssumePolicies::Inline(inline));
+    }
+    let roles: Vec<String> = flow.owners().iter().map(Owner::role_arn).collect();
+    let doc = |resources: Vec<String>| {
+        PolicyDocument::new(vec![Statement::allow(ASSUME_SID)
+            .with_actions(&["sts:AssumeRole"])
+            .with_resources(resources)])
+    };
+    // A document of one statement: the fixed part, then each ARN quoted, with commas between.
+    // ARNs hold no whitespace and nothing JSON escapes.
+    let fixed = size_without_whitespace(&doc(Vec::new()).to_json());
+    let mut chunks: Vec<Vec<String>> = Vec::new();
+    let mut used = fixed;
+    for role in roles {
+        let cost = role.len() + 3; // its quotes, and the comma before it
+        match chunks.last_mut() {
+            Some(chunk) if used + cost <= MANAGED_POLICY_LIMIT => {
+                used += cost;
+                chunk.push(role);
+            }
+            _ => {
+                used = fixed + role.len() + 2;
+                chunks.push(vec![role]);
+            }
+        }
+    }
+    if chunks.len() > MANAGED_POLICIES_PER_ROLE {
+        return Err(AssumePolicyTooLarge {
+            roles: flow.owners().len(),
+            size,
+            inline_limit: INLINE_ROLE_POLICIES_LIMIT,
+            over_inline: size - INLINE_ROLE_POLICIES_LIMIT,
+            managed_limit: MANAGED_POLICY_LIMIT,
+            needed: chunks.len(),
+            quota: MANAGED_POLICIES_PER_ROLE,
+            over_quota: chunks.len() - MANAGED_POLICIES_PER_ROLE,
+        });
+    }
+    Ok(AssumePolicies::Managed(
+        chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| (format!("{ASSUME_POLICY_NAME}-{}", i + 1), doc(chunk)))
+            .collect(),
+    ))
 }
 
 /// The statement added to the cross-account role's policy: `iam:PassRole` on
 /// the instance role, so that Databricks can launch instances with its profile (runbook step 1).
 pub fn pass_role_statement(flow: &Flow) -> Statement {
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     Statement::allow(&sid(&["PassRole", deployment.instance_role.as_str()]))
         .with_action("iam:PassRole")
         .with_resources(vec![deployment.instance_role_arn()])
@@ -63,7 +165,7 @@ pub fn pass_role_statement(flow: &Flow) -> Statement {
 /// The trust policy of each bucket owner's role: the instance role in account A
 /// may assume it (runbook step 2).
 pub fn owner_trust_policy(flow: &Flow) -> PolicyDocument {
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     PolicyDocument::new(vec![Statement::allow(&sid(&[
         "Trust",
         deployment.account_id.as_str(),
@@ -127,7 +229,7 @@ pub struct Labeled {
 /// Every document or statement set xacct would write for this flow, in the
 /// order of the runbook: account A first, then each owner and its buckets and keys.
 pub fn all_documents(flow: &Flow) -> Vec<Labeled> {
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     let a = &deployment.account_id;
     let mut out = vec![
         Labeled {
@@ -151,19 +253,13 @@ pub fn all_documents(flow: &Flow) -> Vec<Labeled> {
             document: PolicyDocument::new(vec![pass_role_statement(flow)]),
         });
     }
-    let mut seen_roles = Vec::new();
-    for owner in &flow.owners {
-        if !seen_roles.contains(&owner.role_arn()) {
-            seen_roles.push(owner.role_arn());
-            out.push(Labeled {
-                account: owner.account_id.clone(),
-                resource: owner.role_arn(),
-                label: "trust policy".to_owned(),
-                document: owner_trust_policy(flow),
-            });
-        }
-        // A key may serve several buckets: one statement per key, with the widest access.
-        let mut keys: BTreeMap<&str, Access> = BTreeMap::new();
+    for owner in flow.owners() {
+        out.push(Labeled {
+            account: owner.account_id.clone(),
+            resource: owner.role_arn(),
+            label: "trust policy".to_owned(),
+            document: owner_trust_policy(flow),
+        });
         for bucket in &owner.buckets {
             out.push(Labeled {
                 account: owner.account_id.clone(),
@@ -171,19 +267,14 @@ pub fn all_documents(flow: &Flow) -> Vec<Labeled> {
                 label: "our statements in bucket policy".to_owned(),
                 document: PolicyDocument::new(bucket_statements(owner, bucket)),
             });
-            if let Some(key) = &bucket.kms_key_arn {
-                let access = keys.entry(key).or_insert(bucket.access);
-                if bucket.access == Access::ReadWrite {
-                    *access = Access::ReadWrite;
-                }
-            }
         }
-        for (key, access) in keys {
+        // A key may serve several buckets: one statement per key, with the widest access.
+        for (key, access) in crate::chain::key_accesses(owner) {
             out.push(Labeled {
                 account: owner.account_id.clone(),
-                resource: key.to_owned(),
+                resource: key.as_str().to_owned(),
                 label: "our statements in key policy".to_owned(),
-                document: PolicyDocument::new(vec![kms_key_user_statement(owner, key, access)]),
+                document: PolicyDocument::new(vec![kms_key_user_statement(owner, key.as_str(), access)]),
             });
         }
     }
@@ -239,18 +330,18 @@ mod tests {
         Bucket {
             name: BucketName::new(name).unwrap(),
             access,
-            kms_key_arn: kms_key_arn.map(str::to_owned),
+            kms_key_arn: kms_key_arn.map(|k| crate::arn::KmsKeyArn::new(k).unwrap()),
             mount: false,
         }
     }
 
     /// Two owners; the second has a read-only bucket and two buckets on one key.
     fn two_owners() -> Flow {
-        let mut flow = fixtures::runbook();
-        flow.deployment.cross_account_role = None;
-        flow.deployment.instance_role = RoleName::new("xacct-instance.role").unwrap();
+        let (region, mut deployment, mut owners) = fixtures::runbook().into_parts();
+        deployment.cross_account_role = None;
+        deployment.instance_role = RoleName::new("xacct-instance.role").unwrap();
         let key = "arn:aws:kms:us-east-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-        flow.owners.push(Owner {
+        owners.push(Owner {
             account_id: AccountId::new("333333333333").unwrap(),
             role: RoleName::new("DataReader").unwrap(),
             buckets: vec![
@@ -259,7 +350,55 @@ mod tests {
                 bucket("public-data", Access::ReadOnly, None),
             ],
         });
-        flow
+        Flow::new(region, deployment, owners).unwrap()
+    }
+
+    /// A flow with `n` owners, one bucket each.
+    fn owners(n: usize) -> Flow {
+        let (region, deployment, _) = fixtures::runbook().into_parts();
+        let owners = (0..n)
+            .map(|i| Owner {
+                account_id: AccountId::new(&format!("{:012}", 200_000_000_000u64 + i as u64)).unwrap(),
+                role: RoleName::new("MyRoleB").unwrap(),
+                buckets: vec![bucket(&format!("bucket-{i}"), Access::ReadWrite, None)],
+            })
+            .collect();
+        Flow::new(region, deployment, owners).unwrap()
+    }
+
+    #[track_caller]
+    fn check_layout(n: usize, expect: Expect) {
+        use crate::validate::{size_without_whitespace, MANAGED_POLICY_LIMIT};
+        let got = match assume_policies(&owners(n)) {
+            Ok(AssumePolicies::Inline(doc)) => {
+                format!("inline, {} characters", size_without_whitespace(&doc.to_json()))
+            }
+            Ok(AssumePolicies::Managed(docs)) => {
+                let sizes: Vec<usize> = docs.iter().map(|(_, d)| size_without_whitespace(&d.to_json())).collect();
+                assert!(sizes.iter().all(|s| *s <= MANAGED_POLICY_LIMIT), "{sizes:?}");
+                let listed: usize =
+                    docs.iter().map(|(_, d)| d.statement[0].resource.as_ref().map_or(0, |r| r.as_slice().len())).sum();
+                assert_eq!(listed, n, "every owner's role is listed once");
+                format!(
+                    "managed {}: {sizes:?}",
+                    docs.iter().map(|(name, _)| name.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            }
+            Err(e) => format!("error: {e}"),
+        };
+        expect.assert_eq(&got);
+    }
+
+    #[test]
+    fn assume_policy_layout() {
+        check_layout(1, expect!["inline, 175 characters"]);
+        check_layout(240, expect!["inline, 9974 characters"]);
+        check_layout(
+            250,
+            expect!["managed xacct-assume-bucket-owner-roles-1, xacct-assume-bucket-owner-roles-2: [6120, 4398]"],
+        );
+        check_layout(1_400, expect!["managed xacct-assume-bucket-owner-roles-1, xacct-assume-bucket-owner-roles-2, xacct-assume-bucket-owner-roles-3, xacct-assume-bucket-owner-roles-4, xacct-assume-bucket-owner-roles-5, xacct-assume-bucket-owner-roles-6, xacct-assume-bucket-owner-roles-7, xacct-assume-bucket-owner-roles-8, xacct-assume-bucket-owner-roles-9, xacct-assume-bucket-owner-roles-10: [6120, 6120, 6120, 6120, 6120, 6120, 6120, 6120, 6120, 3660]"]);
+        check_layout(5_000, expect!["error: the instance role's sts:AssumeRole statement on 5000 owner roles is 205134 characters without whitespace: 194894 over IAM's limit of 10240 for a role's inline policies, and spread over managed policies of at most 6144 characters it needs 35, 25 more than the 10 managed policies IAM attaches to a role by default; ask AWS to raise the quota or split the owners over several instance roles"]);
     }
 
     #[test]
@@ -602,7 +741,7 @@ mod tests {
     fn read_only_key_user() {
         let flow = fixtures::runbook();
         let stmt =
-            kms_key_user_statement(&flow.owners[0], "arn:aws:kms:us-east-1:222222222222:key/k", Access::ReadOnly);
+            kms_key_user_statement(&flow.owners()[0], "arn:aws:kms:us-east-1:222222222222:key/k", Access::ReadOnly);
         expect![[r#"{"Sid":"XacctKeyUserMyRoleB","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB"]},"Action":["kms:Decrypt"],"Resource":"*"}"#]].assert_eq(&serde_json::to_string(&stmt).unwrap());
     }
 

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use policy_model::{BucketName, Flow, Owner};
 
-use crate::keys::{self, quote, SPARK_HADOOP_PREFIX};
+use crate::keys::{self, python_str, scala_str, SPARK_HADOOP_PREFIX};
 
 /// The cluster Spark conf as `key value` lines, the form of the cluster's Spark tab.
 pub fn spark_conf_lines(flow: &Flow) -> String {
@@ -27,10 +27,12 @@ pub fn spark_conf_map(flow: &Flow) -> BTreeMap<String, String> {
 /// per-bucket ones of the config's buckets. A cluster key in this set that [`spark_conf_map`] does
 /// not set is stale (switching from one owner to several leaves the global role behind) and goes.
 pub fn managed_spark_keys(flow: &Flow) -> BTreeSet<String> {
-    let options = [keys::CREDENTIALS_TYPE, keys::STS_ASSUME_ROLE_ARN, keys::ACL_DEFAULT];
     let scopes = std::iter::once(None).chain(flow.buckets().map(|(_, b)| Some(&b.name)));
     scopes
-        .flat_map(|bucket| options.map(|option| format!("{SPARK_HADOOP_PREFIX}{}", keys::s3a_key(bucket, option))))
+        .flat_map(|bucket| {
+            policy_model::chain::s3a::OPTIONS
+                .map(|option| format!("{SPARK_HADOOP_PREFIX}{}", keys::s3a_key(bucket, option)))
+        })
         .collect()
 }
 
@@ -67,11 +69,11 @@ pub(crate) fn render_spark_conf(flow: &Flow) -> String {
 pub fn notebook_scala(flow: &Flow) -> String {
     let mut out = String::from("// First command of the notebook, when the cluster's Spark conf does not set these\n");
     for (key, value) in keys::hadoop_settings(flow) {
-        let _ = writeln!(out, "sc.hadoopConfiguration.set({}, {})", quote(&key), quote(&value));
+        let _ = writeln!(out, "sc.hadoopConfiguration.set({}, {})", scala_str(&key), scala_str(&value));
     }
     out.push_str("\n// Check access\n");
     for (_, bucket) in flow.buckets() {
-        let _ = writeln!(out, "dbutils.fs.ls({})", quote(&s3a_dir(&bucket.name)));
+        let _ = writeln!(out, "dbutils.fs.ls({})", scala_str(&s3a_dir(&bucket.name)));
     }
     out
 }
@@ -81,11 +83,11 @@ pub fn notebook_scala(flow: &Flow) -> String {
 pub fn notebook_python(flow: &Flow) -> String {
     let mut out = String::from("# First command of the notebook, when the cluster's Spark conf does not set these\n");
     for (key, value) in keys::hadoop_settings(flow) {
-        let _ = writeln!(out, "spark._jsc.hadoopConfiguration().set({}, {})", quote(&key), quote(&value));
+        let _ = writeln!(out, "spark._jsc.hadoopConfiguration().set({}, {})", python_str(&key), python_str(&value));
     }
     out.push_str("\n# Check access\n");
     for (_, bucket) in flow.buckets() {
-        let _ = writeln!(out, "dbutils.fs.ls({})", quote(&s3a_dir(&bucket.name)));
+        let _ = writeln!(out, "dbutils.fs.ls({})", python_str(&s3a_dir(&bucket.name)));
     }
     out
 }
@@ -124,14 +126,14 @@ pub fn mount_scala(flow: &Flow) -> String {
             out.push('\n');
         }
         let configs: Vec<String> =
-            mount_configs(owner).iter().map(|(k, v)| format!("    {} -> {}", quote(k), quote(v))).collect();
+            mount_configs(owner).iter().map(|(k, v)| format!("    {} -> {}", scala_str(k), scala_str(v))).collect();
         let _ = write!(
             out,
             "dbutils.fs.mount({}, {},\n  extraConfigs = Map(\n{}\n  )\n)\ndbutils.fs.ls({})\n",
-            quote(&s3a_url(bucket)),
-            quote(&mount_point(bucket)),
+            scala_str(&s3a_url(bucket)),
+            scala_str(&mount_point(bucket)),
             configs.join(",\n"),
-            quote(&mount_point(bucket)),
+            scala_str(&mount_point(bucket)),
         );
     }
     out
@@ -148,10 +150,10 @@ pub fn mount_python(flow: &Flow) -> String {
         let _ = write!(
             out,
             "dbutils.fs.mount(\n    {},\n    {},\n    extra_configs={},\n)\ndbutils.fs.ls({})\n",
-            quote(&s3a_url(bucket)),
-            quote(&mount_point(bucket)),
+            python_str(&s3a_url(bucket)),
+            python_str(&mount_point(bucket)),
             python_dict(&mount_configs(owner), "    "),
-            quote(&mount_point(bucket)),
+            python_str(&mount_point(bucket)),
         );
     }
     out
@@ -160,7 +162,7 @@ pub fn mount_python(flow: &Flow) -> String {
 fn python_dict(entries: &[(String, String)], indent: &str) -> String {
     let mut out = String::from("{\n");
     for (k, v) in entries {
-        let _ = writeln!(out, "{indent}    {}: {},", quote(k), quote(v));
+        let _ = writeln!(out, "{indent}    {}: {},", python_str(k), python_str(v));
     }
     out.push_str(indent);
     out.push('}');
@@ -178,8 +180,8 @@ pub(crate) fn render_mount(flow: &Flow) -> String {
 /// or updates the mount when the mount point exists, so running it twice is harmless. It prints
 /// `mounted <mount point>` or `updated <mount point>`.
 pub fn mount_command_python(owner: &Owner, bucket: &BucketName) -> String {
-    let source = quote(&s3a_url(bucket));
-    let point = quote(&mount_point(bucket));
+    let source = python_str(&s3a_url(bucket));
+    let point = python_str(&mount_point(bucket));
     format!(
         "_xacct_configs = {configs}\n\
          if any(m.mountPoint == {point} for m in dbutils.fs.mounts()):\n    \
@@ -192,12 +194,6 @@ pub fn mount_command_python(owner: &Owner, bucket: &BucketName) -> String {
     )
 }
 
-/// The Python command that removes the mount at `point` (`/mnt/<bucket>`), quoted as a Python
-/// string literal.
-pub fn unmount_command_python(point: &str) -> String {
-    format!("dbutils.fs.unmount({})\n", quote(point))
-}
-
 /// Python for command execution that lists `/mnt/<bucket>` (when `mounted`) or `s3a://<bucket>/`
 /// and prints one JSON line: `{"path": …, "entries": <count>, "sample": [<up to 5 names>]}`.
 /// A failure surfaces as the command's error, whose cause carries the S3 or STS message.
@@ -208,8 +204,15 @@ pub fn ls_command_python(bucket: &BucketName, mounted: bool) -> String {
          _xacct_files = dbutils.fs.ls({path})\n\
          print(_xacct_json.dumps({{\"path\": {path}, \"entries\": len(_xacct_files), \
          \"sample\": [f.name for f in _xacct_files[:5]]}}))\n",
-        path = quote(&path),
+        path = python_str(&path),
     )
+}
+
+/// Python for command execution that unmounts `mount_point` (such as [`mount_point`]'s
+/// `/mnt/<bucket>`) and prints `unmounted <mount point>`.
+pub fn unmount_command_python(mount_point: &str) -> String {
+    let point = python_str(mount_point);
+    format!("dbutils.fs.unmount({point})\nprint(\"unmounted \" + {point})\n")
 }
 
 #[cfg(test)]
@@ -224,6 +227,22 @@ mod tests {
         let merged = merge_spark_conf(existing, flow);
         assert_eq!(merge_spark_conf(&merged, flow), merged, "merging twice changes nothing");
         expect.assert_eq(&serde_json::to_string_pretty(&merged).unwrap());
+    }
+
+    #[test]
+    fn cluster_commands() {
+        let bucket = BucketName::new("logs.example.com").unwrap();
+        expect![[r#"
+            dbutils.fs.unmount("/mnt/a\"b")
+            print("unmounted " + "/mnt/a\"b")
+        "#]]
+        .assert_eq(&unmount_command_python("/mnt/a\"b"));
+        expect![[r#"
+            import json as _xacct_json
+            _xacct_files = dbutils.fs.ls("/mnt/logs.example.com")
+            print(_xacct_json.dumps({"path": "/mnt/logs.example.com", "entries": len(_xacct_files), "sample": [f.name for f in _xacct_files[:5]]}))
+        "#]]
+        .assert_eq(&ls_command_python(&bucket, true));
     }
 
     #[test]

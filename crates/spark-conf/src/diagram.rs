@@ -2,111 +2,47 @@
 //! when a verify report is at hand, with its links' statuses.
 
 use std::collections::BTreeMap;
-use std::fmt::{self, Write as _};
+use std::fmt::Write as _;
 use std::str::FromStr;
 
-use policy_model::{Access, Flow};
+use policy_model::chain::key_accesses;
+use policy_model::{Flow, KmsKeyArn};
 
-/// The ids of the links in the chain. `verify` reports its links under the same ids, so
-/// [`crate::RenderOptions::link_status`] can be filled from its report.
-pub mod link {
-    use policy_model::{AccountId, BucketName};
+pub use policy_model::chain::{link, link_ids, LinkStatus};
 
-    /// The Databricks cross-account role may `iam:PassRole` the instance role (only when the
-    /// config names `cross_account_role`).
-    pub const PASSROLE: &str = "passrole";
-    /// The instance profile exists and holds the instance role.
-    pub const INSTANCE_PROFILE: &str = "instance-profile";
-    /// No SCP (or RCP) denies a step of the chain.
-    pub const SCP: &str = "scp";
-    /// Databricks has the instance profile registered and the cluster uses it.
-    pub const DATABRICKS: &str = "databricks";
-
-    /// The instance role's policy allows `sts:AssumeRole` on this owner's role.
-    pub fn assume_a_to_b(owner: &AccountId) -> String {
-        format!("assume-a-to-b:{owner}")
-    }
-    /// This owner's role trusts the instance role.
-    pub fn trust_b(owner: &AccountId) -> String {
-        format!("trust-b:{owner}")
-    }
-    /// The bucket policy grants the owner's role its access.
-    pub fn bucket(bucket: &BucketName) -> String {
-        format!("bucket:{bucket}")
-    }
-    /// The bucket's KMS key lets the owner's role use it (only for buckets with `kms_key_arn`).
-    pub fn kms(bucket: &BucketName) -> String {
-        format!("kms:{bucket}")
+fn mark(status: LinkStatus) -> &'static str {
+    match status {
+        LinkStatus::Pass => "✔ pass",
+        LinkStatus::Fail => "✘ fail",
+        LinkStatus::Skipped => "– skipped",
+        LinkStatus::Unchecked => "? unchecked",
     }
 }
 
-/// Every link id of the flow, in chain order.
-pub fn link_ids(flow: &Flow) -> Vec<String> {
-    edges(flow).into_iter().flat_map(|e| e.links.into_iter().map(|(_, id)| id)).collect()
-}
-
-/// A link's result in a verify report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LinkStatus {
-    Pass,
-    Fail,
-    Skipped,
-}
-
-impl LinkStatus {
-    fn mark(self) -> &'static str {
-        match self {
-            LinkStatus::Pass => "✔ pass",
-            LinkStatus::Fail => "✘ fail",
-            LinkStatus::Skipped => "– skipped",
-        }
-    }
-    fn colour(self) -> &'static str {
-        match self {
-            LinkStatus::Pass => "#2e7d32",
-            LinkStatus::Fail => "#c62828",
-            LinkStatus::Skipped => "#9e9e9e",
-        }
+fn colour(status: LinkStatus) -> &'static str {
+    match status {
+        LinkStatus::Pass => "#2e7d32",
+        LinkStatus::Fail => "#c62828",
+        LinkStatus::Skipped => "#9e9e9e",
+        LinkStatus::Unchecked => "#ef6c00",
     }
 }
 
-/// Why a status, format or render target was not recognised.
+/// Why a format or render target was not recognised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UnknownName {
-    #[error("unknown link status `{0}`; expected pass, fail or skipped")]
-    LinkStatus(String),
+    /// Not `mermaid` or `dot`.
     #[error("unknown diagram format `{0}`; expected mermaid or dot")]
     DiagramFormat(String),
+    /// Not one of [`crate::What::ALL`].
     #[error(
         "unknown render target `{0}`; expected policies, spark-conf, notebook-scala, notebook-python, mount, s3a or diagram"
     )]
     What(String),
 }
 
-impl FromStr for LinkStatus {
-    type Err = UnknownName;
-    fn from_str(s: &str) -> Result<Self, UnknownName> {
-        match s {
-            "pass" => Ok(LinkStatus::Pass),
-            "fail" => Ok(LinkStatus::Fail),
-            "skipped" => Ok(LinkStatus::Skipped),
-            _ => Err(UnknownName::LinkStatus(s.to_owned())),
-        }
-    }
-}
-
-impl fmt::Display for LinkStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            LinkStatus::Pass => "pass",
-            LinkStatus::Fail => "fail",
-            LinkStatus::Skipped => "skipped",
-        })
-    }
-}
-
+/// The diagram's text format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DiagramFormat {
     #[default]
@@ -141,7 +77,7 @@ struct Edge {
 
 fn nodes(flow: &Flow) -> Vec<Node> {
     let node = |id: &str, lines: Vec<String>| Node { id: id.to_owned(), lines };
-    let d = &flow.deployment;
+    let d = flow.deployment();
     let mut nodes = vec![node("cluster", vec!["Databricks cluster".to_owned()])];
     if let Some(arn) = d.cross_account_role_arn() {
         nodes.push(node("xrole", vec!["Databricks cross-account role".to_owned(), arn]));
@@ -149,35 +85,26 @@ fn nodes(flow: &Flow) -> Vec<Node> {
     nodes.push(node("scp", vec!["Organizations SCPs".to_owned()]));
     nodes.push(node("profile", vec!["instance profile".to_owned(), d.instance_profile_arn()]));
     nodes.push(node("roleA", vec![format!("role {}", d.instance_role), d.instance_role_arn()]));
-    for (i, owner) in flow.owners.iter().enumerate() {
+    for (i, owner) in flow.owners().iter().enumerate() {
         nodes.push(node(&format!("roleB{i}"), vec![format!("role {}", owner.role), owner.role_arn()]));
     }
     for (i, (_, bucket)) in flow.buckets().enumerate() {
-        let access = match bucket.access {
-            Access::ReadWrite => "read-write",
-            Access::ReadOnly => "read-only",
-        };
-        let mut lines = vec![format!("bucket {}", bucket.name), access.to_owned()];
+        let mut lines = vec![format!("bucket {}", bucket.name), bucket.access.as_str().to_owned()];
         if bucket.mount {
             lines.push(format!("mounted at /mnt/{}", bucket.name));
         }
         nodes.push(node(&format!("bucket{i}"), lines));
     }
     for (i, key) in kms_keys(flow).iter().enumerate() {
-        nodes.push(node(&format!("kms{i}"), vec!["KMS key".to_owned(), (*key).to_owned()]));
+        nodes.push(node(&format!("kms{i}"), vec!["KMS key".to_owned(), key.as_str().to_owned()]));
     }
     nodes
 }
 
-/// The distinct KMS key ARNs, in config order.
-fn kms_keys(flow: &Flow) -> Vec<&str> {
-    let mut keys: Vec<&str> = Vec::new();
-    for (_, bucket) in flow.buckets() {
-        if let Some(key) = bucket.kms_key_arn.as_deref().filter(|k| !keys.contains(k)) {
-            keys.push(key);
-        }
-    }
-    keys
+/// The distinct KMS keys, in config order. A key is in its owner's account, so no two owners
+/// share one.
+fn kms_keys(flow: &Flow) -> Vec<&KmsKeyArn> {
+    flow.owners().iter().flat_map(|o| key_accesses(o).into_iter().map(|(key, _)| key)).collect()
 }
 
 fn edges(flow: &Flow) -> Vec<Edge> {
@@ -189,34 +116,37 @@ fn edges(flow: &Flow) -> Vec<Edge> {
         dashed: false,
     };
     let mut edges = Vec::new();
-    if flow.deployment.cross_account_role.is_some() {
+    if flow.deployment().cross_account_role.is_some() {
         edges.push(edge("xrole", "roleA".to_owned(), "iam:PassRole", vec![("", link::PASSROLE.to_owned())]));
     }
     edges.push(edge("cluster", "profile".to_owned(), "instance_profile_arn", vec![("", link::DATABRICKS.to_owned())]));
     edges.push(edge("profile", "roleA".to_owned(), "holds role", vec![("", link::INSTANCE_PROFILE.to_owned())]));
     edges.push(Edge { dashed: true, ..edge("scp", "roleA".to_owned(), "no deny", vec![("", link::SCP.to_owned())]) });
-    for (i, owner) in flow.owners.iter().enumerate() {
+    for (i, owner) in flow.owners().iter().enumerate() {
         let links =
             vec![("policy", link::assume_a_to_b(&owner.account_id)), ("trust", link::trust_b(&owner.account_id))];
         edges.push(edge("roleA", format!("roleB{i}"), "sts:AssumeRole", links));
     }
-    let keys = kms_keys(flow);
-    let owner_index = |account| flow.owners.iter().position(|o| &o.account_id == account).unwrap_or_default();
-    for (i, (owner, bucket)) in flow.buckets().enumerate() {
-        let label = match bucket.access {
-            Access::ReadWrite => "s3 read-write",
-            Access::ReadOnly => "s3 read-only",
-        };
-        let from = format!("roleB{}", owner_index(&owner.account_id));
-        edges.push(edge(&from, format!("bucket{i}"), label, vec![("", link::bucket(&bucket.name))]));
+    let key_index: std::collections::HashMap<&KmsKeyArn, usize> =
+        kms_keys(flow).into_iter().enumerate().map(|(i, k)| (k, i)).collect();
+    let mut b = 0;
+    for (o, owner) in flow.owners().iter().enumerate() {
+        for bucket in &owner.buckets {
+            let label = match bucket.access {
+                policy_model::Access::ReadWrite => "s3 read-write",
+                policy_model::Access::ReadOnly => "s3 read-only",
+            };
+            edges.push(edge(&format!("roleB{o}"), format!("bucket{b}"), label, vec![("", link::bucket(&bucket.name))]));
+            b += 1;
+        }
     }
     for (i, (_, bucket)) in flow.buckets().enumerate() {
-        let Some(k) = bucket.kms_key_arn.as_deref().and_then(|k| keys.iter().position(|x| *x == k)) else {
+        let Some(&k) = bucket.kms_key_arn.as_ref().and_then(|k| key_index.get(k)) else {
             continue;
         };
         let label = match bucket.access {
-            Access::ReadWrite => "kms:Decrypt, kms:GenerateDataKey",
-            Access::ReadOnly => "kms:Decrypt",
+            policy_model::Access::ReadWrite => "kms:Decrypt, kms:GenerateDataKey",
+            policy_model::Access::ReadOnly => "kms:Decrypt",
         };
         edges.push(edge(&format!("bucket{i}"), format!("kms{k}"), label, vec![("", link::kms(&bucket.name))]));
     }
@@ -224,7 +154,7 @@ fn edges(flow: &Flow) -> Vec<Edge> {
 }
 
 /// The edge's label with the statuses known for its links, and the status that colours it
-/// (the worst of them: fail, then skipped, then pass).
+/// (the worst of them: fail, unchecked, skipped, pass).
 fn label(edge: &Edge, status: &BTreeMap<String, LinkStatus>) -> (String, Option<LinkStatus>) {
     let mut text = edge.label.to_owned();
     let mut worst: Option<LinkStatus> = None;
@@ -235,13 +165,8 @@ fn label(edge: &Edge, status: &BTreeMap<String, LinkStatus>) -> (String, Option<
             text.push_str(name);
             text.push(' ');
         }
-        text.push_str(s.mark());
-        let rank = |s: LinkStatus| match s {
-            LinkStatus::Fail => 2,
-            LinkStatus::Skipped => 1,
-            LinkStatus::Pass => 0,
-        };
-        if worst.is_none_or(|w| rank(*s) > rank(w)) {
+        text.push_str(mark(*s));
+        if worst.is_none_or(|w| s.severity() > w.severity()) {
             worst = Some(*s);
         }
     }
@@ -260,7 +185,7 @@ pub fn mermaid(flow: &Flow, status: &BTreeMap<String, LinkStatus>) -> String {
         let arrow = if edge.dashed { "-.->" } else { "-->" };
         let _ = writeln!(out, "    {} {arrow}|\"{}\"| {}", edge.from, mermaid_text(&text), edge.to);
         if let Some(s) = worst {
-            let _ = writeln!(styles, "    linkStyle {i} stroke:{},stroke-width:2px", s.colour());
+            let _ = writeln!(styles, "    linkStyle {i} stroke:{},stroke-width:2px", colour(s));
         }
     }
     out.push_str(&styles);
@@ -285,7 +210,7 @@ pub fn dot(flow: &Flow, status: &BTreeMap<String, LinkStatus>) -> String {
             attrs.push_str(", style=dashed");
         }
         if let Some(s) = worst {
-            let _ = write!(attrs, ", color=\"{}\", fontcolor=\"{}\"", s.colour(), s.colour());
+            let _ = write!(attrs, ", color=\"{}\", fontcolor=\"{}\"", colour(s), colour(s));
         }
         let _ = writeln!(out, "    {} -> {} [{attrs}];", edge.from, edge.to);
     }
@@ -321,9 +246,22 @@ mod tests {
     }
 
     #[test]
-    fn link_ids_follow_the_chain() {
-        check(&link_ids(&one_owner()).join(" "), expect!["passrole databricks instance-profile scp assume-a-to-b:222222222222 trust-b:222222222222 bucket:my-bucket"]);
-        check(&link_ids(&two_owners()).join(" "), expect!["databricks instance-profile scp assume-a-to-b:222222222222 trust-b:222222222222 assume-a-to-b:333333333333 trust-b:333333333333 bucket:my-bucket bucket:logs.example.com bucket:analytics kms:my-bucket"]);
+    fn edges_draw_every_link_of_the_chain() {
+        // The diagram draws the links the report lists, in the chain's vocabulary; the passrole
+        // edge only when the config names the cross-account role.
+        for flow in [one_owner(), two_owners()] {
+            let drawn: Vec<String> =
+                edges(&flow).into_iter().flat_map(|e| e.links.into_iter().map(|(_, id)| id)).collect();
+            let mut reported = link_ids(&flow);
+            if flow.deployment().cross_account_role.is_none() {
+                reported.retain(|id| id != link::PASSROLE);
+            }
+            let mut sorted = drawn.clone();
+            sorted.sort();
+            reported.sort();
+            assert_eq!(sorted, reported);
+        }
+        check(&edges(&two_owners()).iter().flat_map(|e| e.links.iter().map(|(_, id)| id.as_str())).collect::<Vec<_>>().join(" "), expect!["databricks instance-profile scp assume-a-to-b:222222222222 trust-b:222222222222 assume-a-to-b:333333333333 trust-b:333333333333 bucket:my-bucket bucket:logs.example.com bucket:analytics kms:my-bucket"]);
     }
 
     #[test]
@@ -424,7 +362,7 @@ mod tests {
         );
         check(
             &"ok".parse::<LinkStatus>().unwrap_err().to_string(),
-            expect!["unknown link status `ok`; expected pass, fail or skipped"],
+            expect!["unknown link status `ok`; expected pass, fail, skipped or unchecked"],
         );
         let parsed: BTreeMap<String, LinkStatus> = serde_json::from_str(r#"{"scp": "skipped"}"#).unwrap();
         assert_eq!(parsed, statuses(&[("scp", LinkStatus::Skipped)]));

@@ -1,9 +1,14 @@
 //! Flows for the tests: the runbook's single owner, and several owners.
 
-use policy_model::{Access, AccountId, Bucket, BucketName, Deployment, Flow, Owner, RoleName};
+use policy_model::{Access, AccountId, Bucket, BucketName, Deployment, Flow, KmsKeyArn, Owner, RoleName};
 
 fn bucket(name: &str, access: Access, kms_key_arn: Option<&str>, mount: bool) -> Bucket {
-    Bucket { name: BucketName::new(name).unwrap(), access, kms_key_arn: kms_key_arn.map(str::to_owned), mount }
+    Bucket {
+        name: BucketName::new(name).unwrap(),
+        access,
+        kms_key_arn: kms_key_arn.map(|k| KmsKeyArn::new(k).unwrap()),
+        mount,
+    }
 }
 
 fn owner(account: &str, role: &str, buckets: Vec<Bucket>) -> Owner {
@@ -20,20 +25,21 @@ fn deployment(cross_account_role: Option<&str>) -> Deployment {
 
 /// The runbook's setup: one owner, one mounted read-write bucket.
 pub(crate) fn one_owner() -> Flow {
-    Flow {
-        region: "us-east-1".to_owned(),
-        deployment: deployment(Some("databricks-cross-account")),
-        owners: vec![owner("222222222222", "MyRoleB", vec![bucket("my-bucket", Access::ReadWrite, None, true)])],
-    }
+    Flow::new(
+        "us-east-1",
+        deployment(Some("databricks-cross-account")),
+        vec![owner("222222222222", "MyRoleB", vec![bucket("my-bucket", Access::ReadWrite, None, true)])],
+    )
+    .unwrap()
 }
 
 /// Two owners: one with a KMS-encrypted mounted bucket and a bucket whose name holds dots, the
 /// other with a read-only bucket sharing nothing; no cross-account role in the config.
 pub(crate) fn two_owners() -> Flow {
-    Flow {
-        region: "us-east-1".to_owned(),
-        deployment: deployment(None),
-        owners: vec![
+    Flow::new(
+        "us-east-1",
+        deployment(None),
+        vec![
             owner(
                 "222222222222",
                 "MyRoleB",
@@ -49,5 +55,6 @@ pub(crate) fn two_owners() -> Flow {
             ),
             owner("333333333333", "DataReader", vec![bucket("analytics", Access::ReadOnly, None, true)]),
         ],
-    }
+    )
+    .unwrap()
 }

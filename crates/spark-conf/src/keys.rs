@@ -1,69 +1,80 @@
 //! The S3A settings of the flow, as Hadoop keys without the `spark.hadoop.` prefix.
 //!
-//! With one bucket-owner role the runbook's global keys (`fs.s3a.credentialsType`, …) say
-//! everything. With several, one global `stsAssumeRole.arn` can name only one of the roles, so
-//! each bucket gets its own `fs.s3a.bucket.<bucket>.…` keys and assumes its own owner's role.
+//! The rule lives in [`policy_model::chain::s3a`], which `verify` checks a cluster against; this
+//! module names it for spark-conf's renderers. With one bucket-owner role the runbook's global
+//! keys (`fs.s3a.credentialsType`, …) say everything. With several, each bucket gets its own
+//! `fs.s3a.bucket.<bucket>.…` keys and assumes its own owner's role.
 
-use policy_model::{BucketName, Flow};
+pub use policy_model::chain::s3a::{
+    assume_role_settings, key as s3a_key, settings as hadoop_settings, uses_per_bucket_keys, ACL_DEFAULT, ASSUME_ROLE,
+    BUCKET_OWNER_FULL_CONTROL, CREDENTIALS_TYPE, SPARK_HADOOP_PREFIX, STS_ASSUME_ROLE_ARN,
+};
 
-/// Databricks' S3A option choosing how credentials are obtained.
-pub const CREDENTIALS_TYPE: &str = "credentialsType";
-/// Databricks' S3A option naming the role to assume.
-pub const STS_ASSUME_ROLE_ARN: &str = "stsAssumeRole.arn";
-/// The S3A option setting the canned ACL of every object written.
-pub const ACL_DEFAULT: &str = "acl.default";
-/// The `credentialsType` value that makes Databricks assume `stsAssumeRole.arn`.
-pub const ASSUME_ROLE: &str = "AssumeRole";
-/// The canned ACL the runbook sets, in the Hadoop enum form Databricks documents.
-pub const BUCKET_OWNER_FULL_CONTROL: &str = "BucketOwnerFullControl";
-/// The prefix that turns a Hadoop key into a Spark conf key.
-pub const SPARK_HADOOP_PREFIX: &str = "spark.hadoop.";
-
-/// Whether the flow needs per-bucket keys: true when its buckets belong to more than one
-/// owner role, so that a single global `stsAssumeRole.arn` cannot serve them all.
-pub fn uses_per_bucket_keys(flow: &Flow) -> bool {
-    let mut roles: Vec<String> = flow.owners.iter().filter(|o| !o.buckets.is_empty()).map(|o| o.role_arn()).collect();
-    roles.sort();
-    roles.dedup();
-    roles.len() > 1
-}
-
-/// `fs.s3a.<option>`, or `fs.s3a.bucket.<bucket>.<option>` for one bucket.
-pub fn s3a_key(bucket: Option<&BucketName>, option: &str) -> String {
-    match bucket {
-        Some(bucket) => format!("fs.s3a.bucket.{bucket}.{option}"),
-        None => format!("fs.s3a.{option}"),
-    }
-}
-
-/// The Databricks S3A settings of the flow as Hadoop keys, in config order: the runbook's three
-/// global keys with one owner role, per-bucket keys with several, none without buckets.
-pub fn hadoop_settings(flow: &Flow) -> Vec<(String, String)> {
-    let per_bucket = uses_per_bucket_keys(flow);
-    let mut settings = Vec::new();
-    if per_bucket {
-        for (owner, bucket) in flow.buckets() {
-            settings.extend(assume_role_settings(Some(&bucket.name), &owner.role_arn()));
+/// A double-quoted Python string literal that reads back as `s`: backslash, quote, and the
+/// control characters are escaped (`\n`, `\xHH`); other characters stay as they are (Python 3
+/// source is UTF-8).
+pub fn python_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
         }
-    } else if let Some(owner) = flow.owners.iter().find(|o| !o.buckets.is_empty()) {
-        settings.extend(assume_role_settings(None, &owner.role_arn()));
     }
-    settings
+    out.push('"');
+    out
 }
 
-/// The three Databricks settings that assume `role_arn`, globally or for one bucket.
-pub(crate) fn assume_role_settings(bucket: Option<&BucketName>, role_arn: &str) -> [(String, String); 3] {
-    [
-        (s3a_key(bucket, CREDENTIALS_TYPE), ASSUME_ROLE.to_owned()),
-        (s3a_key(bucket, STS_ASSUME_ROLE_ARN), role_arn.to_owned()),
-        (s3a_key(bucket, ACL_DEFAULT), BUCKET_OWNER_FULL_CONTROL.to_owned()),
-    ]
+/// A double-quoted Scala string literal (not interpolated, so `$` is plain) that reads back as
+/// `s`. Line breaks are written as `\n` and `\r`, never as `\u000a`: Scala 2.12 turns unicode
+/// escapes into characters before it reads the literal, so an escaped line break would end it.
+pub fn scala_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
-/// A double-quoted string literal that Python, Scala and JSON all read back as `s`.
-pub(crate) fn quote(s: &str) -> String {
-    // JSON's escapes (`\"`, `\\`, `\n`, `\uXXXX`, …) are a subset of Python's and Scala's.
-    serde_json::to_string(s).unwrap_or_default()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, python: &str, scala: &str) {
+        assert_eq!(python_str(input), python, "python of {input:?}");
+        assert_eq!(scala_str(input), scala, "scala of {input:?}");
+    }
+
+    #[test]
+    fn string_literals() {
+        check("/mnt/my-bucket", r#""/mnt/my-bucket""#, r#""/mnt/my-bucket""#);
+        check(r#"a"b\c"#, r#""a\"b\\c""#, r#""a\"b\\c""#);
+        check("a\nb\tc", r#""a\nb\tc""#, r#""a\nb\tc""#);
+        check("$x {y}", r#""$x {y}""#, r#""$x {y}""#);
+        check("\u{1}\u{7f}", r#""\x01\x7f""#, r#""\u0001\u007f""#);
+        check(r"\u0041", r#""\\u0041""#, r#""\\u0041""#);
+        check("é", "\"é\"", "\"é\"");
+    }
 }
 
 /// The key-name endings whose values are credentials (`fs.s3a.secret.key`, `fs.s3a.access.key`,

@@ -39,7 +39,7 @@ pub use databricks::{
     unmount_command_python,
 };
 pub use diagram::{link, link_ids, DiagramFormat, LinkStatus, UnknownName};
-pub use keys::uses_per_bucket_keys;
+pub use keys::{python_str, scala_str, uses_per_bucket_keys};
 pub use s3a::{core_site_xml, s3a_settings, spark_defaults_conf, S3aOptions, SessionName, SessionNameError};
 
 /// A render target, as `cargo xtask render --what` names it.

@@ -111,7 +111,7 @@ pub fn s3a_settings(flow: &Flow, opts: &S3aOptions) -> Vec<(String, String)> {
         for (owner, bucket) in flow.buckets() {
             settings.extend(assume(Some(&bucket.name), owner.role_arn()));
         }
-    } else if let Some(owner) = flow.owners.iter().find(|o| !o.buckets.is_empty()) {
+    } else if let Some(owner) = flow.owners().iter().find(|o| !o.buckets.is_empty()) {
         settings.extend(assume(None, owner.role_arn()));
     }
     settings

@@ -109,22 +109,26 @@ mod round_trip {
                             .map(|(name, rw, kms, mount)| Bucket {
                                 name,
                                 access: if rw { Access::ReadWrite } else { Access::ReadOnly },
-                                kms_key_arn: kms.then(|| format!("arn:aws:kms:us-east-1:{account}:key/k")),
+                                kms_key_arn: kms.then(|| {
+                                    policy_model::KmsKeyArn::new(&format!("arn:aws:kms:us-east-1:{account}:key/k"))
+                                        .unwrap()
+                                }),
                                 mount,
                             })
                             .collect();
                         Owner { account_id: account, role: RoleName::new(&role).unwrap(), buckets }
                     })
                     .collect();
-                Some(Flow {
-                    region: "us-east-1".to_owned(),
-                    deployment: Deployment {
+                Flow::new(
+                    "us-east-1",
+                    Deployment {
                         account_id: AccountId::new("111111111111").unwrap(),
                         instance_role: RoleName::new("MyRoleA").unwrap(),
                         cross_account_role: cross.map(|r| RoleName::new(&r).unwrap()),
                     },
                     owners,
-                })
+                )
+                .ok()
             },
         )
     }

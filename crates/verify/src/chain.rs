@@ -4,34 +4,14 @@
 use std::collections::BTreeMap;
 
 use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
-use policy_model::eval::{self, CompiledPolicy, Context, Outcome, PolicySet, Request, SideResult};
+use policy_model::chain::{self as vocab, LinkRequest};
+use policy_model::eval::{self, CompiledPolicy, Outcome, PolicySet, Request, SideResult};
 use policy_model::{Access, Bucket, Flow, Owner, PolicyDocument, Principal, Statement};
 
 use crate::report::{Link, Status};
 use crate::state::{self, State};
 
-/// Link ids, the same as `spark_conf::link`.
-pub mod ids {
-    pub const PASSROLE: &str = "passrole";
-    pub const INSTANCE_PROFILE: &str = "instance-profile";
-    pub const SCP: &str = "scp";
-    pub const DATABRICKS: &str = "databricks";
-    pub fn assume_a_to_b(owner: &str) -> String {
-        format!("assume-a-to-b:{owner}")
-    }
-    pub fn trust_b(owner: &str) -> String {
-        format!("trust-b:{owner}")
-    }
-    pub fn bucket(bucket: &str) -> String {
-        format!("bucket:{bucket}")
-    }
-    pub fn kms(bucket: &str) -> String {
-        format!("kms:{bucket}")
-    }
-}
-
-/// The key of the object the evaluation asks about; the live canary lives under the same prefix.
-pub const PROBE_PREFIX: &str = "_xacct/";
+pub use policy_model::chain::{bucket_actions, link as ids, PROBE_PREFIX};
 
 /// The links, and what the evaluation said of each request, so that probes can be compared with it.
 #[derive(Debug, Clone, Default)]
@@ -41,30 +21,33 @@ pub struct Evaluation {
     pub allowed: BTreeMap<(String, String), bool>,
 }
 
-/// One request of the chain, remembered for the SCP link.
-struct ChainRequest {
-    principal: String,
-    action: String,
-    resource: String,
-    resource_account: Option<String>,
-    context: Context,
-}
-
 struct Eval<'a> {
     flow: &'a Flow,
     state: &'a State,
     out: Evaluation,
-    requests: Vec<ChainRequest>,
+    /// Every request of the chain, remembered for the SCP link.
+    requests: Vec<LinkRequest>,
+    /// The instance role's compiled identity policies, compiled once for every owner's link.
+    a_identity: Option<Result<std::rc::Rc<Vec<CompiledPolicy>>, String>>,
+    /// Key ARN to the access its key policy grants, filled on first use.
+    key_access: std::collections::HashMap<String, Access>,
 }
 
 /// Evaluates every link of the chain on `state`.
 pub fn evaluate(flow: &Flow, state: &State) -> Evaluation {
-    let mut e = Eval { flow, state, out: Evaluation::default(), requests: Vec::new() };
+    let mut e = Eval {
+        flow,
+        state,
+        out: Evaluation::default(),
+        requests: Vec::new(),
+        a_identity: None,
+        key_access: Default::default(),
+    };
     let link = e.passrole();
     e.out.links.push(link);
     let link = e.instance_profile();
     e.out.links.push(link);
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let (assume, trust) = e.assume(owner);
         e.out.links.push(assume);
         e.out.links.push(trust);
@@ -122,8 +105,9 @@ fn compile(doc: &PolicyDocument, label: String) -> Result<CompiledPolicy, String
         .map_err(|e| format!("{label} cannot be evaluated: {e}"))
 }
 
-fn request(principal: &str, action: &str, resource: &str, account: &str, context: Context) -> Result<Request, String> {
-    Request::new(principal, action, resource, Some(account), context).map_err(|e| e.to_string())
+fn prepare(r: &LinkRequest) -> Result<Request, String> {
+    Request::new(&r.principal, r.action, &r.resource, Some(r.resource_account.as_str()), r.context.clone())
+        .map_err(|e| format!("the request {} on {} cannot be evaluated: {e}", r.action, r.resource))
 }
 
 fn json(stmt: &Statement) -> String {
@@ -160,7 +144,28 @@ fn deny_fix(denies: &[(String, String)], action: &str, principal: &str) -> Strin
 
 impl Eval<'_> {
     fn a(&self) -> &str {
-        self.flow.deployment.account_id.as_str()
+        self.flow.deployment().account_id.as_str()
+    }
+
+    /// The access the key policy of `key` grants: the widest of the buckets it encrypts.
+    fn key_access(&mut self, key: &str) -> Option<Access> {
+        if self.key_access.is_empty() {
+            for owner in self.flow.owners() {
+                for (k, access) in vocab::key_accesses(owner) {
+                    self.key_access.insert(k.as_str().to_owned(), access);
+                }
+            }
+        }
+        self.key_access.get(key).copied()
+    }
+
+    /// [`Self::identity`] of the instance role, compiled on first use and then shared.
+    fn a_identity(&mut self) -> Result<std::rc::Rc<Vec<CompiledPolicy>>, String> {
+        if self.a_identity.is_none() {
+            let a_role = self.flow.deployment().instance_role_arn();
+            self.a_identity = Some(self.identity(&a_role).map(std::rc::Rc::new));
+        }
+        self.a_identity.clone().unwrap_or_else(|| Ok(std::rc::Rc::default()))
     }
 
     /// The compiled identity policies of a role, labelled with account and name.
@@ -185,18 +190,16 @@ impl Eval<'_> {
 
     /// A document of these resources that cannot be written, as a failing link.
     fn broken(&self, link: &Link, keys: &[&str]) -> Option<Link> {
-        let (k, why) = keys.iter().find_map(|k| self.state.broken.get(*k).map(|why| (k, why)))?;
-        Some(link.clone().fail(vec![format!("the policy of {k} cannot be written: {why}")], why.clone()))
+        let why = keys.iter().find_map(|k| self.state.broken.get(*k))?;
+        Some(link.clone().fail(
+            vec![why.clone()],
+            "make room first: remove or shorten statements others wrote there, or split the document, \
+             so that xacct's statements fit",
+        ))
     }
 
-    fn remember(&mut self, principal: &str, action: &str, resource: &str, account: &str, context: &Context) {
-        self.requests.push(ChainRequest {
-            principal: principal.to_owned(),
-            action: action.to_owned(),
-            resource: resource.to_owned(),
-            resource_account: Some(account.to_owned()),
-            context: context.clone(),
-        });
+    fn remember(&mut self, request: &LinkRequest) {
+        self.requests.push(request.clone());
     }
 
     fn record(&mut self, id: &str, action: &str, allowed: bool) {
@@ -205,7 +208,7 @@ impl Eval<'_> {
 
     /// Link 1: the cross-account role may pass the instance role.
     fn passrole(&mut self) -> Link {
-        let deployment = &self.flow.deployment;
+        let deployment = self.flow.deployment();
         let a_role = deployment.instance_role_arn();
         let a = self.a().to_owned();
         let Some(x_role) = deployment.cross_account_role_arn() else {
@@ -219,7 +222,7 @@ impl Eval<'_> {
             return failed;
         }
         if let Some(why) = self.unreadable(&[&x_role]) {
-            return link.skip(why, None);
+            return link.unchecked(why);
         }
         if !self.state.roles.contains_key(&x_role) {
             return link.fail(
@@ -233,12 +236,12 @@ impl Eval<'_> {
             Ok(p) => p,
             Err(e) => return link.fail(vec![e.clone()], e),
         };
-        let context = Context::new().with("iam:PassedToService", "ec2.amazonaws.com");
-        let req = match request(&x_role, "iam:PassRole", &a_role, &a, context.clone()) {
+        let Some(wanted) = vocab::passrole_request(self.flow) else { return link };
+        let req = match prepare(&wanted) {
             Ok(r) => r,
-            Err(e) => return link.skip(e, None),
+            Err(e) => return link.unchecked(e),
         };
-        self.remember(&x_role, "iam:PassRole", &a_role, &a, &context);
+        self.remember(&wanted);
         let set = PolicySet { identity: identity.iter().collect(), ..PolicySet::default() };
         let v = run(&req, &set);
         self.record(ids::PASSROLE, "iam:PassRole", v.outcome == Outcome::Allowed);
@@ -251,14 +254,14 @@ impl Eval<'_> {
 
     /// Link 2: the instance profile exists, holds the instance role, and the role trusts EC2.
     fn instance_profile(&mut self) -> Link {
-        let deployment = &self.flow.deployment;
+        let deployment = self.flow.deployment();
         let (a_role, profile) = (deployment.instance_role_arn(), deployment.instance_profile_arn());
         let a = self.a().to_owned();
         let name = deployment.instance_role.as_str();
         let link =
             Link::new(ids::INSTANCE_PROFILE, &profile, &a_role, "holds the role; ec2.amazonaws.com sts:AssumeRole");
         if let Some(why) = self.unreadable(&[&profile, &a_role]) {
-            return link.skip(why, None);
+            return link.unchecked(why);
         }
         let Some(p) = self.state.instance_profiles.get(&profile) else {
             return link.fail(
@@ -290,9 +293,9 @@ impl Eval<'_> {
             Ok(t) => t,
             Err(e) => return link.fail(vec![e.clone()], e),
         };
-        let req = match request("ec2.amazonaws.com", "sts:AssumeRole", &a_role, &a, Context::new()) {
+        let req = match prepare(&vocab::instance_profile_request(self.flow)) {
             Ok(r) => r,
-            Err(e) => return link.skip(e, None),
+            Err(e) => return link.unchecked(e),
         };
         let set = PolicySet { resource: Some(&trust), ..PolicySet::default() };
         let v = run(&req, &set);
@@ -316,33 +319,38 @@ impl Eval<'_> {
     /// Links 3 and 4 for one owner: the instance role's policies allow `sts:AssumeRole` on the
     /// owner's role, and the owner's role trusts the instance role.
     fn assume(&mut self, owner: &Owner) -> (Link, Link) {
-        let a_role = self.flow.deployment.instance_role_arn();
+        let a_role = self.flow.deployment().instance_role_arn();
         let b_role = owner.role_arn();
         let (a, b) = (self.a().to_owned(), owner.account_id.as_str().to_owned());
-        let assume = Link::new(ids::assume_a_to_b(&b), &a_role, &b_role, "sts:AssumeRole (identity policy)");
-        let trust_link = Link::new(ids::trust_b(&b), &a_role, &b_role, "sts:AssumeRole (trust policy)");
+        let assume =
+            Link::new(ids::assume_a_to_b(&owner.account_id), &a_role, &b_role, "sts:AssumeRole (identity policy)");
+        let trust_link = Link::new(ids::trust_b(&owner.account_id), &a_role, &b_role, "sts:AssumeRole (trust policy)");
 
-        let context = Context::new();
-        let req = match request(&a_role, "sts:AssumeRole", &b_role, &b, context.clone()) {
+        let wanted = vocab::assume_request(self.flow, owner);
+        let req = match prepare(&wanted) {
             Ok(r) => r,
-            Err(e) => return (assume.skip(e.clone(), None), trust_link.skip(e, None)),
+            Err(e) => return (assume.unchecked(e.clone()), trust_link.unchecked(e)),
         };
-        self.remember(&a_role, "sts:AssumeRole", &b_role, &b, &context);
+        self.remember(&wanted);
 
-        // Link 3: the identity side alone.
+        // Link 3: the identity side alone. The fix names this owner's role only: the whole
+        // statement lists every owner's role.
         let add_policy = format!(
-            "add to the inline policy {ASSUME_POLICY_NAME} of {a_role} in account {a} (`cargo xtask provision` does): {}",
-            json(&build::assume_role_policy(self.flow).statement[0])
+            "allow sts:AssumeRole on {b_role}: add it to the Resource of statement {} in the inline policy \
+             {ASSUME_POLICY_NAME} of {a_role} in account {a} (`cargo xtask provision` does)",
+            build::ASSUME_SID,
         );
-        let assume = if let Some(why) = self.unreadable(&[&a_role]) {
-            assume.skip(why, None)
+        let assume = if let Some(failed) = self.broken(&assume, &[&a_role]) {
+            failed
+        } else if let Some(why) = self.unreadable(&[&a_role]) {
+            assume.unchecked(why)
         } else if !self.state.roles.contains_key(&a_role) {
             assume.fail(
                 vec![format!("role {a_role} does not exist in account {a}")],
                 format!("create role {} in account {a} (`cargo xtask provision` does)", role_name(&a_role)),
             )
         } else {
-            match self.identity(&a_role) {
+            match self.a_identity() {
                 Err(e) => assume.fail(vec![e.clone()], e),
                 Ok(identity) => {
                     let v = run(&req, &PolicySet { identity: identity.iter().collect(), ..PolicySet::default() });
@@ -374,7 +382,7 @@ impl Eval<'_> {
             invalid_principal_hint(&a_role, &a)
         );
         let trust_link = if let Some(why) = self.unreadable(&[&b_role]) {
-            trust_link.skip(why, None)
+            trust_link.unchecked(why)
         } else {
             match self.trust(&b_role) {
                 None => trust_link.fail(
@@ -471,9 +479,9 @@ impl Eval<'_> {
     /// Link 5: the owner's role may list, read and (for read-write) write the bucket.
     fn bucket(&mut self, owner: &Owner, bucket: &Bucket) -> Link {
         let b_role = owner.role_arn();
-        let b = owner.account_id.as_str().to_owned();
+        let b = owner.account_id.as_str();
         let name = bucket.name.as_str();
-        let id = ids::bucket(name);
+        let id = ids::bucket(&bucket.name);
         let actions = bucket_actions(bucket.access);
         let link =
             Link::new(&id, &b_role, bucket.name.arn(), actions.iter().map(|(a, _)| *a).collect::<Vec<_>>().join(", "));
@@ -481,7 +489,7 @@ impl Eval<'_> {
             return failed;
         }
         if let Some(why) = self.unreadable(&[name, &b_role]) {
-            return link.skip(why, None);
+            return link.unchecked(why);
         }
         let Some(state) = self.state.buckets.get(name) else {
             return link.fail(
@@ -501,22 +509,16 @@ impl Eval<'_> {
             None => None,
         };
         let mut verdicts = Vec::new();
-        for (action, on_object) in &actions {
-            let resource =
-                if *on_object { format!("{}/{PROBE_PREFIX}verify", bucket.name.arn()) } else { bucket.name.arn() };
-            let mut context = Context::new().with("aws:SecureTransport", "true");
-            if matches!(*action, "s3:PutObject" | "s3:PutObjectAcl") {
-                context = context.with("s3:x-amz-acl", "bucket-owner-full-control");
-            }
-            let req = match request(&b_role, action, &resource, &b, context.clone()) {
+        for wanted in vocab::bucket_requests(owner, bucket) {
+            let req = match prepare(&wanted) {
                 Ok(r) => r,
-                Err(e) => return link.skip(e, None),
+                Err(e) => return link.unchecked(e),
             };
-            self.remember(&b_role, action, &resource, &b, &context);
             let set =
                 PolicySet { identity: identity.iter().collect(), resource: policy.as_ref(), ..PolicySet::default() };
             let v = run(&req, &set);
-            self.record(&id, action, v.outcome == Outcome::Allowed);
+            self.record(&id, wanted.action, v.outcome == Outcome::Allowed);
+            self.remember(&wanted);
             verdicts.push(v);
         }
         let add = format!(
@@ -545,22 +547,21 @@ impl Eval<'_> {
     /// Link 6: the bucket's key lets the owner's role decrypt and (for writes) generate data keys.
     fn kms(&mut self, owner: &Owner, bucket: &Bucket) -> Link {
         let b_role = owner.role_arn();
-        let b = owner.account_id.as_str().to_owned();
+        let b = owner.account_id.as_str();
         let name = bucket.name.as_str();
-        let id = ids::kms(name);
-        let key = bucket.kms_key_arn.clone().unwrap_or_default();
-        let actions: &[&str] = match bucket.access {
-            Access::ReadWrite => &["kms:Decrypt", "kms:GenerateDataKey"],
-            Access::ReadOnly => &["kms:Decrypt"],
+        let id = ids::kms(&bucket.name);
+        let Some(key) = bucket.kms_key_arn.as_ref().map(|k| k.as_str()) else {
+            return Link::new(&id, &b_role, "", "").skip("the bucket has no `kms_key_arn`", None);
         };
-        let link = Link::new(&id, &b_role, &key, actions.join(", "));
-        if let Some(failed) = self.broken(&link, &[&key]) {
+        let actions = vocab::kms_actions(bucket.access);
+        let link = Link::new(&id, &b_role, key, actions.join(", "));
+        if let Some(failed) = self.broken(&link, &[key]) {
             return failed;
         }
-        if let Some(why) = self.unreadable(&[&key, &b_role]) {
-            return link.skip(why, None);
+        if let Some(why) = self.unreadable(&[key, &b_role]) {
+            return link.unchecked(why);
         }
-        let Some(doc) = self.state.keys.get(&key) else {
+        let Some(doc) = self.state.keys.get(key) else {
             return link.fail(
                 vec![format!("key {key} does not exist in account {b}")],
                 format!("check `kms_key_arn` of bucket {name}: it must be the key that encrypts the bucket"),
@@ -574,27 +575,24 @@ impl Eval<'_> {
             Ok(p) => p,
             Err(e) => return link.fail(vec![e.clone()], e),
         };
-        let region = key.split(':').nth(3).unwrap_or("us-east-1").to_owned();
         let mut verdicts = Vec::new();
-        for action in actions {
-            let context = Context::new()
-                .with("kms:ViaService", format!("s3.{region}.amazonaws.com"))
-                .with("kms:CallerAccount", b.clone())
-                .with("aws:SecureTransport", "true");
-            let req = match request(&b_role, action, &key, &b, context.clone()) {
+        for wanted in vocab::kms_requests(owner, bucket) {
+            let req = match prepare(&wanted) {
                 Ok(r) => r,
-                Err(e) => return link.skip(e, None),
+                Err(e) => return link.unchecked(e),
             };
-            self.remember(&b_role, action, &key, &b, &context);
             let set =
                 PolicySet { identity: identity.iter().collect(), resource: Some(&policy), ..PolicySet::default() };
             let v = run(&req, &set);
-            self.record(&id, action, v.outcome == Outcome::Allowed);
+            self.record(&id, wanted.action, v.outcome == Outcome::Allowed);
+            self.remember(&wanted);
             verdicts.push(v);
         }
+        // The key policy holds one statement per owner role, with the widest access of its buckets.
+        let access = self.key_access(key).unwrap_or(bucket.access);
         let add = format!(
             "add to the key policy of {key} in account {b} (`cargo xtask provision` merges it in): {}",
-            json(&build::kms_key_user_statement(owner, &key, bucket.access))
+            json(&build::kms_key_user_statement(owner, key, access))
         );
         judge(link, &verdicts, &b_role, &add)
     }
@@ -627,20 +625,17 @@ impl Eval<'_> {
         }
         let set = PolicySet { scps: compiled.iter().map(|l| l.iter().collect()).collect(), ..PolicySet::default() };
         let mut evidence = Vec::new();
-        let mut fixes = Vec::new();
+        let mut fixes: Vec<String> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
         for r in &self.requests {
-            let Ok(req) =
-                Request::new(&r.principal, &r.action, &r.resource, r.resource_account.as_deref(), r.context.clone())
-            else {
-                continue;
-            };
+            let Ok(req) = prepare(r) else { continue };
             let v = run(&req, &set);
             let what = format!("{} {} on {}", r.principal, r.action, r.resource);
             match v.outcome {
                 Outcome::ExplicitDeny => {
                     evidence.push(format!("{what}: {}", v.refs.join(", ")));
-                    let fix = deny_fix(&v.denies, &r.action, &r.principal);
-                    if !fixes.contains(&fix) {
+                    let fix = deny_fix(&v.denies, r.action, &r.principal);
+                    if seen.insert(fix.clone()) {
                         fixes.push(fix);
                     }
                 }
@@ -650,7 +645,7 @@ impl Eval<'_> {
                         "add an SCP statement that allows {} at that level of the organization (every level needs an Allow)",
                         r.action
                     );
-                    if !fixes.contains(&fix) {
+                    if seen.insert(fix.clone()) {
                         fixes.push(fix);
                     }
                 }
@@ -668,14 +663,14 @@ impl Eval<'_> {
 
     /// Link 8: the instance profile is registered, and the cluster uses it with the S3A keys.
     fn databricks(&mut self) -> Link {
-        let profile = self.flow.deployment.instance_profile_arn();
+        let profile = self.flow.deployment().instance_profile_arn();
         let link =
             Link::new(ids::DATABRICKS, "Databricks workspace", &profile, "instance profile registered; cluster conf");
         let Some(db) = &self.state.databricks else {
             return link.skip("no [databricks] section in the config", None);
         };
         if let Some(why) = self.unreadable(&["databricks"]) {
-            return link.skip(why, None);
+            return link.unchecked(why);
         }
         let mut evidence = Vec::new();
         let mut fixes = Vec::new();
@@ -736,7 +731,7 @@ impl Eval<'_> {
                             }
                             None => {
                                 evidence.push(format!("cluster {id}: neither {per_bucket} nor {global} is set"));
-                                let key = if self.flow.owners.len() > 1 { per_bucket } else { global };
+                                let key = if vocab::s3a::uses_per_bucket_keys(self.flow) { per_bucket } else { global };
                                 missing.push(format!("{key} {value}"));
                             }
                         }
@@ -756,15 +751,6 @@ impl Eval<'_> {
             link.fail(evidence, fixes.join("; "))
         }
     }
-}
-
-/// The S3 actions a bucket needs, and whether each is on objects.
-pub fn bucket_actions(access: Access) -> Vec<(&'static str, bool)> {
-    let mut actions = vec![("s3:GetBucketLocation", false), ("s3:ListBucket", false), ("s3:GetObject", true)];
-    if access == Access::ReadWrite {
-        actions.extend([("s3:PutObject", true), ("s3:PutObjectAcl", true), ("s3:DeleteObject", true)]);
-    }
-    actions
 }
 
 /// The AWS principals the Allow statements of a document name.

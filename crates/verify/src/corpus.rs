@@ -7,8 +7,8 @@
 
 use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
 use policy_model::{
-    Access, AccountId, Bucket as FlowBucket, BucketName, Deployment, Flow, Owner, PolicyDocument, Principal, RoleName,
-    Statement,
+    Access, AccountId, Bucket as FlowBucket, BucketName, Deployment, Flow, KmsKeyArn, Owner, PolicyDocument, Principal,
+    RoleName, Statement,
 };
 
 use crate::chain::ids;
@@ -33,29 +33,57 @@ pub fn flow(kms_key_arn: &str) -> Flow {
 /// Invalid names fall back to the corpus constants.
 pub fn flow_in(a: &str, b: &str, bucket: &str, kms_key_arn: &str) -> Flow {
     let account = |id: &str, fallback: &str| AccountId::new(id).unwrap_or_else(|_| known(AccountId::new(fallback)));
-    Flow {
-        region: "us-east-1".to_owned(),
-        deployment: Deployment {
-            account_id: account(a, A),
-            instance_role: known(RoleName::new("MyRoleA")),
-            cross_account_role: Some(known(RoleName::new(CROSS_ACCOUNT_ROLE))),
-        },
-        owners: vec![Owner {
-            account_id: account(b, B),
-            role: known(RoleName::new("MyRoleB")),
-            buckets: vec![FlowBucket {
-                name: BucketName::new(bucket).unwrap_or_else(|_| known(BucketName::new(BUCKET))),
-                access: Access::ReadWrite,
-                kms_key_arn: Some(kms_key_arn.to_owned()),
-                mount: false,
-            }],
+    let (a, b) = (account(a, A), account(b, B));
+    let key = KmsKeyArn::new(kms_key_arn)
+        .ok()
+        .filter(|k| *k.account() == b)
+        .unwrap_or_else(|| known(KmsKeyArn::new(&format!("arn:aws:kms:us-east-1:{b}:key/corpus"))));
+    let deployment = Deployment {
+        account_id: a,
+        instance_role: known(RoleName::new("MyRoleA")),
+        cross_account_role: Some(known(RoleName::new(CROSS_ACCOUNT_ROLE))),
+    };
+    let owners = vec![Owner {
+        account_id: b,
+        role: known(RoleName::new("MyRoleB")),
+        buckets: vec![FlowBucket {
+            name: BucketName::new(bucket).unwrap_or_else(|_| known(BucketName::new(BUCKET))),
+            access: Access::ReadWrite,
+            kms_key_arn: Some(key),
+            mount: false,
         }],
-    }
+    }];
+    known(Flow::new("us-east-1", deployment, owners))
+}
+
+/// A large flow for scaling checks: account A of the corpus, `owners` bucket owners (accounts
+/// from 200000000000, each with role `MyRoleB`) and `buckets` read-write or read-only buckets
+/// each, every bucket encrypted with one of four keys of its owner.
+pub fn wide_flow(owners: usize, buckets: usize) -> Flow {
+    let deployment = flow(&format!("arn:aws:kms:us-east-1:{B}:key/k")).into_parts().1;
+    let owners = (0..owners)
+        .map(|o| {
+            let account = known(AccountId::new(&format!("{:012}", 200_000_000_000u64 + o as u64)));
+            let buckets = (0..buckets)
+                .map(|b| FlowBucket {
+                    name: known(BucketName::new(&format!("data-{o}-{b}"))),
+                    access: if b % 2 == 0 { Access::ReadWrite } else { Access::ReadOnly },
+                    kms_key_arn: Some(known(KmsKeyArn::new(&format!(
+                        "arn:aws:kms:us-east-1:{account}:key/k{}",
+                        b % 4
+                    )))),
+                    mount: false,
+                })
+                .collect();
+            Owner { account_id: account, role: known(RoleName::new("MyRoleB")), buckets }
+        })
+        .collect();
+    known(Flow::new("us-east-1", deployment, owners))
 }
 
 #[expect(clippy::expect_used, reason = "the corpus names are constants that pass the checks")]
-fn known<T>(checked: Result<T, policy_model::NameError>) -> T {
-    checked.expect("corpus names are valid")
+fn known<T, E: std::fmt::Debug>(checked: Result<T, E>) -> T {
+    checked.expect("corpus names are valid and its accounts differ")
 }
 
 /// One way to break a healthy deployment, as data both backends can apply.
@@ -96,14 +124,14 @@ fn doc(text: &str) -> PolicyDocument {
 
 /// Every case, for the corpus flow `flow`.
 pub fn cases(flow: &Flow) -> Vec<Case> {
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     let a_role = deployment.instance_role_arn();
     let x_role = deployment.cross_account_role_arn().unwrap_or_default();
-    let owner = &flow.owners[0];
+    let owner = &flow.owners()[0];
     let bucket = &owner.buckets[0];
     let b_role = owner.role_arn();
     let b = owner.account_id.as_str();
-    let key = bucket.kms_key_arn.clone().unwrap_or_default();
+    let key = bucket.kms_key_arn.as_ref().map(|k| k.as_str().to_owned()).unwrap_or_default();
     let name = bucket.name.as_str().to_owned();
     let words = |w: &[&str]| w.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
 

@@ -2,40 +2,22 @@
 //! decided it and a concrete fix.
 //!
 //! The JSON form is fixed by DESIGN.md:
-//! `{"ok": bool, "links": [{"id", "from", "to", "action", "status", "evidence", "fix"}]}`.
+//! `{"ok": bool, "links": [{"id", "from", "to", "action", "status", "evidence", "fix"}]}`, with
+//! `status` one of `pass`, `fail`, `skipped` (the config leaves the link out) and `unchecked` (it
+//! could not be checked; `ok` is then false).
 //! `evidence` is one string (the lines joined with `"; "`), and `fix` is `null` when there is
 //! nothing to do. `warnings` is an extra key: the places where a live probe and the evaluation
 //! disagree.
 
 use std::fmt;
 
+use policy_model::chain::LinkStatus;
+
 use serde::{Serialize, Serializer};
 
-/// A link's result. Serialized as `pass`, `fail` or `skipped`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Fail,
-    /// Not checked; the evidence says why.
-    Skipped,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Skipped => "skipped",
-        }
-    }
-}
-
-impl fmt::Display for Status {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// A link's result: the chain's [`LinkStatus`], serialized as `pass`, `fail`, `skipped` or
+/// `unchecked`.
+pub use policy_model::chain::LinkStatus as Status;
 
 /// One requirement of the chain.
 ///
@@ -98,10 +80,20 @@ impl Link {
         self
     }
 
+    /// Left out by the config: `reason` says what the config does not name.
     pub(crate) fn skip(mut self, reason: impl Into<String>, fix: Option<String>) -> Link {
         self.status = Status::Skipped;
         self.evidence = vec![reason.into()];
         self.fix = fix;
+        self
+    }
+
+    /// Should have been checked and could not be: `cause` says why in plain words (a read that
+    /// failed, missing credentials).
+    pub(crate) fn unchecked(mut self, cause: impl Into<String>) -> Link {
+        self.status = Status::Unchecked;
+        self.evidence = vec![cause.into()];
+        self.fix = Some("make the read possible (credentials, permissions, network) and run verify again".to_owned());
         self
     }
 
@@ -110,20 +102,58 @@ impl Link {
     }
 }
 
+/// How many links of a report have each status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Summary {
+    /// Links that pass.
+    pub pass: usize,
+    /// Links that fail.
+    pub fail: usize,
+    /// Links the config leaves out.
+    pub skipped: usize,
+    /// Links that could not be checked.
+    pub unchecked: usize,
+}
+
+/// The verdict of a report, which the CLI turns into its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every link passes or is skipped by the config (exit 0).
+    Ok,
+    /// Some link fails (exit 1), whatever the others are.
+    Failed,
+    /// No link fails, but some could not be checked (exit 3).
+    Unchecked,
+}
+
+impl Verdict {
+    /// The exit code `verify` uses for this verdict: 0, 1 or 3.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Ok => 0,
+            Verdict::Failed => 1,
+            Verdict::Unchecked => 3,
+        }
+    }
+}
+
 /// What `verify` found. **API Boundary:** this is what callers get; the way it is computed may change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Report {
-    /// True when no link fails (skipped links do not fail the report).
+    /// True when every link passes or is skipped by the config: a failing or unchecked link
+    /// makes it false.
     pub ok: bool,
     pub links: Vec<Link>,
-    /// Where a live probe and the evaluation disagree, one line each. Against the emulator some are
-    /// expected: moto enforces neither bucket policies nor cross-account trust.
+    /// Where a live probe and the evaluation disagree, and the validator's findings on the
+    /// documents read, one line each. Against the emulator some are expected: moto enforces
+    /// neither bucket policies nor cross-account trust.
     pub warnings: Vec<String>,
 }
 
 impl Report {
     pub fn new(links: Vec<Link>, warnings: Vec<String>) -> Report {
-        let ok = links.iter().all(|l| l.status != Status::Fail);
+        let ok = links.iter().all(|l| matches!(l.status, Status::Pass | Status::Skipped));
         Report { ok, links, warnings }
     }
 
@@ -137,9 +167,44 @@ impl Report {
         self.links.iter().filter(|l| l.status == Status::Fail)
     }
 
+    /// How many links have each status.
+    pub fn summary(&self) -> Summary {
+        let mut out = Summary::default();
+        for link in &self.links {
+            match link.status {
+                Status::Pass => out.pass += 1,
+                Status::Fail => out.fail += 1,
+                Status::Skipped => out.skipped += 1,
+                Status::Unchecked => out.unchecked += 1,
+            }
+        }
+        out
+    }
+
+    /// Whether any link fails.
+    pub fn any_failed(&self) -> bool {
+        self.links.iter().any(|l| l.status == Status::Fail)
+    }
+
+    /// Whether any link could not be checked.
+    pub fn any_unchecked(&self) -> bool {
+        self.links.iter().any(|l| l.status == Status::Unchecked)
+    }
+
+    /// Failed when a link fails; otherwise unchecked when a link could not be checked; else ok.
+    pub fn verdict(&self) -> Verdict {
+        if self.any_failed() {
+            Verdict::Failed
+        } else if self.any_unchecked() {
+            Verdict::Unchecked
+        } else {
+            Verdict::Ok
+        }
+    }
+
     /// Link id to status, for the diagram (`spark_conf::RenderOptions::link_status` takes the same
-    /// ids and the same three lowercase words).
-    pub fn statuses(&self) -> Vec<(String, Status)> {
+    /// ids and statuses).
+    pub fn statuses(&self) -> Vec<(String, LinkStatus)> {
         self.links.iter().map(|l| (l.id.clone(), l.status)).collect()
     }
 
@@ -159,6 +224,7 @@ impl fmt::Display for Report {
                 Status::Pass => "PASS",
                 Status::Fail => "FAIL",
                 Status::Skipped => "SKIP",
+                Status::Unchecked => "????",
             };
             writeln!(f, "{mark}  {:width$}  {} -> {}  ({})", link.id, link.from, link.to, link.action)?;
             for line in &link.evidence {
@@ -171,12 +237,17 @@ impl fmt::Display for Report {
         for warning in &self.warnings {
             writeln!(f, "warning: {warning}")?;
         }
-        let failed = self.failures().count();
-        let skipped = self.links.iter().filter(|l| l.status == Status::Skipped).count();
-        if self.ok {
-            writeln!(f, "ok: every checked link passes ({skipped} skipped)")
-        } else {
-            writeln!(f, "not ok: {failed} link(s) fail ({skipped} skipped)")
+        let Summary { pass, fail, skipped, unchecked } = self.summary();
+        match self.verdict() {
+            Verdict::Ok => writeln!(f, "ok: every checked link passes ({pass} pass, {skipped} skipped)"),
+            Verdict::Failed => writeln!(
+                f,
+                "not ok: {fail} link(s) fail ({pass} pass, {skipped} skipped, {unchecked} could not be checked)"
+            ),
+            Verdict::Unchecked => writeln!(
+                f,
+                "not ok: {unchecked} link(s) could not be checked ({pass} pass, {skipped} skipped); nothing was proved about them"
+            ),
         }
     }
 }

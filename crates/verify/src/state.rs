@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
+use policy_model::build::{self, AssumePolicies, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
+use policy_model::chain::{self, s3a};
 use policy_model::merge::{self, MergeError};
 use policy_model::{Flow, PolicyDocument};
 
@@ -125,7 +126,7 @@ impl Databricks {
     /// What `provision` sets: the instance profile registered and, with a cluster id, the cluster
     /// using it with the S3A keys (global with one owner role, per bucket with several).
     pub fn expected(flow: &Flow, cluster_id: Option<&str>) -> Databricks {
-        let profile = flow.deployment.instance_profile_arn();
+        let profile = flow.deployment().instance_profile_arn();
         let cluster = cluster_id.map(|id| Cluster {
             cluster_id: id.to_owned(),
             instance_profile_arn: Some(profile.clone()),
@@ -136,51 +137,48 @@ impl Databricks {
     }
 }
 
-/// The S3A settings a cluster needs, as Spark conf keys; the same rule as `spark_conf::keys`.
+/// The S3A settings a cluster needs, as Spark conf keys: the rule of
+/// [`policy_model::chain::s3a`], which spark-conf renders too.
 pub fn expected_spark_conf(flow: &Flow) -> BTreeMap<String, String> {
-    let mut roles: Vec<String> = flow.owners.iter().filter(|o| !o.buckets.is_empty()).map(|o| o.role_arn()).collect();
-    roles.sort();
-    roles.dedup();
-    let mut conf = BTreeMap::new();
-    let mut put = |bucket: Option<&str>, role: &str| {
-        let prefix = match bucket {
-            Some(b) => format!("{SPARK_S3A}bucket.{b}."),
-            None => SPARK_S3A.to_owned(),
-        };
-        conf.insert(format!("{prefix}{CREDENTIALS_TYPE}"), ASSUME_ROLE.to_owned());
-        conf.insert(format!("{prefix}{STS_ARN}"), role.to_owned());
-        conf.insert(format!("{prefix}{ACL_DEFAULT}"), BUCKET_OWNER_FULL_CONTROL.to_owned());
-    };
-    if roles.len() > 1 {
-        for (owner, bucket) in flow.buckets() {
-            put(Some(bucket.name.as_str()), &owner.role_arn());
-        }
-    } else if let Some(role) = roles.first() {
-        put(None, role);
-    }
-    conf
+    s3a::settings(flow).into_iter().map(|(k, v)| (format!("{}{k}", s3a::SPARK_HADOOP_PREFIX), v)).collect()
 }
 
 pub(crate) const SPARK_S3A: &str = "spark.hadoop.fs.s3a.";
-pub(crate) const CREDENTIALS_TYPE: &str = "credentialsType";
-pub(crate) const STS_ARN: &str = "stsAssumeRole.arn";
-pub(crate) const ACL_DEFAULT: &str = "acl.default";
-pub(crate) const ASSUME_ROLE: &str = "AssumeRole";
-pub(crate) const BUCKET_OWNER_FULL_CONTROL: &str = "BucketOwnerFullControl";
+pub(crate) use policy_model::chain::s3a::{
+    ACL_DEFAULT, ASSUME_ROLE, BUCKET_OWNER_FULL_CONTROL, CREDENTIALS_TYPE, STS_ASSUME_ROLE_ARN as STS_ARN,
+};
 
 impl State {
     /// The state `provision` would leave: the documents of `policy_model::build`, merged by Sid
     /// into the existing ones the inputs name.
     /// A merge that fails (a document over its size limit) is recorded in `broken`.
     pub fn offline(flow: &Flow, inputs: &OfflineInputs) -> State {
-        let deployment = &flow.deployment;
+        let deployment = flow.deployment();
         let a_role = deployment.instance_role_arn();
         let mut state = State { scps: inputs.scps.clone(), ..State::default() };
         let existing = |arn: &str| inputs.role_policies.get(arn).cloned().unwrap_or_default();
 
         let mut a_policies = existing(&a_role);
-        if let Err(e) = merge_inline(&mut a_policies, ASSUME_POLICY_NAME, &build::assume_role_policy(flow).statement) {
-            state.broken.insert(a_role.clone(), e.to_string());
+        match build::assume_policies(flow) {
+            Ok(AssumePolicies::Inline(doc)) => {
+                if let Err(e) = merge_inline(&mut a_policies, ASSUME_POLICY_NAME, &doc.statement) {
+                    let what = format!("the inline policy {ASSUME_POLICY_NAME} of {a_role}");
+                    state.broken.insert(a_role.clone(), too_large(&e, &what, "a role's inline policies together"));
+                }
+            }
+            Ok(AssumePolicies::Managed(docs)) => {
+                let inline = format!("inline policy {ASSUME_POLICY_NAME}");
+                a_policies.retain(|p| p.name != inline);
+                for (name, doc) in docs {
+                    a_policies.push(NamedPolicy::managed(
+                        &format!("arn:aws:iam::{}:policy/{name}", deployment.account_id),
+                        doc,
+                    ));
+                }
+            }
+            Err(e) => {
+                state.broken.insert(a_role.clone(), e.to_string());
+            }
         }
         state.roles.insert(a_role.clone(), Role { trust: build::instance_role_trust(), policies: a_policies });
         state.instance_profiles.insert(deployment.instance_profile_arn(), InstanceProfile { roles: vec![a_role] });
@@ -188,13 +186,14 @@ impl State {
         if let Some(x_role) = deployment.cross_account_role_arn() {
             let mut policies = existing(&x_role);
             if let Err(e) = merge_inline(&mut policies, PASS_ROLE_POLICY_NAME, &[build::pass_role_statement(flow)]) {
-                state.broken.insert(x_role.clone(), e.to_string());
+                let what = format!("the inline policy {PASS_ROLE_POLICY_NAME} of {x_role}");
+                state.broken.insert(x_role.clone(), too_large(&e, &what, "a role's inline policies together"));
             }
             // The cross-account role is Databricks'; its trust policy is not ours and does not matter here.
             state.roles.insert(x_role, Role { trust: PolicyDocument::new(Vec::new()), policies });
         }
 
-        for owner in &flow.owners {
+        for owner in flow.owners() {
             let role = owner.role_arn();
             state
                 .roles
@@ -207,40 +206,49 @@ impl State {
                 let policy = match merge::merge(existing, &ours, merge::BUCKET_POLICY_LIMIT) {
                     Ok(merged) => Some(merged),
                     Err(e) => {
-                        state.broken.insert(name.to_owned(), e.to_string());
+                        let what = format!("the bucket policy of {name}");
+                        state.broken.insert(name.to_owned(), too_large(&e, &what, "an S3 bucket policy"));
                         existing.cloned()
                     }
                 };
                 state
                     .buckets
                     .insert(name.to_owned(), Bucket { policy, ownership: Some("BucketOwnerEnforced".to_owned()) });
-                if let Some(key) = &bucket.kms_key_arn {
-                    // A key may serve several buckets: the widest access wins, as in `build::all_documents`.
-                    let access = owner
-                        .buckets
-                        .iter()
-                        .filter(|b| b.kms_key_arn.as_ref() == Some(key))
-                        .map(|b| b.access)
-                        .max_by_key(|a| *a == policy_model::Access::ReadWrite)
-                        .unwrap_or(bucket.access);
-                    let ours = [build::kms_key_user_statement(owner, key, access)];
-                    let base = match inputs.key_policies.get(key) {
-                        Some(doc) => doc.clone(),
-                        None => default_key_policy(owner.account_id.as_str()),
-                    };
-                    let merged = match merge::merge(Some(&base), &ours, merge::KEY_POLICY_LIMIT) {
-                        Ok(merged) => merged,
-                        Err(e) => {
-                            state.broken.insert(key.clone(), e.to_string());
-                            base
-                        }
-                    };
-                    state.keys.insert(key.clone(), merged);
-                }
+            }
+            // A key may serve several buckets: the widest access wins, as in `build::all_documents`.
+            for (key, access) in chain::key_accesses(owner) {
+                let key = key.as_str();
+                let ours = [build::kms_key_user_statement(owner, key, access)];
+                let base = match inputs.key_policies.get(key) {
+                    Some(doc) => doc.clone(),
+                    None => default_key_policy(owner.account_id.as_str()),
+                };
+                let merged = match merge::merge(Some(&base), &ours, merge::KEY_POLICY_LIMIT) {
+                    Ok(merged) => merged,
+                    Err(e) => {
+                        state.broken.insert(
+                            key.to_owned(),
+                            too_large(&e, &format!("the key policy of {key}"), "a KMS key policy"),
+                        );
+                        base
+                    }
+                };
+                state.keys.insert(key.to_owned(), merged);
             }
         }
         state.databricks = inputs.databricks.clone();
         state
+    }
+}
+
+/// Why a document cannot be written, naming the document and the limit it passes.
+fn too_large(e: &MergeError, what: &str, limit_of: &str) -> String {
+    match e {
+        MergeError::TooLarge { size, limit } => format!(
+            "{what} cannot be written: it would be {size} characters without whitespace, {} over AWS's limit of {limit} for {limit_of}",
+            size.saturating_sub(*limit)
+        ),
+        other => format!("{what} cannot be written: {other}"),
     }
 }
 

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
-use policy_model::{AccountId, Bucket, BucketName, Deployment, Flow, Owner, PolicyDocument, RoleName, TypedArn};
+use policy_model::{
+    AccountId, Bucket, BucketName, Deployment, Flow, FlowPath, FlowProblem, KmsKeyArn, Owner, PolicyDocument, RoleName,
+};
 use toml_edit::{ImDocument, Item, TableLike};
 
 /// The whole config: the flow plus how to reach each account and Databricks.
@@ -222,8 +224,8 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     match root.get("bucket_owners") {
         Some(Item::ArrayOfTables(list)) if !list.is_empty() => {
             for t in list.iter() {
-                if let Some(owner) = cx.owner(t, &region) {
-                    owner_spans.push(t.span().unwrap_or(0..0));
+                if let Some((owner, spans)) = cx.owner(t, &region) {
+                    owner_spans.push(spans);
                     owners.push(owner);
                 }
             }
@@ -258,45 +260,52 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
         }
     }
 
-    // Cross-field rules.
-    if let Some((dep, _)) = &deployment {
-        for ((owner, _), span) in owners.iter().zip(&owner_spans) {
-            if owner.account_id == dep.account_id {
-                cx.error(
-                    span.clone(),
-                    format!(
-                        "account `{}` is both the deployment account (A) and a bucket owner (B); the runbook needs two accounts",
-                        owner.account_id
-                    ),
-                );
-            }
+    // The flow's cross-field rules are `Flow::new`'s; each problem is placed by its path.
+    let (owners, profiles): (Vec<Owner>, Vec<Option<String>>) = owners.into_iter().unzip();
+    let place = |problems: Vec<FlowProblem>, cx: &mut Cx<'_>| {
+        for problem in problems {
+            cx.error(owner_spans_of(&owner_spans, problem.path()), problem.to_string());
         }
-    }
-    let mut seen = BTreeMap::new();
-    for (owner, _) in &owners {
-        for b in &owner.buckets {
-            if let Some(prev) = seen.insert(b.name.clone(), owner.account_id.clone()) {
-                cx.error(
-                    whole.clone(),
-                    format!("bucket `{}` is listed twice (owners `{prev}` and `{}`)", b.name, owner.account_id),
-                );
-            }
+    };
+    let Some((deployment, dep_profile)) = deployment else {
+        place(policy_model::flow::problems(None, &owners), &mut cx);
+        return Err(cx.finish());
+    };
+    let accounts: Vec<AccountId> = owners.iter().map(|o| o.account_id.clone()).collect();
+    let flow = match Flow::new(region, deployment, owners) {
+        Ok(flow) => flow,
+        Err(problems) => {
+            place(problems, &mut cx);
+            return Err(cx.finish());
         }
-    }
-
+    };
     if !cx.findings.is_empty() {
         return Err(cx.finish());
     }
-    let Some((deployment, dep_profile)) = deployment else { return Err(cx.finish()) };
-    let mut profiles = BTreeMap::from([(deployment.account_id.clone(), dep_profile)]);
-    let owners = owners
-        .into_iter()
-        .map(|(owner, profile)| {
-            profiles.insert(owner.account_id.clone(), profile);
-            owner
-        })
-        .collect();
-    Ok(Config { flow: Flow { region, deployment, owners }, profiles, databricks, known: cx.known })
+    let mut profiles: BTreeMap<AccountId, Option<String>> = accounts.into_iter().zip(profiles).collect();
+    profiles.insert(flow.deployment().account_id.clone(), dep_profile);
+    Ok(Config { flow, profiles, databricks, known: cx.known })
+}
+
+/// Where each parsed owner's values are in the file, in the order of the parsed owners and buckets.
+struct OwnerSpans {
+    account: Range<usize>,
+    /// `(name, kms_key_arn)` for each parsed bucket.
+    buckets: Vec<(Range<usize>, Range<usize>)>,
+}
+
+fn owner_spans_of(spans: &[OwnerSpans], path: FlowPath) -> Range<usize> {
+    let found = match path {
+        FlowPath::OwnerAccount { owner } => spans.get(owner).map(|o| o.account.clone()),
+        FlowPath::BucketName { owner, bucket } => {
+            spans.get(owner).and_then(|o| o.buckets.get(bucket)).map(|(name, _)| name.clone())
+        }
+        FlowPath::KmsKey { owner, bucket } => {
+            spans.get(owner).and_then(|o| o.buckets.get(bucket)).map(|(_, kms)| kms.clone())
+        }
+        _ => None,
+    };
+    found.unwrap_or(0..0)
 }
 
 struct Cx<'a> {
@@ -411,17 +420,21 @@ impl Cx<'_> {
         self.check(RoleName::new(&name), span)
     }
 
-    fn owner(&mut self, t: &toml_edit::Table, region: &str) -> Option<(Owner, Option<String>)> {
+    fn owner(&mut self, t: &toml_edit::Table, region: &str) -> Option<((Owner, Option<String>), OwnerSpans)> {
         let place = "[[bucket_owners]]";
         self.known_keys(t, OWNER_KEYS, place);
         let account = self.account(t, place);
         let role = self.role(t, "role", place);
         let profile = self.opt_str(t, "aws_profile").map(|(s, _)| s);
         let mut buckets = Vec::new();
+        let mut spans = OwnerSpans { account: Self::key_span(t, "account_id"), buckets: Vec::new() };
         match t.get("buckets") {
             Some(Item::ArrayOfTables(list)) if !list.is_empty() => {
                 for b in list.iter() {
-                    buckets.extend(self.bucket(b, account.as_ref(), region));
+                    if let Some(bucket) = self.bucket(b, region) {
+                        spans.buckets.push((Self::key_span(b, "name"), Self::key_span(b, "kms_key_arn")));
+                        buckets.push(bucket);
+                    }
                 }
             }
             Some(item) => self.error(
@@ -433,10 +446,10 @@ impl Cx<'_> {
                 self.error(span, "[[bucket_owners]] has no `[[bucket_owners.buckets]]`".to_owned());
             }
         }
-        Some((Owner { account_id: account?, role: role?, buckets }, profile))
+        Some(((Owner { account_id: account?, role: role?, buckets }, profile), spans))
     }
 
-    fn bucket(&mut self, t: &toml_edit::Table, owner: Option<&AccountId>, region: &str) -> Option<Bucket> {
+    fn bucket(&mut self, t: &toml_edit::Table, region: &str) -> Option<Bucket> {
         let place = "[[bucket_owners.buckets]]";
         self.known_keys(t, BUCKET_KEYS, place);
         let name = self.req_str(t, "name", place).and_then(|(n, span)| self.check(BucketName::new(&n), span));
@@ -449,30 +462,13 @@ impl Cx<'_> {
                 None
             }
         };
-        let kms = self.opt_str(t, "kms_key_arn").and_then(|(arn, span)| match arn.parse::<TypedArn>() {
-            Ok(TypedArn::KmsKey { account, region: key_region, .. }) => {
-                if owner.is_some_and(|o| *o != account) {
-                    self.error(
-                        span,
-                        format!(
-                            "KMS key `{arn}` is in account `{account}`, not in the bucket owner's account `{}`",
-                            owner.map(AccountId::as_str).unwrap_or_default()
-                        ),
-                    );
-                    None
-                } else {
-                    if key_region != region {
-                        tracing::debug!(%arn, "KMS key region differs from [aws] region");
-                    }
-                    Some(arn)
+        // The key's account is checked against its owner's by `Flow::new`.
+        let kms = self.opt_str(t, "kms_key_arn").and_then(|(arn, span)| match KmsKeyArn::new(&arn) {
+            Ok(key) => {
+                if key.region() != region {
+                    tracing::debug!(%arn, "KMS key region differs from [aws] region");
                 }
-            }
-            Ok(_) => {
-                self.error(
-                    span,
-                    format!("`kms_key_arn` `{arn}` is not a KMS key ARN (`arn:aws:kms:<region>:<account>:key/<id>`)"),
-                );
-                None
+                Some(key)
             }
             Err(e) => {
                 self.error(span, e.to_string());
@@ -606,7 +602,7 @@ cluster_id = "0123-456789-abcdefgh"
     fn check(text: &str, expect: expect_test::Expect) {
         let got = match parse(text) {
             Ok(config) => {
-                format!("ok: {} owner(s), {} bucket(s)", config.flow.owners.len(), config.flow.buckets().count())
+                format!("ok: {} owner(s), {} bucket(s)", config.flow.owners().len(), config.flow.buckets().count())
             }
             Err(findings) => findings.iter().map(|f| format!("{}:{}: {}\n", f.line, f.column, f.message)).collect(),
         };
@@ -644,7 +640,7 @@ cluster_id = "0123-456789-abcdefgh"
         check(
             &GOOD.replace("account_id = \"222222222222\"", "account_id = \"111111111111\""),
             expect_test::expect![[r#"
-                10:1: account `111111111111` is both the deployment account (A) and a bucket owner (B); the runbook needs two accounts
+                11:14: account `111111111111` is both the deployment account (A) and a bucket owner (B); the runbook needs two accounts
                 18:17: KMS key `arn:aws:kms:us-east-1:222222222222:key/k1` is in account `222222222222`, not in the bucket owner's account `111111111111`
             "#]],
         );
@@ -652,6 +648,27 @@ cluster_id = "0123-456789-abcdefgh"
             &GOOD.replace("us-east-1:222222222222", "us-east-1:333333333333"),
             expect_test::expect![[r#"
                 18:17: KMS key `arn:aws:kms:us-east-1:333333333333:key/k1` is in account `333333333333`, not in the bucket owner's account `222222222222`
+            "#]],
+        );
+        // Duplicates are reported at the second occurrence, together with every other problem.
+        let second_owner = "\n[[bucket_owners]]\naccount_id = \"333333333333\"\nrole = \"MyRoleB\"\n  [[bucket_owners.buckets]]\n  name = \"my-bucket\"\n  [[bucket_owners.buckets]]\n  name = \"other\"\n  mout = true\n";
+        check(
+            &GOOD.replace("[databricks]", &format!("{second_owner}\n[databricks]")),
+            expect_test::expect![[r#"
+                26:10: bucket `my-bucket` is listed twice (first under bucket owner `222222222222`); a bucket has one owner and one entry
+                29:3: unknown key `mout` in [[bucket_owners.buckets]]; did you mean `mount`?
+            "#]],
+        );
+        check(
+            &GOOD
+                .replace("[databricks]", &format!("{second_owner}\n[databricks]"))
+                .replace("333333333333", "222222222222")
+                .replace("\"other\"", "\"my-bucket\""),
+            expect_test::expect![[r#"
+                23:14: bucket owner account `222222222222` is listed twice; put all its buckets under one `[[bucket_owners]]`
+                26:10: bucket `my-bucket` is listed twice (first under bucket owner `222222222222`); a bucket has one owner and one entry
+                28:10: bucket `my-bucket` is listed twice (first under bucket owner `222222222222`); a bucket has one owner and one entry
+                29:3: unknown key `mout` in [[bucket_owners.buckets]]; did you mean `mount`?
             "#]],
         );
         check(

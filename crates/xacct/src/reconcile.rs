@@ -79,7 +79,7 @@ impl FullPlan {
 /// manages so that stale ones (from an earlier config) are removed.
 pub fn cluster_access(flow: &Flow) -> AccessSpec {
     AccessSpec {
-        instance_profile_arn: flow.deployment.instance_profile_arn(),
+        instance_profile_arn: flow.deployment().instance_profile_arn(),
         spark_conf: spark_conf::spark_conf_map(flow),
         managed_keys: spark_conf::managed_spark_keys(flow),
     }
@@ -97,8 +97,8 @@ pub async fn plan(session: &Session, mode: Mode) -> Result<FullPlan, Error> {
     };
     let mut databricks = Vec::new();
     if let Some(client) = &session.databricks {
-        let profile = flow.deployment.instance_profile_arn();
-        let registered = client.plan_instance_profile(&profile, &flow.deployment.instance_role_arn()).await?;
+        let profile = flow.deployment().instance_profile_arn();
+        let registered = client.plan_instance_profile(&profile, &flow.deployment().instance_role_arn()).await?;
         let resource = format!("instance profile {profile}");
         match mode {
             Mode::Destroy => {
@@ -174,9 +174,9 @@ pub async fn apply(session: &Session, plan: &FullPlan, on_progress: &Progress) -
 async fn apply_databricks(session: &Session, on_progress: &Progress) -> Result<(), Error> {
     let Some(client) = &session.databricks else { return Ok(()) };
     let flow = &session.config.flow;
-    let profile = flow.deployment.instance_profile_arn();
+    let profile = flow.deployment().instance_profile_arn();
     let t = Instant::now();
-    let outcome = client.ensure_instance_profile(&profile, &flow.deployment.instance_role_arn()).await?;
+    let outcome = client.ensure_instance_profile(&profile, &flow.deployment().instance_role_arn()).await?;
     let resource = format!("databricks instance profile {profile}");
     report(on_progress, &resource, from_outcome(String::new(), &outcome).action, t);
     let Some(target) = session.cluster_target() else { return Ok(()) };
@@ -223,7 +223,7 @@ pub async fn destroy(session: &Session, plan: &FullPlan, on_progress: &Progress)
 async fn destroy_databricks(session: &Session, plan: &FullPlan, on_progress: &Progress) -> Result<(), Error> {
     let Some(client) = &session.databricks else { return Ok(()) };
     let flow = &session.config.flow;
-    let profile = flow.deployment.instance_profile_arn();
+    let profile = flow.deployment().instance_profile_arn();
     let left = |what: &str| {
         let left = format!("{what}; every AWS resource (destroy stopped before AWS). Re-run destroy when fixed");
         move |e: Error| Error::Partial { source: Box::new(e), left }

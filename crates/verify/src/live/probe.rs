@@ -95,10 +95,10 @@ impl Probes<'_> {
     }
 
     fn skip_rest(&mut self, reason: &str) {
-        for owner in &self.flow.owners {
+        for owner in self.flow.owners() {
             let id = probe_ids::assume_b(owner.account_id.as_str());
             self.links.push(
-                Link::new(id, self.flow.deployment.instance_role_arn(), owner.role_arn(), "sts:AssumeRole (live)")
+                Link::new(id, self.flow.deployment().instance_role_arn(), owner.role_arn(), "sts:AssumeRole (live)")
                     .skip(reason, Some(ON_CLUSTER_HINT.to_owned())),
             );
             for bucket in &owner.buckets {
@@ -118,7 +118,7 @@ impl Probes<'_> {
     }
 
     pub(crate) async fn run(&mut self) {
-        let deployment = &self.flow.deployment;
+        let deployment = self.flow.deployment();
         let a = deployment.account_id.clone();
         let a_role = deployment.instance_role_arn();
         let link =
@@ -155,7 +155,7 @@ impl Probes<'_> {
             }
         };
 
-        for owner in &self.flow.owners {
+        for owner in self.flow.owners() {
             let b = owner.account_id.as_str();
             let b_role = owner.role_arn();
             let link = Link::new(probe_ids::assume_b(b), &a_role, &b_role, "sts:AssumeRole (live)");
@@ -481,7 +481,7 @@ pub(crate) async fn on_cluster(
             "_xacct_files = dbutils.fs.ls({path:?})\nprint(len(_xacct_files), [f.name for f in _xacct_files[:5]])\n"
         );
         // The links a read through the running cluster depends on (PassRole only matters at launch).
-        let owner = flow.owners.iter().find(|o| o.buckets.iter().any(|x| x.name == bucket.name));
+        let owner = flow.owners().iter().find(|o| o.buckets.iter().any(|x| x.name == bucket.name));
         let relevant = |id: &str| match owner {
             Some(o) => {
                 let b = o.account_id.as_str();

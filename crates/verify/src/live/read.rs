@@ -49,7 +49,7 @@ pub(crate) fn s3_client(
 /// Reads everything the chain evaluation needs.
 pub(crate) async fn read_state(flow: &Flow, inputs: &LiveInputs) -> State {
     let mut state = State { scps: inputs.scps.clone(), ..State::default() };
-    let deployment = &flow.deployment;
+    let deployment = flow.deployment();
     let a = &deployment.account_id;
     match inputs.aws.get(a) {
         None => {
@@ -89,14 +89,14 @@ pub(crate) async fn read_state(flow: &Flow, inputs: &LiveInputs) -> State {
             }
         }
     }
-    for owner in &flow.owners {
+    for owner in flow.owners() {
         let b = &owner.account_id;
         let Some(config) = inputs.aws.get(b) else {
             let why = format!("no AWS credentials for account {b}");
             state.unreadable.insert(owner.role_arn(), why.clone());
             for bucket in &owner.buckets {
                 state.unreadable.insert(bucket.name.as_str().to_owned(), why.clone());
-                if let Some(key) = &bucket.kms_key_arn {
+                if let Some(key) = bucket.kms_key_arn.as_ref().map(|k| k.as_str().to_owned()) {
                     state.unreadable.insert(key.clone(), why.clone());
                 }
             }
@@ -125,11 +125,11 @@ pub(crate) async fn read_state(flow: &Flow, inputs: &LiveInputs) -> State {
                     state.unreadable.insert(name.to_owned(), why);
                 }
             }
-            if let Some(key) = &bucket.kms_key_arn {
-                if state.keys.contains_key(key) {
+            if let Some(key) = bucket.kms_key_arn.as_ref().map(|k| k.as_str().to_owned()) {
+                if state.keys.contains_key(&key) {
                     continue;
                 }
-                match read_key_policy(&kms, key).await {
+                match read_key_policy(&kms, &key).await {
                     Ok(Some(doc)) => {
                         state.keys.insert(key.clone(), doc);
                     }

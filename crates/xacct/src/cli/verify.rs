@@ -25,7 +25,12 @@ pub(super) fn verify(config: Config, offline: bool, on_cluster: bool, output: Ou
         Output::Json => writeln!(out, "{}", serde_json::to_string(&report).map_err(std::io::Error::from)?)?,
         Output::Text => print_report(&report, out)?,
     }
-    Ok(if report.ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    // 1 wins over 3: a link that failed is news whatever could not be checked.
+    Ok(match report.verdict() {
+        verify::Verdict::Ok => ExitCode::SUCCESS,
+        verify::Verdict::Failed => ExitCode::FAILURE,
+        verify::Verdict::Unchecked => ExitCode::from(3),
+    })
 }
 
 /// The report as a table: one line per link, then its evidence and fix.
@@ -35,6 +40,7 @@ pub fn print_report(report: &Report, out: &mut dyn Write) -> std::io::Result<()>
             Status::Pass => format!("{}", "pass".if_supports_color(Stream::Stdout, |t| t.green())),
             Status::Fail => format!("{}", "FAIL".if_supports_color(Stream::Stdout, |t| t.red())),
             Status::Skipped => format!("{}", "skip".if_supports_color(Stream::Stdout, |t| t.yellow())),
+            Status::Unchecked => format!("{}", "????".if_supports_color(Stream::Stdout, |t| t.magenta())),
         };
         writeln!(out, "{status}  {:<28} {} -> {} ({})", link.id, link.from, link.to, link.action)?;
         for e in &link.evidence {
@@ -49,29 +55,20 @@ pub fn print_report(report: &Report, out: &mut dyn Write) -> std::io::Result<()>
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
-    let count = |s: Status| report.links.iter().filter(|l| l.status == s).count();
+    let n = report.summary();
+    let verdict = match report.verdict() {
+        verify::Verdict::Ok => "Chain OK",
+        verify::Verdict::Failed => "Chain BROKEN",
+        verify::Verdict::Unchecked => "Chain NOT CHECKED",
+    };
     writeln!(
         out,
-        "\n{}: {} pass, {} fail, {} skipped.",
-        if report.ok { "Chain OK" } else { "Chain BROKEN" },
-        count(Status::Pass),
-        count(Status::Fail),
-        count(Status::Skipped)
+        "\n{verdict}: {} pass, {} fail, {} skipped, {} could not be checked.",
+        n.pass, n.fail, n.skipped, n.unchecked
     )
 }
 
-/// Link statuses for the diagram.
+/// Link statuses for the diagram: verify's statuses are the chain's, which the diagram takes.
 pub fn link_status(report: &Report) -> BTreeMap<String, spark_conf::LinkStatus> {
-    report
-        .links
-        .iter()
-        .map(|l| {
-            let status = match l.status {
-                Status::Pass => spark_conf::LinkStatus::Pass,
-                Status::Fail => spark_conf::LinkStatus::Fail,
-                Status::Skipped => spark_conf::LinkStatus::Skipped,
-            };
-            (l.id.clone(), status)
-        })
-        .collect()
+    report.statuses().into_iter().collect()
 }
