@@ -55,28 +55,6 @@ pub fn scala_str(s: &str) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[track_caller]
-    fn check(input: &str, python: &str, scala: &str) {
-        assert_eq!(python_str(input), python, "python of {input:?}");
-        assert_eq!(scala_str(input), scala, "scala of {input:?}");
-    }
-
-    #[test]
-    fn string_literals() {
-        check("/mnt/my-bucket", r#""/mnt/my-bucket""#, r#""/mnt/my-bucket""#);
-        check(r#"a"b\c"#, r#""a\"b\\c""#, r#""a\"b\\c""#);
-        check("a\nb\tc", r#""a\nb\tc""#, r#""a\nb\tc""#);
-        check("$x {y}", r#""$x {y}""#, r#""$x {y}""#);
-        check("\u{1}\u{7f}", r#""\x01\x7f""#, r#""\u0001\u007f""#);
-        check(r"\u0041", r#""\\u0041""#, r#""\\u0041""#);
-        check("é", "\"é\"", "\"é\"");
-    }
-}
-
 /// The key-name endings whose values are credentials (`fs.s3a.secret.key`, `fs.s3a.access.key`,
 /// `fs.s3a.session.token` and their per-bucket and `spark.hadoop.` forms).
 const SECRET_ENDINGS: &[&str] = &["secret.key", "access.key", "session.token"];
@@ -99,5 +77,27 @@ pub fn shown_value<'v>(key: &str, value: &'v str) -> &'v str {
         "<redacted>"
     } else {
         value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[track_caller]
+    fn check(input: &str, python: &str, scala: &str) {
+        assert_eq!(python_str(input), python, "python of {input:?}");
+        assert_eq!(scala_str(input), scala, "scala of {input:?}");
+    }
+
+    #[test]
+    fn string_literals() {
+        check("/mnt/my-bucket", r#""/mnt/my-bucket""#, r#""/mnt/my-bucket""#);
+        check(r#"a"b\c"#, r#""a\"b\\c""#, r#""a\"b\\c""#);
+        check("a\nb\tc", r#""a\nb\tc""#, r#""a\nb\tc""#);
+        check("$x {y}", r#""$x {y}""#, r#""$x {y}""#);
+        check("\u{1}\u{7f}", r#""\x01\x7f""#, r#""\u0001\u007f""#);
+        check(r"\u0041", r#""\\u0041""#, r#""\\u0041""#);
+        check("é", "\"é\"", "\"é\"");
     }
 }
