@@ -5,9 +5,18 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 
-/// Installs the emulator venv when missing, then runs the whole suite with nextest.
+/// Installs the emulator venv when missing, then runs the whole suite with nextest, then the
+/// doctests (nextest does not run them).
 pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     ensure_venv()?;
+    let doctests = Command::new(cargo())
+        .args(["test", "--doc", "--workspace", "--quiet"])
+        .current_dir(testkit::workspace_root())
+        .status()
+        .context("could not run `cargo test --doc`")?;
+    if !doctests.success() {
+        return Ok(exit_code(doctests));
+    }
     let status = Command::new(cargo())
         .args(["nextest", "run", "--workspace", "--no-fail-fast"])
         .args(args)
