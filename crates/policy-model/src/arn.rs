@@ -137,6 +137,26 @@ display_as_str!(AccountId, RoleName, BucketName);
 pub const PARTITIONS: [&str; 5] = ["aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b"];
 pub(crate) const PARTITION_RULE: &str = "the partition must be `aws`, `aws-cn`, `aws-us-gov`, `aws-iso` or `aws-iso-b`";
 
+/// The partition a region name belongs to, by the region patterns of AWS's partition metadata
+/// (the `regionRegex` of each partition in the SDKs' `partitions.json`: `aws` is
+/// `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`, `aws-cn` is `^cn-\w+-\d+$`, `aws-us-gov` is
+/// `^us-gov-\w+-\d+$`, `aws-iso` is `^us-iso-\w+-\d+$`, `aws-iso-b` is `^us-isob-\w+-\d+$`), or
+/// `None` when the name matches none of them.
+pub fn region_partition(region: &str) -> Option<&'static str> {
+    const AWS_PREFIXES: [&str; 9] = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    let parts: Vec<&str> = region.split('-').collect();
+    match parts.as_slice() {
+        ["us", "gov", w, n] if word(w) && number(n) => Some("aws-us-gov"),
+        ["us", "iso", w, n] if word(w) && number(n) => Some("aws-iso"),
+        ["us", "isob", w, n] if word(w) && number(n) => Some("aws-iso-b"),
+        ["cn", w, n] if word(w) && number(n) => Some("aws-cn"),
+        [p, w, n] if AWS_PREFIXES.contains(p) && word(w) && number(n) => Some("aws"),
+        _ => None,
+    }
+}
+
 /// A parsed ARN: `arn:partition:service:region:account:resource`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Arn {
@@ -387,6 +407,28 @@ mod tests {
             Err(e) => format!("error: {e}"),
         };
         assert_eq!(got, expect, "input: {input}");
+    }
+
+    #[test]
+    fn regions_by_partition_pattern() {
+        for (region, partition) in [
+            ("us-east-1", Some("aws")),
+            ("eu-central-2", Some("aws")),
+            ("ap-southeast-5", Some("aws")),
+            ("il-central-1", Some("aws")),
+            ("cn-northwest-1", Some("aws-cn")),
+            ("us-gov-west-1", Some("aws-us-gov")),
+            ("us-iso-east-1", Some("aws-iso")),
+            ("us-isob-east-1", Some("aws-iso-b")),
+            ("us-east", None),
+            ("useast1", None),
+            ("xx-east-1", None),
+            ("us-east-1a", None),
+            ("US-EAST-1", None),
+            ("", None),
+        ] {
+            assert_eq!(super::region_partition(region), partition, "{region}");
+        }
     }
 
     #[test]

@@ -191,7 +191,15 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     let region = match root.get("aws").and_then(|i| cx.table(i, "[aws]")) {
         Some(aws) => {
             cx.known_keys(aws, AWS_KEYS, "[aws]");
-            cx.opt_str(aws, "region").map(|(s, _)| s)
+            cx.opt_str(aws, "region").map(|(region, span)| {
+                if policy_model::arn::region_partition(&region).is_none() {
+                    cx.error(
+                        span,
+                        format!("`region` `{region}` is not an AWS region name; expected one such as `us-east-1`"),
+                    );
+                }
+                region
+            })
         }
         None => None,
     }
@@ -221,16 +229,16 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
 
     let mut owners = Vec::new();
     let mut owner_spans = Vec::new();
-    match root.get("bucket_owners") {
-        Some(Item::ArrayOfTables(list)) if !list.is_empty() => {
-            for t in list.iter() {
+    match root.get("bucket_owners").map(|item| (item, tables(item))) {
+        Some((_, Some(list))) if !list.is_empty() => {
+            for t in list {
                 if let Some((owner, spans)) = cx.owner(t, &region) {
                     owner_spans.push(spans);
                     owners.push(owner);
                 }
             }
         }
-        Some(item) => cx.error(
+        Some((item, _)) => cx.error(
             item.span().unwrap_or(whole.clone()),
             "`bucket_owners` must be one or more `[[bucket_owners]]` tables".to_owned(),
         ),
@@ -420,7 +428,7 @@ impl Cx<'_> {
         self.check(RoleName::new(&name), span)
     }
 
-    fn owner(&mut self, t: &toml_edit::Table, region: &str) -> Option<((Owner, Option<String>), OwnerSpans)> {
+    fn owner(&mut self, t: &dyn TableLike, region: &str) -> Option<((Owner, Option<String>), OwnerSpans)> {
         let place = "[[bucket_owners]]";
         self.known_keys(t, OWNER_KEYS, place);
         let account = self.account(t, place);
@@ -428,16 +436,16 @@ impl Cx<'_> {
         let profile = self.opt_str(t, "aws_profile").map(|(s, _)| s);
         let mut buckets = Vec::new();
         let mut spans = OwnerSpans { account: Self::key_span(t, "account_id"), buckets: Vec::new() };
-        match t.get("buckets") {
-            Some(Item::ArrayOfTables(list)) if !list.is_empty() => {
-                for b in list.iter() {
+        match t.get("buckets").map(|item| (item, tables(item))) {
+            Some((_, Some(list))) if !list.is_empty() => {
+                for b in list {
                     if let Some(bucket) = self.bucket(b, region) {
                         spans.buckets.push((Self::key_span(b, "name"), Self::key_span(b, "kms_key_arn")));
                         buckets.push(bucket);
                     }
                 }
             }
-            Some(item) => self.error(
+            Some((item, _)) => self.error(
                 item.span().unwrap_or(0..0),
                 "`buckets` must be one or more `[[bucket_owners.buckets]]` tables".to_owned(),
             ),
@@ -449,7 +457,7 @@ impl Cx<'_> {
         Some(((Owner { account_id: account?, role: role?, buckets }, profile), spans))
     }
 
-    fn bucket(&mut self, t: &toml_edit::Table, region: &str) -> Option<Bucket> {
+    fn bucket(&mut self, t: &dyn TableLike, region: &str) -> Option<Bucket> {
         let place = "[[bucket_owners.buckets]]";
         self.known_keys(t, BUCKET_KEYS, place);
         let name = self.req_str(t, "name", place).and_then(|(n, span)| self.check(BucketName::new(&n), span));
@@ -504,11 +512,10 @@ impl Cx<'_> {
 
     fn databricks(&mut self, t: &dyn TableLike) -> DatabricksSection {
         self.known_keys(t, DATABRICKS_KEYS, "[databricks]");
-        let host = self.opt_str(t, "host").and_then(|(h, span)| {
-            if h.starts_with("https://") || h.starts_with("http://") {
-                Some(h)
-            } else {
-                self.error(span, format!("`host` `{h}` must start with `https://`"));
+        let host = self.opt_str(t, "host").and_then(|(h, span)| match check_host(&h) {
+            Ok(()) => Some(h),
+            Err(why) => {
+                self.error(span, format!("`host` `{}`: {why}", redact_userinfo(&h)));
                 None
             }
         });
@@ -548,6 +555,46 @@ impl Cx<'_> {
             );
         }
         DatabricksSection { host, profile, cluster_id, new_cluster }
+    }
+}
+
+/// The tables of an array of tables, in either TOML form: `[[name]]` sections or an inline
+/// array `name = [{ … }, { … }]`. `None` when the item is neither.
+fn tables(item: &Item) -> Option<Vec<&dyn TableLike>> {
+    match item {
+        Item::ArrayOfTables(list) => Some(list.iter().map(|t| t as &dyn TableLike).collect()),
+        Item::Value(toml_edit::Value::Array(array)) => {
+            array.iter().map(|v| v.as_inline_table().map(|t| t as &dyn TableLike)).collect()
+        }
+        _ => None,
+    }
+}
+
+/// A workspace URL must be `https://`, except on a loopback host (a local stand-in), and must
+/// not carry a user name or password: credentials come from the environment or a profile.
+fn check_host(host: &str) -> Result<(), String> {
+    let url = url::Url::parse(host).map_err(|e| format!("not a URL ({e}); expected `https://<workspace host>`"))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("a user name or password in the URL is refused; use DATABRICKS_TOKEN or a profile".to_owned());
+    }
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("the URL has no host".to_owned()),
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        _ => Err("must start with `https://` (plain `http://` only for a loopback host)".to_owned()),
+    }
+}
+
+/// `host` with any `user:pass@` replaced, so a refused URL's secret is not echoed.
+fn redact_userinfo(host: &str) -> String {
+    match (host.find("://"), host.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => format!("{}<redacted>@{}", &host[..scheme + 3], &host[at + 1..]),
+        _ => host.to_owned(),
     }
 }
 
@@ -684,6 +731,61 @@ cluster_id = "0123-456789-abcdefgh"
             1:12: invalid table header
             expected `.`, `]`
         "#]],
+        );
+    }
+
+    #[test]
+    fn regions_hosts_and_inline_tables() {
+        check(
+            &GOOD.replace("region = \"us-east-1\"", "region = \"us-east\""),
+            expect_test::expect![[r#"
+                3:10: `region` `us-east` is not an AWS region name; expected one such as `us-east-1`
+            "#]],
+        );
+        check(
+            &GOOD.replace("region = \"us-east-1\"", "region = \"us-gov-west-1\""),
+            expect_test::expect!["ok: 1 owner(s), 1 bucket(s)"],
+        );
+        check(
+            &GOOD.replace("https://dbc-123", "http://dbc-123"),
+            expect_test::expect![[r#"
+                22:8: `host` `http://dbc-123.cloud.databricks.com`: must start with `https://` (plain `http://` only for a loopback host)
+            "#]],
+        );
+        check(
+            &GOOD.replace("https://dbc-123", "https://admin:hunter2@dbc-123"),
+            expect_test::expect![[r#"
+                22:8: `host` `https://<redacted>@dbc-123.cloud.databricks.com`: a user name or password in the URL is refused; use DATABRICKS_TOKEN or a profile
+            "#]],
+        );
+        check(
+            &GOOD.replace("https://dbc-123.cloud.databricks.com", "http://127.0.0.1:8080"),
+            expect_test::expect!["ok: 1 owner(s), 1 bucket(s)"],
+        );
+        let inline = r#"
+[deployment]
+account_id = "111111111111"
+instance_role = "MyRoleA"
+
+[[bucket_owners]]
+account_id = "222222222222"
+role = "MyRoleB"
+buckets = [{ name = "raw" }, { name = "curated", access = "read-only" }]
+"#;
+        check(inline, expect_test::expect!["ok: 1 owner(s), 2 bucket(s)"]);
+        let all_inline = r#"
+bucket_owners = [{ account_id = "222222222222", role = "MyRoleB", buckets = [{ name = "raw" }] }]
+
+[deployment]
+account_id = "111111111111"
+instance_role = "MyRoleA"
+"#;
+        check(all_inline, expect_test::expect!["ok: 1 owner(s), 1 bucket(s)"]);
+        check(
+            &inline.replace("{ name = \"raw\" }", "{ name = \"raw\", mout = true }"),
+            expect_test::expect![[r#"
+                9:28: unknown key `mout` in [[bucket_owners.buckets]]; did you mean `mount`?
+            "#]],
         );
     }
 }
