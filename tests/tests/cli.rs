@@ -202,3 +202,118 @@ async fn provision_without_a_tty_or_yes_refuses_before_any_call() {
     assert_eq!(aws.hits.load(Ordering::SeqCst), 0);
     assert!(databricks.requests().is_empty());
 }
+
+/// One row of [`bad_input_table`]: name, arguments, config text, exit code, JSON kind, fragment.
+type BadInput<'a> = (&'a str, Vec<&'a str>, String, i32, &'a str, &'a str);
+
+/// What a careful new user meets with bad input, one row each: the arguments (`{config}` is a
+/// config file holding the row's text, `{dir}` the row's own directory), the exit code, the
+/// `kind` of the one JSON object on stdout (`-` when the command prints its own result), and a
+/// fragment the message must hold. Every row runs with `--output json`, against a tripwire
+/// endpoint that no row may reach.
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_table() {
+    let aws = Tripwire::start();
+    let databricks = testkit::databricks::DatabricksStandIn::start().await;
+    let dup_owner = format!(
+        "{GOOD}\n[[bucket_owners]]\naccount_id = \"222222222222\"\nrole = \"Other\"\n  [[bucket_owners.buckets]]\n  name = \"other\"\n"
+    );
+    let dup_bucket =
+        GOOD.replace("  mount = true\n", "  mount = true\n  [[bucket_owners.buckets]]\n  name = \"my-bucket\"\n");
+    let with_host = |host: &str| format!("{GOOD}\n[databricks]\nhost = \"{host}\"\ncluster_id = \"c\"\n");
+    #[rustfmt::skip]
+    let rows: Vec<BadInput> = vec![
+        ("missing config", vec!["verify", "--offline", "--config", "{dir}/nope.toml"], String::new(), 2, "usage", "cannot read config"),
+        ("config is a device", vec!["verify", "--offline", "--config", "/dev/zero"], String::new(), 2, "usage", "not a regular file"),
+        ("config is a directory", vec!["verify", "--offline", "--config", "{dir}"], String::new(), 2, "usage", "not a regular file"),
+        ("unknown render target", vec!["render", "--what", "nonsense", "--config", "{config}"], GOOD.to_owned(), 2, "usage", "nonsense"),
+        ("render without --what", vec!["render", "--config", "{config}"], GOOD.to_owned(), 2, "usage", "--what"),
+        ("--check with --what", vec!["render", "--what", "mount", "--check", "{config}", "--config", "{config}"], GOOD.to_owned(), 2, "usage", "cannot be used with"),
+        ("an extra argument", vec!["plan", "--config", "{config}", "surplus"], GOOD.to_owned(), 2, "usage", "surplus"),
+        ("--on-cluster with --offline", vec!["verify", "--offline", "--on-cluster", "--config", "{config}"], GOOD.to_owned(), 2, "usage", "cannot be used with"),
+        ("provision without a TTY", vec!["provision", "--config", "{config}"], GOOD.to_owned(), 2, "usage", "--yes"),
+        ("destroy without a TTY", vec!["destroy", "--config", "{config}"], GOOD.to_owned(), 2, "usage", "--yes"),
+        ("the same owner twice", vec!["plan", "--config", "{config}"], dup_owner, 2, "config", "listed twice"),
+        ("a bucket listed twice", vec!["plan", "--config", "{config}"], dup_bucket, 2, "config", "listed twice"),
+        ("a region typo", vec!["plan", "--config", "{config}"], format!("[aws]\nregion = \"us-esat-1\"\n{GOOD}"), 2, "config", "not an AWS region"),
+        ("an http host", vec!["plan", "--config", "{config}"], with_host("http://dbc-1.cloud.databricks.com"), 2, "config", "https://"),
+        ("user info in the host", vec!["plan", "--config", "{config}"], with_host("https://me:hunter2@dbc-1.cloud.databricks.com"), 2, "config", "user name or password"),
+        ("simulate input missing", vec!["simulate", "--input", "{dir}/cases.json"], String::new(), 2, "usage", "cannot read the cases"),
+        ("simulate input not JSON", vec!["simulate", "--input", "{config}"], "not json".to_owned(), 2, "usage", "not JSON"),
+    ];
+    for (name, args, text, code, kind, fragment) in rows {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("xacct.toml");
+        std::fs::write(&config, &text).unwrap();
+        let args: Vec<String> = args
+            .iter()
+            .map(|a| a.replace("{config}", config.to_str().unwrap()).replace("{dir}", dir.path().to_str().unwrap()))
+            .collect();
+        let out = Command::new(xacct_bin())
+            .args(&args)
+            .args(["--output", "json"])
+            .env("AWS_ENDPOINT_URL", &aws.url)
+            .env("AWS_ACCESS_KEY_ID", "AKIAXACCTTRIPWIRE000")
+            .env("AWS_SECRET_ACCESS_KEY", "tripwire")
+            .env("DATABRICKS_HOST", databricks.uri())
+            .env("DATABRICKS_TOKEN", "dapi-tripwire")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{name}: stdout {stdout}\nstderr {stderr}");
+        let json: serde_json::Value = serde_json::from_str(stdout.trim())
+            .unwrap_or_else(|e| panic!("{name}: stdout is not one JSON object ({e}): {stdout}"));
+        assert_eq!(json["ok"], false, "{name}: {json}");
+        assert_eq!(json["kind"], kind, "{name}: {json}");
+        let message = match kind {
+            "config" => json["errors"].to_string(),
+            _ => json["error"].as_str().unwrap_or_default().to_owned(),
+        };
+        assert!(message.contains(fragment), "{name}: `{fragment}` not in {message}");
+        assert!(!stdout.contains("hunter2") && !stderr.contains("hunter2"), "{name}: a secret was echoed");
+    }
+    assert_eq!(aws.hits.load(Ordering::SeqCst), 0, "bad input reached the AWS endpoint");
+    assert_eq!(databricks.requests().len(), 0, "bad input reached Databricks");
+}
+
+/// A reader that goes away early ends the command quietly, as a Unix tool does; a full disk is
+/// reported once, with exit 1.
+#[test]
+fn closed_pipe_and_full_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("xacct.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    for args in [
+        vec!["verify", "--offline"],
+        vec!["render", "--what", "policies"],
+        vec!["render", "--what", "diagram", "--output", "json"],
+    ] {
+        let mut child = Command::new(xacct_bin())
+            .args(&args)
+            .arg("--config")
+            .arg(&config)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the read end at once: every write the command makes meets a closed pipe.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let out = Command::new(xacct_bin())
+        .args(["render", "--what", "policies", "--config"])
+        .arg(&config)
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+}

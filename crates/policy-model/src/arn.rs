@@ -141,10 +141,14 @@ pub(crate) const PARTITION_RULE: &str = "the partition must be `aws`, `aws-cn`, 
 /// (the `regionRegex` of each partition in the SDKs' `partitions.json`: `aws` is
 /// `^(us|eu|ap|sa|ca|me|af|il|mx)-\w+-\d+$`, `aws-cn` is `^cn-\w+-\d+$`, `aws-us-gov` is
 /// `^us-gov-\w+-\d+$`, `aws-iso` is `^us-iso-\w+-\d+$`, `aws-iso-b` is `^us-isob-\w+-\d+$`), or
-/// `None` when the name matches none of them.
+/// `None` when the name matches none of them. The middle `\w+` is narrowed to the compass words
+/// every region name uses (`east`, `southeast`, `central`, …), so that a typo such as
+/// `us-esat-1` is caught before any call rather than at request time.
 pub fn region_partition(region: &str) -> Option<&'static str> {
     const AWS_PREFIXES: [&str; 9] = ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
-    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    const DIRECTIONS: [&str; 9] =
+        ["north", "south", "east", "west", "central", "northeast", "northwest", "southeast", "southwest"];
+    let word = |s: &str| DIRECTIONS.contains(&s);
     let number = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
     let parts: Vec<&str> = region.split('-').collect();
     match parts.as_slice() {
@@ -421,6 +425,7 @@ mod tests {
             ("us-iso-east-1", Some("aws-iso")),
             ("us-isob-east-1", Some("aws-iso-b")),
             ("us-east", None),
+            ("us-esat-1", None),
             ("useast1", None),
             ("xx-east-1", None),
             ("us-east-1a", None),

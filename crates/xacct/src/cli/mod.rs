@@ -183,9 +183,13 @@ pub fn usage_error(e: &clap::Error, args: &[OsString]) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if wants_json(args) {
-        let message = e.render().to_string();
-        let first = message.lines().next().unwrap_or_default().trim_start_matches("error: ").to_owned();
-        print_json_failure("usage", &first);
+        let rendered = e.render().to_string();
+        let message: Vec<&str> = rendered
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("Usage:") && !l.starts_with("For more information"))
+            .collect();
+        print_json_failure("usage", message.join(" ").trim_start_matches("error: "));
     }
     let _ = e.print();
     ExitCode::from(2)
