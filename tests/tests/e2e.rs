@@ -9,6 +9,7 @@ mod cli;
 mod faults;
 mod flow;
 mod foundation;
+mod lossy;
 mod multi;
 mod oracle;
 mod verify;

@@ -28,11 +28,8 @@ pub fn offline_report(config: &Config) -> Report {
 /// Reads the deployed documents, evaluates them and runs the live probes.
 pub async fn live_report(session: &Session, on_cluster: bool) -> anyhow::Result<Report> {
     let flow = &session.config.flow;
-    let aws = session
-        .accounts
-        .ids()
-        .filter_map(|id| session.accounts.sdk_config(id).map(|c| (id.clone(), c.clone())))
-        .collect();
+    // A profile that reaches another account must not be verified against.
+    session.accounts.check_identities().await?;
     let cluster_id = match (&session.config.databricks, &session.databricks) {
         (Some(section), Some(client)) => match (&section.cluster_id, &section.new_cluster) {
             (Some(id), _) => Some(id.clone()),
@@ -48,7 +45,7 @@ pub async fn live_report(session: &Session, on_cluster: bool) -> anyhow::Result<
         _ => None,
     };
     let inputs = verify::LiveInputs {
-        aws,
+        aws: Some(session.accounts.clone()),
         databricks: session.databricks.clone(),
         cluster_id,
         on_cluster,
