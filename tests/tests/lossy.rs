@@ -181,7 +181,7 @@ async fn a_hung_reply_is_retried_after_the_read_timeout() {
             }
         })
     };
-    let aws = FaultProxy::start(world.emulator.endpoint(), 1, once("GetBucketPolicy")).await.unwrap();
+    let aws = FaultProxy::start(world.emulator.endpoint(), 1, once("GetRole")).await.unwrap();
     let databricks = FaultProxy::start(&world.standin.uri(), 2, once("/api/2.0/instance-profiles/list")).await.unwrap();
     aws.hang_for(Duration::from_secs(40));
     databricks.hang_for(Duration::from_secs(40));
