@@ -203,7 +203,9 @@ async fn fresh_apply_then_converged_then_drift_then_destroy() {
     let (reads, writes) = world.converge(&accounts).await;
     eprintln!("converged re-run: {reads} reads, {writes} writes");
     assert_eq!(writes, 0);
-    assert!(reads <= 5 + 1 + 1 + 1, "{reads} reads");
+    // MyRoleA 4 (GetRole, ListRolePolicies, its inline policy, ListAttachedRolePolicies), the profile 1,
+    // the cross-account role 4, MyRoleB 3, the bucket 2 (policy, ownership), the key 1.
+    assert_eq!(reads, 15, "{reads} reads");
     let converged = world.normalized_state(&accounts).await;
 
     // Drift: someone narrows our bucket statement and rewrites B's trust policy.
@@ -346,4 +348,30 @@ async fn a_crash_at_any_write_converges_on_re_run() {
             assert_eq!(writes, 0, "k={k} {at:?}");
         }
     }
+}
+
+/// A key in another region than the flow's is read and written in its own region.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_in_another_region_is_used_in_its_region() {
+    let emulator = Emulator::start().unwrap();
+    let mut world = World::new(&emulator, "600000000000", "600000000001").await;
+    let west =
+        world.profiles.sdk_config(&world.b).await.to_builder().region(aws_config::Region::new("us-west-2")).build();
+    let kms_west = aws_sdk_kms::Client::new(&west);
+    let key = kms_west.create_key().description("xacct e2e west").send().await.unwrap();
+    let key_arn = key.key_metadata().unwrap().arn().unwrap().to_owned();
+    assert!(key_arn.starts_with("arn:aws:kms:us-west-2:"), "{key_arn}");
+    let (region, deployment, mut owners) = world.flow.clone().into_parts();
+    owners[0].buckets[0].kms_key_arn = Some(policy_model::KmsKeyArn::new(&key_arn).unwrap());
+    world.flow = policy_model::Flow::new(region, deployment, owners).unwrap();
+    let accounts = world.accounts().await;
+    let observed = aws_apply::observe(&accounts, &world.flow).await.unwrap();
+    assert!(observed.keys.contains_key(&key_arn), "the key was looked up in the flow's region");
+    let plan = aws_apply::plan(&world.flow, &observed).unwrap();
+    aws_apply::apply(&accounts, &plan, &ApplyOptions::default()).await.unwrap();
+    let policy = kms_west.get_key_policy().key_id(&key_arn).policy_name("default").send().await.unwrap();
+    let policy = doc(policy.policy().unwrap());
+    let (owner, bucket) = world.flow.buckets().next().unwrap();
+    let key = bucket.kms_key_arn.as_ref().unwrap();
+    assert_eq!(policy.statement.last().unwrap(), &build::kms_key_user_statement(owner, key.as_str(), bucket.access));
 }

@@ -10,6 +10,7 @@ mod cluster;
 mod faults;
 mod flow;
 mod foundation;
+mod lossy;
 mod multi;
 mod oracle;
 mod verify;

@@ -61,7 +61,8 @@ async fn a_rerun_after_any_failed_databricks_write_converges() {
     for path in writes {
         let world = prepared().await;
         world.standin.set_ls_handler(world.profiles.ls_handler(B));
-        world.standin.throttle(Some(path), 1, 500, None);
+        // A 400 is not retried; a 5xx now would be, on the writes whose repeat is harmless.
+        world.standin.throttle(Some(path), 1, 400, None);
         let (out, json) = world.xacct(&["provision", "--yes"], &golden_config());
         assert_eq!(out.status.code(), Some(1), "{path}: the injected failure did not fail provision: {json}");
         assert_eq!(json["ok"], false);

@@ -129,10 +129,10 @@ impl Deployed {
     fn inputs(&self) -> LiveInputs {
         let account = |config: &SdkConfig, id: &AccountId| (id.clone(), config.clone());
         LiveInputs {
-            aws: BTreeMap::from([
+            aws: Some(aws_apply::Accounts::from_sdk_configs(BTreeMap::from([
                 account(&self.a, &self.flow.deployment().account_id),
                 account(&self.b, &self.flow.owners()[0].account_id),
-            ]),
+            ]))),
             databricks: Some(self.client.clone()),
             cluster_id: Some(self.cluster_id.clone()),
             on_cluster: true,

@@ -2,15 +2,18 @@
 //! counted, retried when the failure is transient, and turned into an
 //! [`Error`] that names the account, the call and what to do.
 //!
-//! The SDK's own retries are off, so that every attempt is counted and logged here.
+//! The SDK's own retries are off, so that every attempt is counted and logged
+//! here, under the rules of [`retry`](crate::retry). Every client has the
+//! connect, read and attempt timeouts of [`Timeouts`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_smithy_runtime_api::client::http::{
     HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient, SharedHttpConnector,
@@ -18,19 +21,25 @@ use aws_smithy_runtime_api::client::http::{
 use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_runtime_api::client::retries::ErrorKind;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use policy_model::{AccountId, Flow};
-use rand::Rng;
 use serde::Serialize;
+
+use crate::retry::{self, AccessOptions, Budget, Class, Timeouts};
 
 /// An AWS service xacct calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
+    /// IAM.
     Iam,
+    /// S3.
     S3,
+    /// KMS.
     Kms,
+    /// STS.
     Sts,
 }
 
@@ -55,6 +64,10 @@ pub enum Error {
     AccessDenied { account: AccountId, service: Service, call: &'static str, message: String, hint: String },
     #[error("{service}:{call} in account `{account}` failed{}: {message}", .code.as_deref().map(|c| format!(" with `{c}`")).unwrap_or_default())]
     Call { account: AccountId, service: Service, call: &'static str, code: Option<String>, message: String },
+    #[error("cannot reach {service} at `{endpoint}` for account `{account}` ({call}): {message}. Hint: check `AWS_ENDPOINT_URL`, the network and the proxy settings")]
+    Unreachable { account: AccountId, service: Service, call: &'static str, endpoint: String, message: String },
+    #[error("{resource} in account `{account}` already exists but {why}: xacct will not take it over; delete or rename it, or fix the config")]
+    NotOurs { account: AccountId, resource: String, why: String },
     #[error("the credentials for account `{expected}` belong to account `{actual}`: fix its `aws_profile`")]
     WrongAccount { expected: AccountId, actual: String },
     #[error(
@@ -102,21 +115,35 @@ pub fn is_write(operation: &str) -> bool {
     !["Get", "List", "Head", "Describe"].iter().any(|p| operation.starts_with(p))
 }
 
+impl Error {
+    /// The AWS error code of a failed call, when the service sent one.
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Error::Call { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Clients {
     pub iam: aws_sdk_iam::Client,
     pub s3: aws_sdk_s3::Client,
-    pub kms: aws_sdk_kms::Client,
     pub sts: aws_sdk_sts::Client,
 }
 
-/// The SDK clients (IAM, S3, KMS, STS) of every account in a flow.
+/// The SDK clients (IAM, S3, KMS, STS) of every account in a flow, with one
+/// retry budget and one set of call counters for all of them.
 #[derive(Clone, Debug)]
 pub struct Accounts {
     configs: BTreeMap<AccountId, SdkConfig>,
     clients: BTreeMap<AccountId, Clients>,
+    /// KMS clients by account and region: a key is called in its ARN's region.
+    kms: Arc<Mutex<BTreeMap<(AccountId, String), aws_sdk_kms::Client>>>,
     interceptors: Vec<SharedInterceptor>,
     latency: Option<Duration>,
+    options: AccessOptions,
+    budget: Budget,
     calls: Arc<Mutex<ApiCalls>>,
 }
 
@@ -145,15 +172,37 @@ impl Accounts {
 
     /// Clients from ready SDK configs, one per account (tests, and callers with their own credentials).
     pub fn from_sdk_configs(configs: BTreeMap<AccountId, SdkConfig>) -> Accounts {
+        let options = AccessOptions::default();
         let mut accounts = Accounts {
             configs,
             clients: BTreeMap::new(),
+            kms: Arc::default(),
             interceptors: Vec::new(),
             latency: None,
+            budget: Budget::new(options.retry.run_budget),
+            options,
             calls: Arc::default(),
         };
         accounts.rebuild();
         accounts
+    }
+
+    /// The same accounts with other retry bounds and timeouts (and a fresh run budget).
+    pub fn with_options(mut self, options: AccessOptions) -> Accounts {
+        self.budget = Budget::new(options.retry.run_budget);
+        self.options = options;
+        self.rebuild();
+        self
+    }
+
+    /// The retry bounds and timeouts in use.
+    pub fn options(&self) -> &AccessOptions {
+        &self.options
+    }
+
+    /// The retries left in this run's budget.
+    pub fn retries_left(&self) -> u32 {
+        self.budget.left()
     }
 
     /// Adds an SDK interceptor to every client of every account.
@@ -178,20 +227,10 @@ impl Accounts {
     }
 
     /// Checks with STS GetCallerIdentity that each account's credentials
-    /// belong to that account (one read per account).
+    /// belong to that account (one read per account). Run it before `plan`,
+    /// `provision`, `destroy` and a live `verify`.
     pub async fn check_identities(&self) -> Result<(), Error> {
-        for (id, clients) in &self.clients {
-            let sts = &clients.sts;
-            let out = self
-                .call(id, Service::Sts, "GetCallerIdentity", || sts.get_caller_identity().send())
-                .await
-                .map_err(|e| self.fail(id, Service::Sts, "GetCallerIdentity", e))?;
-            let actual = out.account().unwrap_or_default();
-            if actual != id.as_str() {
-                return Err(Error::WrongAccount { expected: id.clone(), actual: actual.to_owned() });
-            }
-        }
-        Ok(())
+        crate::backend::check_identities(self, self.configs.keys()).await
     }
 
     /// The SDK config of one account, as loaded (for callers that make their own clients).
@@ -204,49 +243,119 @@ impl Accounts {
         self.configs.keys()
     }
 
+    /// An STS client for `config` (account A's, or a session's) with this
+    /// layer's timeouts and interceptors, plus `extra`. Make its calls through
+    /// [`Accounts::call`] to have them counted and retried.
+    pub fn sts_client(&self, config: &SdkConfig, extra: &[SharedInterceptor]) -> aws_sdk_sts::Client {
+        self.build_sts(config, extra)
+    }
+
+    /// An S3 client for `config`, as [`Accounts::sts_client`] makes an STS client
+    /// (path-style addressing when the endpoint is overridden).
+    pub fn s3_client(&self, config: &SdkConfig, extra: &[SharedInterceptor]) -> aws_sdk_s3::Client {
+        self.build_s3(config, extra)
+    }
+
     pub(crate) fn clients(&self, account: &AccountId) -> Result<&Clients, Error> {
         self.clients.get(account).ok_or_else(|| Error::NoAccount(account.clone()))
+    }
+
+    /// The KMS client of `account` in the region of `key_arn` (the flow's region when the ARN has none).
+    pub(crate) fn kms(&self, account: &AccountId, key_arn: &str) -> Result<aws_sdk_kms::Client, Error> {
+        let config = self.configs.get(account).ok_or_else(|| Error::NoAccount(account.clone()))?;
+        let region = key_region(key_arn)
+            .map(str::to_owned)
+            .or_else(|| config.region().map(|r| r.to_string()))
+            .unwrap_or_default();
+        let mut cache = self.kms.lock().map_err(|_| Error::NoAccount(account.clone()))?;
+        let client = cache.entry((account.clone(), region.clone())).or_insert_with(|| {
+            let config = config.to_builder().region(Region::new(region)).build();
+            self.build_kms(&config)
+        });
+        Ok(client.clone())
     }
 
     fn rebuild(&mut self) {
         let mut clients = BTreeMap::new();
         for (id, config) in &self.configs {
-            clients.insert(id.clone(), self.build(config));
+            clients.insert(
+                id.clone(),
+                Clients {
+                    iam: self.build_iam(config),
+                    s3: self.build_s3(config, &[]),
+                    sts: self.build_sts(config, &[]),
+                },
+            );
         }
         self.clients = clients;
+        if let Ok(mut kms) = self.kms.lock() {
+            kms.clear();
+        }
     }
 
-    fn build(&self, config: &SdkConfig) -> Clients {
+    fn http(&self, config: &SdkConfig) -> Option<SharedHttpClient> {
         // An SdkConfig usually carries no HTTP client (each service picks its default
         // when it runs), so build the same default here to wrap it.
-        let http = self.latency.map(|delay| {
+        self.latency.map(|delay| {
             let inner = config.http_client().unwrap_or_else(|| {
                 use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
                 aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::AwsLc)).build_https()
             });
             SharedHttpClient::new(Delayed { inner, delay })
-        });
-        macro_rules! client {
-            ($sdk:ident $(, $extra:ident($arg:expr))*) => {{
-                let mut builder = $sdk::config::Builder::from(config).retry_config(RetryConfig::disabled());
+        })
+    }
+
+    fn timeout_config(&self) -> TimeoutConfig {
+        let t: &Timeouts = &self.options.timeouts;
+        TimeoutConfig::builder()
+            .connect_timeout(t.connect)
+            .read_timeout(t.read)
+            .operation_attempt_timeout(t.attempt)
+            .build()
+    }
+}
+
+macro_rules! build_client {
+    ($fn:ident, $sdk:ident $(, $extra:ident)*) => {
+        impl Accounts {
+            fn $fn(&self, config: &SdkConfig $(, $extra: &[SharedInterceptor])*) -> $sdk::Client {
+                let mut builder = $sdk::config::Builder::from(config)
+                    .retry_config(RetryConfig::disabled())
+                    .timeout_config(self.timeout_config());
                 for interceptor in &self.interceptors {
                     builder = builder.interceptor(interceptor.clone());
                 }
-                if let Some(http) = &http {
-                    builder = builder.http_client(http.clone());
+                $(for interceptor in $extra {
+                    builder = builder.interceptor(interceptor.clone());
+                })*
+                if let Some(http) = self.http(config) {
+                    builder = builder.http_client(http);
                 }
-                $(builder = builder.$extra($arg);)*
-                $sdk::Client::from_conf(builder.build())
-            }};
+                build_client!(@finish $sdk, builder, config)
+            }
         }
-        Clients {
-            iam: client!(aws_sdk_iam),
-            s3: client!(aws_sdk_s3, force_path_style(config.endpoint_url().is_some())),
-            kms: client!(aws_sdk_kms),
-            sts: client!(aws_sdk_sts),
-        }
-    }
+    };
+    (@finish aws_sdk_s3, $builder:ident, $config:ident) => {
+        aws_sdk_s3::Client::from_conf($builder.force_path_style($config.endpoint_url().is_some()).build())
+    };
+    (@finish $sdk:ident, $builder:ident, $config:ident) => {
+        $sdk::Client::from_conf($builder.build())
+    };
+}
 
+build_client!(build_iam, aws_sdk_iam);
+build_client!(build_kms, aws_sdk_kms);
+build_client!(build_s3, aws_sdk_s3, extra);
+build_client!(build_sts, aws_sdk_sts, extra);
+
+/// The region of a KMS key ARN: `arn:aws:kms:<region>:<account>:key/<id>`.
+pub(crate) fn key_region(key_arn: &str) -> Option<&str> {
+    let mut parts = key_arn.splitn(6, ':');
+    let (_, _, service, region) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    (service == "kms" && !region.is_empty()).then_some(region)
+}
+
+impl Accounts {
     fn count(&self, account: &AccountId, service: Service, call: &str) {
         if let Ok(mut calls) = self.calls.lock() {
             let counts = calls.by_account.entry(account.clone()).or_default().entry(service).or_default();
@@ -258,11 +367,11 @@ impl Accounts {
         }
     }
 
-    /// Makes one call, counting every attempt and retrying, with jittered
-    /// exponential backoff and a bound, what is worth retrying: throttling,
-    /// 5xx, connection failures, and the "invalid principal" that IAM, S3 and
-    /// KMS return for a principal created moments ago. Other failures are returned as they are.
-    pub(crate) async fn call<T, E, F, Fut>(
+    /// Makes one call, counting every attempt and retrying under the rules of
+    /// [`retry`](crate::retry): transient failures with jittered backoff,
+    /// a refused connection once, a principal IAM does not know yet for longer,
+    /// all within the per-call bound and the run's budget. Other failures are returned as they are.
+    pub async fn call<T, E, F, Fut>(
         &self,
         account: &AccountId,
         service: Service,
@@ -274,6 +383,8 @@ impl Accounts {
         Fut: Future<Output = Result<T, SdkError<E, HttpResponse>>>,
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     {
+        let options = &self.options.retry;
+        let started = Instant::now();
         let mut attempt: u32 = 0;
         loop {
             attempt += 1;
@@ -282,29 +393,34 @@ impl Accounts {
                 Ok(out) => return Ok(out),
                 Err(err) => err,
             };
-            let Some(retry) = retry_kind(&err) else { return Err(err) };
-            let (max, base) = match retry {
-                Retry::Transient => (6, Duration::from_millis(200)),
-                Retry::Propagation => (8, Duration::from_millis(500)),
-            };
-            if attempt >= max {
-                tracing::warn!(%account, %service, call, attempt, "giving up after {attempt} attempts");
+            let class = classify(&err);
+            if class == Class::Fatal {
                 return Err(err);
             }
-            let cap = (base * 2u32.pow(attempt - 1)).min(Duration::from_secs(8));
-            let delay = Duration::from_millis(
-                rand::thread_rng().gen_range(cap.as_millis() as u64 / 2..=cap.as_millis() as u64),
-            );
+            if attempt >= options.attempts(class) {
+                tracing::warn!(%account, %service, call, attempt, reason = ?class, "giving up after {attempt} attempts");
+                return Err(err);
+            }
+            let delay = options.delay(class, attempt);
+            if started.elapsed() + delay > options.call_budget {
+                tracing::warn!(%account, %service, call, attempt, "giving up: the call's retry time is spent");
+                return Err(err);
+            }
+            if !self.budget.take() {
+                tracing::warn!(%account, %service, call, attempt, "giving up: the run's retry budget is spent");
+                return Err(err);
+            }
             tracing::warn!(
                 %account, %service, call, attempt, delay_ms = delay.as_millis() as u64,
-                reason = ?retry, error = %describe(&err),
+                reason = ?class, error = %describe(&err),
                 "retrying"
             );
             tokio::time::sleep(delay).await;
         }
     }
 
-    /// The [`Error`] for a failed call: AccessDenied gets a hint.
+    /// The [`Error`] for a failed call: AccessDenied gets a hint, and a call
+    /// that reached no server names the endpoint.
     pub(crate) fn fail<E>(
         &self,
         account: &AccountId,
@@ -325,47 +441,50 @@ impl Accounts {
             let hint = format!("{profile} must allow `{service}:{call}`; check that they belong to account `{account}` and that no SCP or permission boundary denies it");
             return Error::AccessDenied { account: account.clone(), service, call, message, hint };
         }
+        if matches!(err, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {
+            let endpoint = self.endpoint(account, service);
+            return Error::Unreachable { account: account.clone(), service, call, endpoint, message };
+        }
         Error::Call { account: account.clone(), service, call, code, message }
     }
-}
 
-#[derive(Debug, Clone, Copy)]
-enum Retry {
-    Transient,
-    Propagation,
+    /// The endpoint a service is called at, for messages.
+    fn endpoint(&self, account: &AccountId, service: Service) -> String {
+        let config = self.configs.get(account);
+        match config.and_then(|c| c.endpoint_url()) {
+            Some(url) => url.to_owned(),
+            None => {
+                let region = config.and_then(|c| c.region()).map(|r| r.to_string()).unwrap_or_default();
+                format!("https://{service}.{region}.amazonaws.com")
+            }
+        }
+    }
 }
 
 fn status<E>(err: &SdkError<E, HttpResponse>) -> Option<u16> {
     err.raw_response().map(|r| r.status().as_u16())
 }
 
-fn retry_kind<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Option<Retry> {
+/// The retry class of a failed SDK call.
+pub(crate) fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Class {
     match err {
-        SdkError::TimeoutError(_) => return Some(Retry::Transient),
-        SdkError::DispatchFailure(f) if f.is_io() || f.is_timeout() => return Some(Retry::Transient),
-        SdkError::ServiceError(_) => {}
-        _ => return None,
+        SdkError::TimeoutError(_) => Class::Transient,
+        SdkError::DispatchFailure(f) => {
+            if f.as_connector_error().is_some_and(|c| retry::is_refused(c)) {
+                Class::Refused
+            } else if f.is_io() || f.is_timeout() || f.as_other() == Some(ErrorKind::TransientError) {
+                Class::Transient
+            } else {
+                // A user error (a bad URL) or a failure an interceptor injected.
+                Class::Fatal
+            }
+        }
+        SdkError::ServiceError(_) => {
+            retry::classify_reply(status(err).unwrap_or_default(), err.code(), err.message().unwrap_or_default())
+        }
+        SdkError::ResponseError(_) if status(err).is_some_and(|s| s >= 500) => Class::Transient,
+        _ => Class::Fatal,
     }
-    let code = err.code().unwrap_or_default();
-    let message = err.message().unwrap_or_default().to_ascii_lowercase();
-    const THROTTLING: [&str; 7] = [
-        "Throttling",
-        "ThrottlingException",
-        "ThrottledException",
-        "RequestLimitExceeded",
-        "TooManyRequestsException",
-        "SlowDown",
-        "RequestThrottled",
-    ];
-    let status = status(err).unwrap_or_default();
-    if THROTTLING.contains(&code) || status == 429 || status >= 500 {
-        return Some(Retry::Transient);
-    }
-    let malformed = matches!(code, "MalformedPolicyDocument" | "MalformedPolicy" | "MalformedPolicyDocumentException");
-    if malformed && (message.contains("invalid principal") || message.contains("invalid principals")) {
-        return Some(Retry::Propagation);
-    }
-    None
 }
 
 /// The code and message of a failure, or the SDK's own description.
@@ -388,15 +507,6 @@ where
                 None => text,
             }
         }
-    }
-}
-
-/// True when the failure says the thing does not exist: the code, or HTTP 404
-/// when the code cannot be read (moto's IAM errors with its checks on).
-pub(crate) fn is_not_found<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>, codes: &[&str]) -> bool {
-    match err.code() {
-        Some(code) => codes.contains(&code),
-        None => status(err) == Some(404),
     }
 }
 

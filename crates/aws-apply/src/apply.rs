@@ -4,20 +4,25 @@
 //! it (owner roles after the instance role, which their trust policies name;
 //! bucket and key policies after their owner's role; the instance profile and
 //! the PassRole policy after the instance role), and destroy runs the other
-//! way round. Everything else (other accounts, other buckets) runs in parallel,
+//! way round. A write whose earlier attempt took effect though its reply was
+//! lost is accepted once the resource is read back and found to be ours and
+//! as planned (`EntityAlreadyExists`, `LimitExceeded` on a profile that holds
+//! our role, `NoSuchEntity` on a delete). Everything else (other accounts, other buckets) runs in parallel,
 //! at most `concurrency` changes at a time. At the first failure nothing new
 //! starts, the changes under way finish, and the error says which change failed.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::stream::{FuturesUnordered, StreamExt};
-use policy_model::AccountId;
+use policy_model::{AccountId, PolicyDocument};
 use serde::Serialize;
 
-use crate::accounts::{is_not_found, Accounts, ApiCalls, Error, Service};
-use crate::plan::{Action, Change, Op, Plan};
+use crate::accounts::{ApiCalls, Error, Service};
+use crate::backend::{all_pages, Aws};
+use crate::model::is_managed;
+use crate::plan::{same, Action, Change, Op, Plan};
 use crate::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 
 /// Called after each change is made: resource, action, and how long it took.
@@ -74,9 +79,9 @@ pub struct ApplyError {
 }
 
 /// Makes the plan's changes. A converged plan makes no call.
-pub async fn apply(accounts: &Accounts, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
+pub async fn apply<B: Aws + ?Sized>(aws: &B, plan: &Plan, options: &ApplyOptions) -> Result<ApplyReport, ApplyError> {
     let started = Instant::now();
-    let calls_before = accounts.api_calls();
+    let calls_before = aws.api_calls();
     let changes = &plan.changes;
     let index: HashMap<&str, usize> = changes.iter().enumerate().map(|(i, c)| (c.key.as_str(), i)).collect();
     let pending = |i: usize| changes[i].action != Action::NoOp;
@@ -100,7 +105,7 @@ pub async fn apply(accounts: &Accounts, plan: &Plan, options: &ApplyOptions) -> 
             let Some(i) = ready.pop_front() else { break };
             running.push(async move {
                 let start = Instant::now();
-                let result = run_change(accounts, &changes[i]).await;
+                let result = run_change(aws, &changes[i]).await;
                 (i, result, start.elapsed())
             });
         }
@@ -133,7 +138,7 @@ pub async fn apply(accounts: &Accounts, plan: &Plan, options: &ApplyOptions) -> 
         }
     }
 
-    report.api_calls = accounts.api_calls().since(&calls_before);
+    report.api_calls = aws.api_calls().since(&calls_before);
     report.elapsed = started.elapsed();
     match failure {
         None => Ok(report),
@@ -147,196 +152,123 @@ pub async fn apply(accounts: &Accounts, plan: &Plan, options: &ApplyOptions) -> 
     }
 }
 
-async fn run_change(accounts: &Accounts, change: &Change) -> Result<(), Error> {
+async fn run_change<B: Aws + ?Sized>(aws: &B, change: &Change) -> Result<(), Error> {
     for op in &change.ops {
-        run_op(accounts, &change.account, op).await?;
+        run_op(aws, &change.account, op).await?;
     }
     Ok(())
 }
 
-macro_rules! call {
-    ($accounts:expr, $account:expr, $service:expr, $name:literal, $send:expr) => {
-        $accounts
-            .call($account, $service, $name, || $send)
-            .await
-            .map_err(|e| $accounts.fail($account, $service, $name, e))
-    };
+fn managed_tags() -> BTreeMap<String, String> {
+    BTreeMap::from([(MANAGED_TAG_KEY.to_owned(), MANAGED_TAG_VALUE.to_owned())])
 }
 
-async fn run_op(accounts: &Accounts, account: &AccountId, op: &Op) -> Result<(), Error> {
-    let clients = accounts.clients(account)?;
-    let (iam, s3, kms) = (&clients.iam, &clients.s3, &clients.kms);
-    let tag = || aws_sdk_iam::types::Tag::builder().key(MANAGED_TAG_KEY).value(MANAGED_TAG_VALUE).build();
-    let tag = tag().map_err(|e| Error::Call {
-        account: account.clone(),
-        service: Service::Iam,
-        call: "CreateRole",
-        code: None,
-        message: e.to_string(),
-    })?;
+/// True for a failure that says the thing is already gone: a delete whose
+/// earlier attempt took effect though its reply was lost.
+fn gone(result: Result<(), Error>) -> Result<(), Error> {
+    match result {
+        Err(err) if err.code() == Some("NoSuchEntity") => Ok(()),
+        other => other,
+    }
+}
+
+async fn run_op<B: Aws + ?Sized>(aws: &B, account: &AccountId, op: &Op) -> Result<(), Error> {
     match op {
-        Op::CreateRole { name, trust } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "CreateRole",
-                iam.create_role()
-                    .role_name(name)
-                    .assume_role_policy_document(trust)
-                    .description("Managed by xacct")
-                    .tags(tag.clone())
-                    .send()
-            )?;
-        }
-        Op::UpdateTrust { role, doc } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "UpdateAssumeRolePolicy",
-                iam.update_assume_role_policy().role_name(role).policy_document(doc).send()
-            )?;
-        }
-        Op::PutRolePolicy { role, name, doc } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "PutRolePolicy",
-                iam.put_role_policy().role_name(role).policy_name(name).policy_document(doc).send()
-            )?;
-        }
-        Op::DeleteRolePolicy { role, name } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "DeleteRolePolicy",
-                iam.delete_role_policy().role_name(role).policy_name(name).send()
-            )?;
-        }
-        Op::CreateInstanceProfile { name } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "CreateInstanceProfile",
-                iam.create_instance_profile().instance_profile_name(name).tags(tag.clone()).send()
-            )?;
-        }
+        Op::CreateRole { name, trust } => match aws.create_role(account, name, trust, &managed_tags()).await {
+            Err(err) if err.code() == Some("EntityAlreadyExists") => role_is_ours(aws, account, name, trust).await,
+            other => other,
+        },
+        Op::UpdateTrust { role, doc } => aws.update_assume_role_policy(account, role, doc).await,
+        Op::PutRolePolicy { role, name, doc } => aws.put_role_policy(account, role, name, doc).await,
+        Op::DeleteRolePolicy { role, name } => gone(aws.delete_role_policy(account, role, name).await),
+        Op::CreateInstanceProfile { name } => match aws.create_instance_profile(account, name, &managed_tags()).await {
+            Err(err) if err.code() == Some("EntityAlreadyExists") => profile_is_ours(aws, account, name).await,
+            other => other,
+        },
         Op::AddRoleToInstanceProfile { profile, role } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "AddRoleToInstanceProfile",
-                iam.add_role_to_instance_profile().instance_profile_name(profile).role_name(role).send()
-            )?;
+            match aws.add_role_to_instance_profile(account, profile, role).await {
+                Err(err) if err.code() == Some("LimitExceeded") => {
+                    let holds = aws.get_instance_profile(account, profile).await?;
+                    let names: Vec<String> =
+                        holds.iter().flat_map(|p| p.roles.iter().map(|r| r.name.clone())).collect();
+                    if names == [role.clone()] {
+                        tracing::info!(%account, profile, role, "the role is already in the instance profile");
+                        Ok(())
+                    } else {
+                        Err(err)
+                    }
+                }
+                other => other,
+            }
         }
         Op::RemoveRoleFromInstanceProfile { profile, role } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "RemoveRoleFromInstanceProfile",
-                iam.remove_role_from_instance_profile().instance_profile_name(profile).role_name(role).send()
-            )?;
+            gone(aws.remove_role_from_instance_profile(account, profile, role).await)
         }
-        Op::DeleteInstanceProfile { name } => {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "DeleteInstanceProfile",
-                iam.delete_instance_profile().instance_profile_name(name).send()
-            )?;
-        }
-        Op::DeleteRole { name } => delete_role(accounts, account, name).await?,
-        Op::PutBucketPolicy { bucket, doc } => {
-            call!(
-                accounts,
-                account,
-                Service::S3,
-                "PutBucketPolicy",
-                s3.put_bucket_policy().bucket(bucket).policy(doc).send()
-            )?;
-        }
-        Op::DeleteBucketPolicy { bucket } => {
-            call!(
-                accounts,
-                account,
-                Service::S3,
-                "DeleteBucketPolicy",
-                s3.delete_bucket_policy().bucket(bucket).send()
-            )?;
-        }
-        Op::PutKeyPolicy { key, doc } => {
-            call!(
-                accounts,
-                account,
-                Service::Kms,
-                "PutKeyPolicy",
-                kms.put_key_policy().key_id(key).policy_name("default").policy(doc).send()
-            )?;
-        }
+        Op::DeleteInstanceProfile { name } => gone(aws.delete_instance_profile(account, name).await),
+        Op::DeleteRole { name } => delete_role(aws, account, name).await,
+        Op::PutBucketPolicy { bucket, doc } => aws.put_bucket_policy(account, bucket, doc).await,
+        Op::DeleteBucketPolicy { bucket } => aws.delete_bucket_policy(account, bucket).await,
+        Op::PutKeyPolicy { key, doc } => aws.put_key_policy(account, key, doc).await,
     }
+}
+
+/// A CreateRole answered `EntityAlreadyExists`: an earlier attempt whose reply
+/// was lost, or someone else's role. Done when the role carries our tag and the planned trust policy.
+async fn role_is_ours<B: Aws + ?Sized>(aws: &B, account: &AccountId, name: &str, trust: &str) -> Result<(), Error> {
+    let resource = format!("role `{name}`");
+    let not_ours =
+        |why: &str| Error::NotOurs { account: account.clone(), resource: resource.clone(), why: why.to_owned() };
+    let Some(role) = aws.get_role(account, name).await? else {
+        return Err(not_ours("cannot be read back"));
+    };
+    if !is_managed(&role.tags) {
+        return Err(not_ours(&format!("has no `{MANAGED_TAG_KEY}={MANAGED_TAG_VALUE}` tag")));
+    }
+    let planned = PolicyDocument::from_api_text(trust).ok();
+    let found = role.trust.as_deref().and_then(|t| PolicyDocument::from_api_text(t).ok());
+    match (planned, found) {
+        (Some(p), Some(f)) if same(&p, &f) => {
+            tracing::info!(%account, role = name, "the role was created by an earlier attempt");
+            Ok(())
+        }
+        _ => Err(not_ours("its trust policy is not the planned one")),
+    }
+}
+
+/// A CreateInstanceProfile answered `EntityAlreadyExists`. Done when the
+/// profile carries our tag and holds no role but the one of the same name.
+async fn profile_is_ours<B: Aws + ?Sized>(aws: &B, account: &AccountId, name: &str) -> Result<(), Error> {
+    let resource = format!("instance profile `{name}`");
+    let not_ours =
+        |why: &str| Error::NotOurs { account: account.clone(), resource: resource.clone(), why: why.to_owned() };
+    let Some(profile) = aws.get_instance_profile(account, name).await? else {
+        return Err(not_ours("cannot be read back"));
+    };
+    if !is_managed(&profile.tags) {
+        return Err(not_ours(&format!("has no `{MANAGED_TAG_KEY}={MANAGED_TAG_VALUE}` tag")));
+    }
+    if profile.roles.iter().any(|r| r.name != name) {
+        return Err(not_ours("holds another role"));
+    }
+    tracing::info!(%account, profile = name, "the instance profile was created by an earlier attempt");
     Ok(())
 }
 
 /// A role can only be deleted once it is in no instance profile and has no
-/// policies: take those away first (this role is ours, and so is what hangs on it).
-async fn delete_role(accounts: &Accounts, account: &AccountId, name: &str) -> Result<(), Error> {
-    let iam = &accounts.clients(account)?.iam;
-    let profiles = call!(
-        accounts,
-        account,
-        Service::Iam,
-        "ListInstanceProfilesForRole",
-        iam.list_instance_profiles_for_role().role_name(name).send()
-    )?;
-    for profile in profiles.instance_profiles() {
-        let profile = profile.instance_profile_name();
-        call!(
-            accounts,
-            account,
-            Service::Iam,
-            "RemoveRoleFromInstanceProfile",
-            iam.remove_role_from_instance_profile().instance_profile_name(profile).role_name(name).send()
-        )?;
+/// policies: take those away first (this role is ours, and so is what hangs on
+/// it). Every list is read to its last page.
+async fn delete_role<B: Aws + ?Sized>(aws: &B, account: &AccountId, name: &str) -> Result<(), Error> {
+    for profile in all_pages(|m| aws.list_instance_profiles_for_role(account, name, m)).await? {
+        gone(aws.remove_role_from_instance_profile(account, &profile, name).await)?;
     }
-    let inline =
-        call!(accounts, account, Service::Iam, "ListRolePolicies", iam.list_role_policies().role_name(name).send())?;
-    for policy in inline.policy_names() {
-        call!(
-            accounts,
-            account,
-            Service::Iam,
-            "DeleteRolePolicy",
-            iam.delete_role_policy().role_name(name).policy_name(policy).send()
-        )?;
+    for policy in all_pages(|m| aws.list_role_policies(account, name, m)).await? {
+        gone(aws.delete_role_policy(account, name, &policy).await)?;
     }
-    let attached = call!(
-        accounts,
-        account,
-        Service::Iam,
-        "ListAttachedRolePolicies",
-        iam.list_attached_role_policies().role_name(name).send()
-    )?;
-    for policy in attached.attached_policies() {
-        if let Some(arn) = policy.policy_arn() {
-            call!(
-                accounts,
-                account,
-                Service::Iam,
-                "DetachRolePolicy",
-                iam.detach_role_policy().role_name(name).policy_arn(arn).send()
-            )?;
-        }
+    for arn in all_pages(|m| aws.list_attached_role_policies(account, name, m)).await? {
+        gone(aws.detach_role_policy(account, name, &arn).await)?;
     }
-    match accounts.call(account, Service::Iam, "DeleteRole", || iam.delete_role().role_name(name).send()).await {
-        Ok(_) => Ok(()),
-        Err(err) if is_not_found(&err, &["NoSuchEntity"]) => Ok(()),
-        Err(err) => Err(accounts.fail(account, Service::Iam, "DeleteRole", err)),
-    }
+    gone(aws.delete_role(account, name).await)
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,8 +5,11 @@
 //!
 //! - [`model`]: the observed state, as plain data;
 //! - [`plan`](mod@plan): changes per resource, each with the policy JSON before and after;
-//! - [`accounts`]: one set of SDK clients per account, call counting and retries;
-//! - [`observe`](mod@observe): the reads;
+//! - [`backend`]: the narrow traits over IAM, S3, KMS and STS that everything else calls;
+//! - [`accounts`]: their SDK implementation: one set of clients per account,
+//!   call counting, retries ([`retry`]), timeouts, the identity check;
+//! - [`memory`]: their in-memory implementation, for tests;
+//! - [`observe`](mod@observe): the one read-only pass, for planning and `verify`;
 //! - [`apply`](mod@apply): the writes, in dependency order;
 //! - [`intercept`]: SDK interceptors for fault injection and added latency.
 //!
@@ -20,16 +23,22 @@
 
 pub mod accounts;
 pub mod apply;
+pub mod backend;
 pub mod intercept;
+pub mod memory;
 pub mod model;
 pub mod observe;
 pub mod plan;
+pub mod retry;
+mod sdk;
 
 pub use accounts::{is_write, Accounts, ApiCalls, Counts, Error, Service};
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, Progress};
-pub use model::{BucketState, InstanceProfile, Observed, Role};
-pub use observe::observe;
+pub use backend::{check_identities, Aws, Iam, Kms, Sts, S3};
+pub use model::{Boundary, BucketState, InstanceProfile, Observed, Role};
+pub use observe::{observe, observe_each, Observation};
 pub use plan::{plan, plan_destroy, Action, Change, Plan, PlanError, PlanProblem};
+pub use retry::{AccessOptions, RetryOptions, Timeouts};
 
 /// The tag key that marks a role or instance profile as created by xacct.
 pub const MANAGED_TAG_KEY: &str = "xacct:managed";

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use crate::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 
+/// Everything read, by resource.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Observed {
     /// Role ARN → role.
@@ -24,26 +25,52 @@ pub struct Observed {
     pub keys: BTreeMap<String, PolicyDocument>,
 }
 
+/// A role that exists, with every document that applies to it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Role {
+    /// The role's tags.
     pub tags: BTreeMap<String, String>,
-    /// The trust policy, when it was read (it is not read for the cross-account role).
+    /// The trust policy.
     pub trust: Option<PolicyDocument>,
-    /// The inline policies xacct reads on this role, by name; others are not listed.
+    /// Every inline policy, by name.
     pub inline: BTreeMap<String, PolicyDocument>,
+    /// Every attached managed policy (its default version), by ARN.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub attached: BTreeMap<String, PolicyDocument>,
+    /// The permissions boundary, when one is set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<Boundary>,
 }
 
+/// A role's permissions boundary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Boundary {
+    /// The managed policy's ARN.
+    pub arn: String,
+    /// Its default version; `None` when the policy could not be found.
+    pub document: Option<PolicyDocument>,
+}
+
+/// An instance profile that exists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InstanceProfile {
+    /// The profile's tags.
     pub tags: BTreeMap<String, String>,
     /// The names of the roles it holds (at most one, in AWS).
     pub roles: Vec<String>,
+    /// The ARNs of the same roles.
+    #[serde(skip)]
+    pub role_arns: Vec<String>,
 }
 
+/// A bucket that exists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct BucketState {
     /// The bucket policy; `None` when the bucket has none.
     pub policy: Option<PolicyDocument>,
+    /// The Object Ownership rule (`BucketOwnerEnforced`, …), when one is set and readable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ownership: Option<String>,
 }
 
 /// True when the tags mark a resource xacct created.

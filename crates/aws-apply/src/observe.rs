@@ -1,20 +1,26 @@
-//! The reads: everything the planner needs, and nothing more.
+//! The reads: one read-only pass over every resource the flow touches, with
+//! every document that planning and `verify` need.
 //!
-//! A converged flow costs `3 + owners + buckets + keys` reads, plus one for
-//! the cross-account role's PassRole policy (two when that policy is missing,
-//! to tell a missing policy from a missing role):
-//! GetRole and GetRolePolicy for the instance role, GetInstanceProfile,
-//! GetRole per owner role, GetBucketPolicy per bucket, GetKeyPolicy per key.
+//! Per role: GetRole (trust, tags, boundary), ListRolePolicies and a
+//! GetRolePolicy per inline policy, ListAttachedRolePolicies and, per attached
+//! policy (and the boundary), GetPolicy and GetPolicyVersion of its default
+//! version. The instance profile: GetInstanceProfile. Per bucket:
+//! GetBucketPolicy and GetBucketOwnershipControls. Per key: GetKeyPolicy, in the key's region.
+//!
+//! A converged one-owner flow with a cross-account role that holds two inline
+//! policies and no managed one costs 16 reads: 4 for MyRoleA (GetRole, two
+//! lists, its one inline policy), 1 for the profile, 5 for the cross-account
+//! role, 3 for MyRoleB, 2 for the bucket and 1 for the key.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, StreamExt};
 use futures::FutureExt;
-use policy_model::build::{ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
 use policy_model::{AccountId, Flow, PolicyDocument};
 
-use crate::accounts::{is_not_found, Accounts, Error, Service};
-use crate::model::{BucketState, InstanceProfile, Observed, Role};
+use crate::accounts::{Error, Service};
+use crate::backend::{all_pages, Aws, BucketPolicy};
+use crate::model::{Boundary, BucketState, InstanceProfile, Observed, Role};
 
 /// How many reads run at once.
 const READ_CONCURRENCY: usize = 16;
@@ -26,174 +32,197 @@ enum Found {
     Key(String, Option<PolicyDocument>),
 }
 
-/// Reads the live state of every resource the flow touches.
-pub async fn observe(accounts: &Accounts, flow: &Flow) -> Result<Observed, Error> {
+/// What one pass read, and what it could not read.
+#[derive(Debug, Default)]
+pub struct Observation {
+    /// Everything that was read.
+    pub observed: Observed,
+    /// The resources (role or profile ARN, bucket name, key ARN) whose read failed, with the failure.
+    pub unreadable: Vec<(String, Error)>,
+}
+
+/// Reads the live state of every resource the flow touches; the first failure is returned.
+pub async fn observe<B: Aws + ?Sized>(aws: &B, flow: &Flow) -> Result<Observed, Error> {
+    let observation = observe_each(aws, flow).await;
+    match observation.unreadable.into_iter().next() {
+        Some((_, err)) => Err(err),
+        None => Ok(observation.observed),
+    }
+}
+
+/// Reads the live state of every resource the flow touches; a failed read
+/// leaves its resource out of `observed` and names it in `unreadable`.
+pub async fn observe_each<B: Aws + ?Sized>(aws: &B, flow: &Flow) -> Observation {
     let deployment = flow.deployment();
     let a = &deployment.account_id;
     let mut reads = Vec::new();
     let role_a = deployment.instance_role.as_str();
+    let arn_a = deployment.instance_role_arn();
+    reads.push(async move { (arn_a.clone(), read_role(aws, a, role_a).await.map(|r| Found::Role(arn_a, r))) }.boxed());
+    let profile_arn = deployment.instance_profile_arn();
     reads.push(
         async move {
-            Ok(Found::Role(
-                deployment.instance_role_arn(),
-                read_role(accounts, a, role_a, Some(ASSUME_POLICY_NAME)).await?,
-            ))
+            (profile_arn.clone(), read_profile(aws, a, role_a).await.map(|p| Found::Profile(profile_arn, p)))
         }
         .boxed(),
     );
-    reads.push(
-        async move { Ok(Found::Profile(deployment.instance_profile_arn(), read_profile(accounts, a, role_a).await?)) }
-            .boxed(),
-    );
     if let (Some(cross), Some(arn)) = (&deployment.cross_account_role, deployment.cross_account_role_arn()) {
-        reads.push(async move { Ok(Found::Role(arn, read_cross_role(accounts, a, cross.as_str()).await?)) }.boxed());
+        reads.push(
+            async move { (arn.clone(), read_role(aws, a, cross.as_str()).await.map(|r| Found::Role(arn, r))) }.boxed(),
+        );
     }
     let mut seen_roles = BTreeSet::new();
     let mut seen_keys = BTreeSet::new();
     for owner in flow.owners() {
         let b = &owner.account_id;
         if seen_roles.insert(owner.role_arn()) {
+            let arn = owner.role_arn();
             reads.push(
-                async move { Ok(Found::Role(owner.role_arn(), read_role(accounts, b, owner.role.as_str(), None).await?)) }
+                async move { (arn.clone(), read_role(aws, b, owner.role.as_str()).await.map(|r| Found::Role(arn, r))) }
                     .boxed(),
             );
         }
         for bucket in &owner.buckets {
             let name = bucket.name.as_str();
-            reads
-                .push(async move { Ok(Found::Bucket(name.to_owned(), read_bucket(accounts, b, name).await?)) }.boxed());
+            reads.push(
+                async move {
+                    (name.to_owned(), read_bucket(aws, b, name).await.map(|s| Found::Bucket(name.to_owned(), s)))
+                }
+                .boxed(),
+            );
             if let Some(key) =
                 bucket.kms_key_arn.as_ref().map(|k| k.as_str()).filter(|k| seen_keys.insert(k.to_owned()))
             {
-                reads.push(async move { Ok(Found::Key(key.to_owned(), read_key(accounts, b, key).await?)) }.boxed());
+                reads.push(
+                    async move { (key.to_owned(), read_key(aws, b, key).await.map(|d| Found::Key(key.to_owned(), d))) }
+                        .boxed(),
+                );
             }
         }
     }
-    let found: Vec<Found> = stream::iter(reads).buffer_unordered(READ_CONCURRENCY).try_collect().await?;
-    let mut observed = Observed::default();
-    for f in found {
+    let found: Vec<(String, Result<Found, Error>)> =
+        stream::iter(reads).buffer_unordered(READ_CONCURRENCY).collect().await;
+    let mut observation = Observation::default();
+    let observed = &mut observation.observed;
+    for (resource, f) in found {
         match f {
-            Found::Role(arn, Some(role)) => {
+            Ok(Found::Role(arn, Some(role))) => {
                 observed.roles.insert(arn, role);
             }
-            Found::Profile(arn, Some(profile)) => {
+            Ok(Found::Profile(arn, Some(profile))) => {
                 observed.instance_profiles.insert(arn, profile);
             }
-            Found::Bucket(name, Some(bucket)) => {
+            Ok(Found::Bucket(name, Some(bucket))) => {
                 observed.buckets.insert(name, bucket);
             }
-            Found::Key(arn, Some(policy)) => {
+            Ok(Found::Key(arn, Some(policy))) => {
                 observed.keys.insert(arn, policy);
             }
-            Found::Role(..) | Found::Profile(..) | Found::Bucket(..) | Found::Key(..) => {}
+            Ok(Found::Role(..) | Found::Profile(..) | Found::Bucket(..) | Found::Key(..)) => {}
+            Err(err) => observation.unreadable.push((resource, err)),
         }
     }
-    Ok(observed)
+    observation.unreadable.sort_by(|x, y| x.0.cmp(&y.0));
+    observation
 }
 
-/// GetRole, then (when the role exists) GetRolePolicy for `inline`.
-async fn read_role(
-    accounts: &Accounts,
-    account: &AccountId,
-    name: &str,
-    inline: Option<&str>,
-) -> Result<Option<Role>, Error> {
-    let iam = &accounts.clients(account)?.iam;
-    let out = match accounts.call(account, Service::Iam, "GetRole", || iam.get_role().role_name(name).send()).await {
-        Ok(out) => out,
-        Err(err) if is_not_found(&err, &["NoSuchEntity"]) => return Ok(None),
-        Err(err) => return Err(accounts.fail(account, Service::Iam, "GetRole", err)),
-    };
-    let mut role = Role::default();
-    if let Some(r) = out.role() {
-        role.tags = r.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-        if let Some(text) = r.assume_role_policy_document() {
-            role.trust = Some(parse(account, Service::Iam, "GetRole", text)?);
+/// GetRole, then every inline and attached policy and the boundary.
+async fn read_role<B: Aws + ?Sized>(aws: &B, account: &AccountId, name: &str) -> Result<Option<Role>, Error> {
+    let Some(info) = aws.get_role(account, name).await? else { return Ok(None) };
+    let mut role = Role { tags: info.tags, ..Role::default() };
+    if let Some(text) = &info.trust {
+        role.trust = Some(parse(account, Service::Iam, "GetRole", text)?);
+    }
+    let names = all_pages(|marker| aws.list_role_policies(account, name, marker)).await?;
+    for policy in names {
+        if let Some(text) = aws.get_role_policy(account, name, &policy).await? {
+            role.inline.insert(policy, parse(account, Service::Iam, "GetRolePolicy", &text)?);
         }
     }
-    if let Some(policy) = inline {
-        if let Some(doc) = read_role_policy(accounts, account, name, policy).await? {
-            role.inline.insert(policy.to_owned(), doc);
+    let attached = all_pages(|marker| aws.list_attached_role_policies(account, name, marker)).await?;
+    for arn in attached {
+        if let Some(doc) = managed_policy(aws, account, &arn).await? {
+            role.attached.insert(arn, doc);
         }
+    }
+    if let Some(arn) = info.boundary {
+        let document = managed_policy(aws, account, &arn).await?;
+        role.boundary = Some(Boundary { arn, document });
     }
     Ok(Some(role))
 }
 
-async fn read_role_policy(
-    accounts: &Accounts,
+/// The default version of a managed policy: the version GetPolicy names, or,
+/// when GetPolicy names none, the one ListPolicyVersions marks as default.
+/// `None` when the policy does not exist.
+pub(crate) async fn managed_policy<B: Aws + ?Sized>(
+    aws: &B,
     account: &AccountId,
-    role: &str,
-    policy: &str,
+    arn: &str,
 ) -> Result<Option<PolicyDocument>, Error> {
-    let iam = &accounts.clients(account)?.iam;
-    let call = "GetRolePolicy";
-    match accounts
-        .call(account, Service::Iam, call, || iam.get_role_policy().role_name(role).policy_name(policy).send())
-        .await
-    {
-        Ok(out) => Ok(Some(parse(account, Service::Iam, call, out.policy_document())?)),
-        Err(err) if is_not_found(&err, &["NoSuchEntity"]) => Ok(None),
-        Err(err) => Err(accounts.fail(account, Service::Iam, call, err)),
-    }
-}
-
-/// The cross-account role is not ours: only its PassRole policy is read. When
-/// that policy is missing, GetRole tells whether the role exists.
-async fn read_cross_role(accounts: &Accounts, account: &AccountId, name: &str) -> Result<Option<Role>, Error> {
-    if let Some(doc) = read_role_policy(accounts, account, name, PASS_ROLE_POLICY_NAME).await? {
-        return Ok(Some(Role { inline: BTreeMap::from([(PASS_ROLE_POLICY_NAME.to_owned(), doc)]), ..Role::default() }));
-    }
-    Ok(read_role(accounts, account, name, None).await?.map(|_| Role::default()))
-}
-
-async fn read_profile(accounts: &Accounts, account: &AccountId, name: &str) -> Result<Option<InstanceProfile>, Error> {
-    let iam = &accounts.clients(account)?.iam;
-    let call = "GetInstanceProfile";
-    let out = match accounts
-        .call(account, Service::Iam, call, || iam.get_instance_profile().instance_profile_name(name).send())
-        .await
-    {
-        Ok(out) => out,
-        Err(err) if is_not_found(&err, &["NoSuchEntity"]) => return Ok(None),
-        Err(err) => return Err(accounts.fail(account, Service::Iam, call, err)),
+    let Some(policy) = aws.get_policy(account, arn).await? else { return Ok(None) };
+    let version = match policy.default_version {
+        Some(version) => version,
+        None => {
+            let versions = all_pages(|marker| aws.list_policy_versions(account, arn, marker)).await?;
+            match versions.into_iter().find(|v| v.is_default) {
+                Some(v) => v.id,
+                None => {
+                    return Err(Error::Call {
+                        account: account.clone(),
+                        service: Service::Iam,
+                        call: "ListPolicyVersions",
+                        code: None,
+                        message: format!("managed policy `{arn}` has no default version"),
+                    })
+                }
+            }
+        }
     };
-    let mut profile = InstanceProfile::default();
-    if let Some(p) = out.instance_profile() {
-        profile.tags = p.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
-        profile.roles = p.roles().iter().map(|r| r.role_name().to_owned()).collect();
-    }
-    Ok(Some(profile))
-}
-
-async fn read_bucket(accounts: &Accounts, account: &AccountId, bucket: &str) -> Result<Option<BucketState>, Error> {
-    let s3 = &accounts.clients(account)?.s3;
-    let call = "GetBucketPolicy";
-    match accounts.call(account, Service::S3, call, || s3.get_bucket_policy().bucket(bucket).send()).await {
-        Ok(out) => {
-            let policy = out.policy().map(|text| parse(account, Service::S3, call, text)).transpose()?;
-            Ok(Some(BucketState { policy }))
-        }
-        Err(err)
-            if err.as_service_error().and_then(|e| aws_sdk_s3::error::ProvideErrorMetadata::code(e))
-                == Some("NoSuchBucketPolicy") =>
-        {
-            Ok(Some(BucketState { policy: None }))
-        }
-        Err(err) if is_not_found(&err, &["NoSuchBucket"]) => Ok(None),
-        Err(err) => Err(accounts.fail(account, Service::S3, call, err)),
+    match aws.get_policy_version(account, arn, &version).await? {
+        Some(text) => Ok(Some(parse(account, Service::Iam, "GetPolicyVersion", &text)?)),
+        None => Ok(None),
     }
 }
 
-async fn read_key(accounts: &Accounts, account: &AccountId, key: &str) -> Result<Option<PolicyDocument>, Error> {
-    let kms = &accounts.clients(account)?.kms;
-    let call = "GetKeyPolicy";
-    match accounts
-        .call(account, Service::Kms, call, || kms.get_key_policy().key_id(key).policy_name("default").send())
-        .await
-    {
-        Ok(out) => out.policy().map(|text| parse(account, Service::Kms, call, text)).transpose(),
-        Err(err) if is_not_found(&err, &["NotFoundException"]) => Ok(None),
-        Err(err) => Err(accounts.fail(account, Service::Kms, call, err)),
+async fn read_profile<B: Aws + ?Sized>(
+    aws: &B,
+    account: &AccountId,
+    name: &str,
+) -> Result<Option<InstanceProfile>, Error> {
+    Ok(aws.get_instance_profile(account, name).await?.map(|p| InstanceProfile {
+        tags: p.tags,
+        role_arns: p.roles.iter().map(|r| r.arn.clone()).collect(),
+        roles: p.roles.into_iter().map(|r| r.name).collect(),
+    }))
+}
+
+/// GetBucketPolicy, then the ownership rule. The rule is for `verify` only, so
+/// a failure to read it leaves it unknown instead of failing the read.
+async fn read_bucket<B: Aws + ?Sized>(
+    aws: &B,
+    account: &AccountId,
+    bucket: &str,
+) -> Result<Option<BucketState>, Error> {
+    let policy = match aws.get_bucket_policy(account, bucket).await? {
+        BucketPolicy::NoBucket => return Ok(None),
+        BucketPolicy::None => None,
+        BucketPolicy::Some(text) => Some(parse(account, Service::S3, "GetBucketPolicy", &text)?),
+    };
+    let ownership = match aws.get_bucket_ownership(account, bucket).await {
+        Ok(rule) => rule,
+        Err(err) => {
+            tracing::debug!(bucket, error = %err, "the ownership rule is unknown");
+            None
+        }
+    };
+    Ok(Some(BucketState { policy, ownership }))
+}
+
+async fn read_key<B: Aws + ?Sized>(aws: &B, account: &AccountId, key: &str) -> Result<Option<PolicyDocument>, Error> {
+    match aws.get_key_policy(account, key).await? {
+        Some(text) => Ok(Some(parse(account, Service::Kms, "GetKeyPolicy", &text)?)),
+        None => Ok(None),
     }
 }
 

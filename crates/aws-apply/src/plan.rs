@@ -351,6 +351,7 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
             let left = InstanceProfile {
                 tags: profile.tags.clone(),
                 roles: profile.roles.iter().filter(|r| *r != role_a_name).cloned().collect(),
+                role_arns: vec![],
             };
             let ops = vec![Op::RemoveRoleFromInstanceProfile {
                 profile: role_a_name.to_owned(),
@@ -521,7 +522,7 @@ impl Planner<'_> {
     /// The instance profile of the instance role's name, holding that role.
     fn instance_profile(&mut self, account: &AccountId, name: &str, arn: &str, role_key: &str) {
         let resource = format!("instance profile {name}");
-        let want = InstanceProfile { tags: managed_tags(), roles: vec![name.to_owned()] };
+        let want = InstanceProfile { tags: managed_tags(), roles: vec![name.to_owned()], role_arns: vec![] };
         let after = vec![role_key.to_owned()];
         match self.observed.instance_profiles.get(arn) {
             None => {
@@ -552,7 +553,8 @@ impl Planner<'_> {
                     .map(|r| Op::RemoveRoleFromInstanceProfile { profile: name.to_owned(), role: r.clone() })
                     .collect();
                 ops.push(Op::AddRoleToInstanceProfile { profile: name.to_owned(), role: name.to_owned() });
-                let fixed = InstanceProfile { tags: profile.tags.clone(), roles: vec![name.to_owned()] };
+                let fixed =
+                    InstanceProfile { tags: profile.tags.clone(), roles: vec![name.to_owned()], role_arns: vec![] };
                 let after_json = Some(profile_json(name, &fixed));
                 self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after);
             }

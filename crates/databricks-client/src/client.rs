@@ -1,10 +1,24 @@
-//! The HTTP core: auth headers, the OAuth token cache, retries on 429 and 503, typed errors, call counters.
+//! The HTTP core: auth headers, the OAuth token cache, retries, typed errors, call counters.
+//!
+//! One retry rule, the same as the AWS access layer's:
+//! - a failure to connect (nothing was sent) is retried for every request, but a
+//!   refused connection only [`ClientOptions::refused_attempts`] times, so that a
+//!   wrong host is reported within seconds, naming it;
+//! - 429 and 503 are retried after `Retry-After` (1 s without one), within `retry_deadline`;
+//! - 500, 502 and 504, a timeout and a reply lost after the request was sent are
+//!   retried with jittered backoff for a GET and for a POST whose repeat is harmless
+//!   or detected ([`Repeat::Safe`]); a POST that must not run twice ([`Repeat::Never`])
+//!   gets [`Error::ReplyLost`] instead, and its caller finds out what happened;
+//! - anything else (401, 403, 400, 404) is returned at once.
+//!
+//! Every retry of a client (and its clones) draws on one budget, `run_retry_budget`.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rand::Rng;
 use reqwest::header::{HeaderValue, AUTHORIZATION, RETRY_AFTER};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
@@ -19,10 +33,24 @@ use crate::secret::Secret;
 /// Limits for retries, polls and waits.
 #[derive(Clone)]
 pub struct ClientOptions {
-    /// How long one call may keep retrying 429 and 503 responses.
+    /// How long one call may keep retrying (default 120 s).
     pub retry_deadline: Duration,
-    /// The timeout of one HTTP request.
+    /// The timeout of one HTTP request, end to end (default 60 s).
     pub request_timeout: Duration,
+    /// The timeout of setting up a connection (default 5 s).
+    pub connect_timeout: Duration,
+    /// How long a reply may stay silent once the request is sent (default 20 s).
+    pub read_timeout: Duration,
+    /// Attempts of one call for a 5xx, a timeout or a lost reply, the first included (default 8).
+    pub max_attempts: u32,
+    /// Attempts of one call whose connection is refused (default 2: one short retry).
+    pub refused_attempts: u32,
+    /// The first backoff after a 5xx, timeout or lost reply; it doubles per attempt (default 250 ms).
+    pub base_delay: Duration,
+    /// The longest backoff (default 8 s).
+    pub max_delay: Duration,
+    /// Retries allowed over the client's life, every call and clone together (default 200).
+    pub run_retry_budget: u32,
     /// The pause between two polls of a cluster, a context or a command.
     pub poll_interval: Duration,
     /// How long to wait for a cluster to reach a state.
@@ -44,6 +72,13 @@ impl Default for ClientOptions {
         ClientOptions {
             retry_deadline: Duration::from_secs(120),
             request_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(5),
+            read_timeout: Duration::from_secs(20),
+            max_attempts: 8,
+            refused_attempts: 2,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            run_retry_budget: 200,
             poll_interval: Duration::from_secs(5),
             cluster_timeout: Duration::from_secs(30 * 60),
             command_timeout: Duration::from_secs(10 * 60),
@@ -61,6 +96,11 @@ impl fmt::Debug for ClientOptions {
         f.debug_struct("ClientOptions")
             .field("retry_deadline", &self.retry_deadline)
             .field("request_timeout", &self.request_timeout)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("read_timeout", &self.read_timeout)
+            .field("max_attempts", &self.max_attempts)
+            .field("refused_attempts", &self.refused_attempts)
+            .field("run_retry_budget", &self.run_retry_budget)
             .field("poll_interval", &self.poll_interval)
             .field("cluster_timeout", &self.cluster_timeout)
             .field("command_timeout", &self.command_timeout)
@@ -82,7 +122,17 @@ struct Inner {
     options: ClientOptions,
     reads: AtomicU64,
     writes: AtomicU64,
+    retries_left: AtomicU32,
     token: tokio::sync::Mutex<Option<CachedToken>>,
+}
+
+/// Whether a POST may be sent again after its reply was lost.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Repeat {
+    /// A repeat is harmless, or its effect is detected (an `already exists` answer read back).
+    Safe,
+    /// A repeat could do the thing twice: the caller must find out what happened.
+    Never,
 }
 
 struct CachedToken {
@@ -138,9 +188,12 @@ impl Client {
     pub fn with_options(credentials: Credentials, options: ClientOptions) -> Result<Client, Error> {
         let http = reqwest::Client::builder()
             .timeout(options.request_timeout)
+            .connect_timeout(options.connect_timeout)
+            .read_timeout(options.read_timeout)
             .user_agent(concat!("xacct-databricks-client/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| Error::Transport { method: "-", path: "-".to_owned(), detail: err.to_string() })?;
+        let retries_left = AtomicU32::new(options.run_retry_budget);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
@@ -148,6 +201,7 @@ impl Client {
                 options,
                 reads: AtomicU64::new(0),
                 writes: AtomicU64::new(0),
+                retries_left,
                 token: tokio::sync::Mutex::new(None),
             }),
         })
@@ -190,13 +244,43 @@ impl Client {
     }
 
     pub(crate) async fn get<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, Error> {
-        self.send(Verb::Get, path, query, None).await
+        self.send(Verb::Get, path, query, None, Repeat::Safe).await
     }
 
+    /// A POST whose repeat is harmless or detected.
     pub(crate) async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, Error> {
+        self.post_with(path, body, Repeat::Safe).await
+    }
+
+    pub(crate) async fn post_with<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+        repeat: Repeat,
+    ) -> Result<T, Error> {
         let body = serde_json::to_value(body)
             .map_err(|err| Error::Decode { path: path.to_owned(), detail: format!("cannot encode request: {err}") })?;
-        self.send(Verb::Post, path, &[], Some(body)).await
+        self.send(Verb::Post, path, &[], Some(body), repeat).await
+    }
+
+    /// Takes one retry from the client's budget; false when it is spent.
+    fn take_retry(&self) -> bool {
+        self.inner.retries_left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok()
+    }
+
+    /// The retries left in the client's budget.
+    pub fn retries_left(&self) -> u32 {
+        self.inner.retries_left.load(Ordering::SeqCst)
+    }
+
+    /// The wait before the next attempt after `attempt` failed ones: uniform in the upper half
+    /// of `base_delay * 2^(attempt-1)`, capped at `max_delay`.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let options = &self.inner.options;
+        let cap =
+            options.base_delay.saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1))).min(options.max_delay);
+        let cap_ms = cap.as_millis() as u64;
+        Duration::from_millis(rand::thread_rng().gen_range(cap_ms / 2..=cap_ms))
     }
 
     async fn send<T: DeserializeOwned>(
@@ -205,10 +289,12 @@ impl Client {
         path: &str,
         query: &[(&str, &str)],
         body: Option<Value>,
+        repeat: Repeat,
     ) -> Result<T, Error> {
         let clock = self.clock();
+        let options = &self.inner.options;
         let started = clock.now();
-        let deadline = started + self.inner.options.retry_deadline;
+        let deadline = started + options.retry_deadline;
         let url = format!("{}{}", self.inner.credentials.host, path);
         let mut attempts = 0;
         let mut refreshed_after_401 = false;
@@ -240,20 +326,60 @@ impl Client {
                 request = request.json(body);
             }
             let scrub = |text: &str| self.scrub(&token, text);
-            let transport = |err: reqwest::Error| Error::Transport {
-                method: verb.name(),
-                path: path.to_owned(),
-                detail: scrub(&err.without_url().to_string()),
+            let describe = |err: &reqwest::Error| {
+                let mut text = scrub(&err.to_string().replace(&url, path));
+                let mut source = std::error::Error::source(err);
+                while let Some(s) = source {
+                    text.push_str(&format!(": {}", scrub(&s.to_string())));
+                    source = s.source();
+                }
+                text
             };
-            let response = request.send().await.map_err(transport)?;
-            let status = response.status();
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|value| value.to_str().ok())
-                .and_then(|value| value.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
-            let text = response.text().await.map_err(transport)?;
+            // What the failure of this attempt allows: retry it, or return this error.
+            let failed = |err: reqwest::Error, after_send: bool| -> (Option<u32>, Error) {
+                let detail = describe(&err);
+                let host = self.inner.credentials.host.clone();
+                let (method, path) = (verb.name(), path.to_owned());
+                if err.is_connect() {
+                    let refused = detail.to_ascii_lowercase().contains("connection refused");
+                    let limit = if refused { options.refused_attempts } else { options.max_attempts };
+                    return (Some(limit), Error::Unreachable { host, method, path, detail });
+                }
+                if verb == Verb::Post && repeat == Repeat::Never && after_send {
+                    return (None, Error::ReplyLost { host, method, path, detail });
+                }
+                (Some(options.max_attempts), Error::Transport { method, path, detail })
+            };
+            let outcome = match request.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let retry_after = response
+                        .headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|value| value.to_str().ok())
+                        .and_then(|value| value.trim().parse::<u64>().ok())
+                        .map(Duration::from_secs);
+                    match response.text().await {
+                        Ok(text) => Ok((status, retry_after, text)),
+                        Err(err) => Err(failed(err, true)),
+                    }
+                }
+                Err(err) => Err(failed(err, true)),
+            };
+            let (status, retry_after, text) = match outcome {
+                Ok(reply) => reply,
+                Err((None, err)) => return Err(err),
+                Err((Some(limit), err)) => {
+                    let wait = self.backoff(attempts);
+                    let now = clock.now();
+                    if attempts >= limit.max(1) || now + wait > deadline || !self.take_retry() {
+                        return Err(err);
+                    }
+                    tracing::warn!(path, attempt = attempts, wait_ms = wait.as_millis() as u64, error = %err, "retrying");
+                    clock.sleep(wait).await;
+                    continue;
+                }
+            };
             tracing::debug!(
                 method = verb.name(),
                 path,
@@ -271,10 +397,23 @@ impl Client {
                 refreshed_after_401 = true;
                 continue;
             }
+            let server_error = matches!(
+                status,
+                StatusCode::INTERNAL_SERVER_ERROR | StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT
+            );
+            if server_error && (verb == Verb::Get || repeat == Repeat::Safe) {
+                let wait = self.backoff(attempts);
+                let now = clock.now();
+                if attempts < options.max_attempts && now + wait <= deadline && self.take_retry() {
+                    tracing::warn!(path, status = status.as_u16(), attempt = attempts, "retrying a server error");
+                    clock.sleep(wait).await;
+                    continue;
+                }
+            }
             if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
                 let wait = retry_after.unwrap_or(Duration::from_secs(1));
                 let now = clock.now();
-                if now + wait > deadline {
+                if now + wait > deadline || !self.take_retry() {
                     return Err(Error::Throttled {
                         method: verb.name(),
                         path: path.to_owned(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::client::Client;
+use crate::client::{Client, Repeat};
 use crate::error::Error;
 use crate::Outcome;
 
@@ -282,7 +282,8 @@ struct Empty {}
 impl Client {
     /// Creates a cluster and returns its id; it starts in PENDING.
     pub async fn create_cluster(&self, spec: &ClusterSpec) -> Result<String, Error> {
-        let response: CreateResponse = self.post("/api/2.1/clusters/create", spec).await?;
+        // A repeat would start a second cluster: a lost reply is found out by name instead.
+        let response: CreateResponse = self.post_with("/api/2.1/clusters/create", spec, Repeat::Never).await?;
         Ok(response.cluster_id)
     }
 
@@ -438,7 +439,18 @@ impl Client {
                     tracing::debug!(?changes, "creating cluster");
                     object_field(&mut spec, "custom_tags")
                         .insert(MANAGED_TAG.0.to_owned(), Value::String(MANAGED_TAG.1.to_owned()));
-                    let cluster_id = self.create_cluster(&spec).await?;
+                    let cluster_id = match self.create_cluster(&spec).await {
+                        Ok(id) => id,
+                        // The create may have taken effect: the cluster of that name, if xacct made it, is ours.
+                        Err(err @ Error::ReplyLost { .. }) => match self.find_by_name(&spec).await? {
+                            Some(info) if is_managed(&info) => {
+                                tracing::info!(cluster_id = %info.cluster_id, "the cluster was created by the lost request");
+                                info.cluster_id
+                            }
+                            _ => return Err(err),
+                        },
+                        Err(err) => return Err(err),
+                    };
                     return Ok(ClusterAccess { cluster_id, outcome: Outcome::Created });
                 }
             },

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::client::Client;
+use crate::client::{Client, Repeat};
 use crate::error::Error;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,7 +161,8 @@ impl Client {
         command: &str,
     ) -> Result<String, Error> {
         let body = Execute { cluster_id, context_id, language, command };
-        let response: IdResponse = self.post("/api/1.2/commands/execute", &body).await?;
+        // A repeat would run the command twice (a mount, say): a lost reply is returned as such.
+        let response: IdResponse = self.post_with("/api/1.2/commands/execute", &body, Repeat::Never).await?;
         Ok(response.id)
     }
 

@@ -47,6 +47,10 @@ pub enum Error {
     Throttled { method: &'static str, path: String, attempts: u32, waited: Duration, last: ApiError },
     #[error("{method} `{path}` failed: {detail}")]
     Transport { method: &'static str, path: String, detail: String },
+    #[error("cannot reach Databricks at `{host}` ({method} `{path}`): {detail}. Hint: check the host (`DATABRICKS_HOST`, the config's `host` or the profile), the network and the proxy settings")]
+    Unreachable { host: String, method: &'static str, path: String, detail: String },
+    #[error("{method} `{path}` at `{host}` was sent but its reply was lost ({detail}); it may have taken effect, and it is not sent again blindly")]
+    ReplyLost { host: String, method: &'static str, path: String, detail: String },
     #[error("unexpected response from `{path}`: {detail}")]
     Decode { path: String, detail: String },
     #[error("oauth token request to `{url}` failed: {detail}")]

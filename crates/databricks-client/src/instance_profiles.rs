@@ -159,8 +159,30 @@ impl Client {
                 };
                 match self.add_instance_profile(&request).await {
                     Ok(()) => {}
-                    // Someone registered it between our list and our add.
-                    Err(Error::Api { source, .. }) if is_already_exists(&source) => return Ok(Outcome::Unchanged),
+                    // An earlier attempt whose reply was lost, or someone else between our list and our add:
+                    // done when it is registered as planned.
+                    Err(Error::Api { source, .. }) if is_already_exists(&source) => {
+                        let registered = self.list_instance_profiles().await?;
+                        let found = registered.iter().find(|p| p.instance_profile_arn == instance_profile_arn);
+                        match found {
+                            Some(p) if role.is_none() || p.iam_role_arn.as_deref() == role => {
+                                tracing::info!(arn = instance_profile_arn, "the instance profile is already registered");
+                            }
+                            _ => {
+                                return Err(Error::Api {
+                                    method: "POST",
+                                    path: "/api/2.0/instance-profiles/add".to_owned(),
+                                    source: ApiError {
+                                        message: format!(
+                                            "instance profile `{instance_profile_arn}` already exists but is not registered as planned ({})",
+                                            source.message
+                                        ),
+                                        ..source
+                                    },
+                                })
+                            }
+                        }
+                    }
                     Err(err) => return Err(err),
                 }
             }
@@ -187,7 +209,8 @@ fn is_dry_run_denied(error: &ApiError) -> bool {
 }
 
 fn is_already_exists(error: &ApiError) -> bool {
-    error.is("INVALID_PARAMETER_VALUE") && error.message.contains("already exists")
+    error.is("RESOURCE_ALREADY_EXISTS")
+        || (error.is("INVALID_PARAMETER_VALUE") && error.message.contains("already exists"))
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! Test harness for xacct: the AWS emulator as a child process, account
 //! bootstrap through plain AWS profiles, and (in [`databricks`]) a stateful
-//! Databricks stand-in.
+//! Databricks stand-in, and (in [`proxy`]) a fault proxy to put in front of either.
 //!
 //! **Architecture Invariant:** only tests and `xtask demo` use this crate.
 
@@ -9,6 +9,7 @@ pub mod containers;
 pub mod databricks;
 mod emulator;
 pub mod fixtures;
+pub mod proxy;
 mod venv;
 
 pub use emulator::{Detached, Emulator, Profiles};

@@ -27,11 +27,14 @@ pub fn offline_report(config: &Config) -> Report {
 /// as `provision` finds it: by id, or by name preferring the one xacct created.
 pub async fn live_report(session: &Session, on_cluster: bool) -> Result<Report, Error> {
     let flow = &session.config.flow;
-    let aws = session
-        .accounts
-        .ids()
-        .filter_map(|id| session.accounts.sdk_config(id).map(|c| (id.clone(), c.clone())))
-        .collect();
+    // A profile that reaches another account must not be verified against. Any other failure
+    // here (no credentials, an endpoint that does not answer) leaves the links to say what
+    // could not be read: they are reported as not checked, never as passed.
+    match session.accounts.check_identities().await {
+        Err(e @ aws_apply::Error::WrongAccount { .. }) => return Err(e.into()),
+        Err(e) => tracing::debug!(error = %e, "identity check failed; the reads will say why"),
+        Ok(()) => {}
+    }
     // A configured cluster id goes through as it is, so that one that does not exist fails the
     // databricks link; a new cluster's name is looked up.
     let cluster_id = match (&session.databricks, session.cluster_target()) {
@@ -40,7 +43,7 @@ pub async fn live_report(session: &Session, on_cluster: bool) -> Result<Report, 
         _ => None,
     };
     let inputs = verify::LiveInputs {
-        aws,
+        aws: Some(session.accounts.clone()),
         databricks: session.databricks.clone(),
         cluster_id,
         on_cluster,

@@ -197,8 +197,16 @@ async fn apply_databricks(session: &Session, on_progress: &Progress) -> Result<(
         }
         client.ensure_running(&access.cluster_id).await?;
         let command = spark_conf::databricks::mount_command_python(owner, &bucket.name);
-        let result = client.run_command(&access.cluster_id, databricks_client::Language::Python, &command).await?;
-        if let Some(failure) = result.failure() {
+        let result = match client.run_command(&access.cluster_id, databricks_client::Language::Python, &command).await {
+            Ok(result) => Some(result),
+            // The command was sent and its reply lost: the mount point says whether it ran.
+            Err(err @ databricks_client::Error::ReplyLost { .. }) => match client.dbfs_status(&point).await? {
+                Some(_) => None,
+                None => return Err(err.into()),
+            },
+            Err(err) => return Err(err.into()),
+        };
+        if let Some(failure) = result.as_ref().and_then(|r| r.failure()) {
             return Err(Error::ClusterCommand {
                 what: format!("mounting {point}"),
                 cluster_id: access.cluster_id.clone(),

@@ -42,7 +42,7 @@ const DEFAULT_KEY: &str = r#"{"Version":"2012-10-17","Id":"key-default-1","State
 fn fresh() -> Observed {
     let mut observed = Observed::default();
     observed.roles.insert(format!("arn:aws:iam::{A}:role/databricks-cross-account"), Role::default());
-    observed.buckets.insert("my-bucket".to_owned(), BucketState { policy: None });
+    observed.buckets.insert("my-bucket".to_owned(), BucketState { policy: None, ownership: None });
     observed.keys.insert(KEY.to_owned(), doc(DEFAULT_KEY));
     observed
 }
@@ -52,7 +52,7 @@ fn shared() -> Observed {
     let mut observed = fresh();
     let cross = observed.roles.get_mut(&format!("arn:aws:iam::{A}:role/databricks-cross-account")).unwrap();
     cross.inline.insert(PASS_ROLE_POLICY_NAME.to_owned(), doc(FOREIGN_PASS_ROLE));
-    observed.buckets.insert("my-bucket".to_owned(), BucketState { policy: Some(doc(FOREIGN_BUCKET)) });
+    observed.buckets.insert("my-bucket".to_owned(), BucketState { policy: Some(doc(FOREIGN_BUCKET)), ownership: None });
     observed
 }
 
@@ -66,7 +66,7 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
         for op in &change.ops {
             match op {
                 Op::CreateRole { name, trust } => {
-                    let role = Role { tags: managed_tags(), trust: Some(doc(trust)), inline: BTreeMap::new() };
+                    let role = Role { tags: managed_tags(), trust: Some(doc(trust)), ..Role::default() };
                     assert!(state.roles.insert(role_arn(name), role).is_none(), "{name} exists");
                 }
                 Op::UpdateTrust { role, doc: d } => state.roles.get_mut(&role_arn(role)).unwrap().trust = Some(doc(d)),
@@ -77,7 +77,7 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                     state.roles.get_mut(&role_arn(role)).unwrap().inline.remove(name).unwrap();
                 }
                 Op::CreateInstanceProfile { name } => {
-                    let profile = InstanceProfile { tags: managed_tags(), roles: vec![] };
+                    let profile = InstanceProfile { tags: managed_tags(), ..InstanceProfile::default() };
                     assert!(state.instance_profiles.insert(profile_arn(name), profile).is_none());
                 }
                 Op::AddRoleToInstanceProfile { profile, role } => {
@@ -682,7 +682,7 @@ fn partial_state_is_completed() {
 fn role_someone_else_created_is_merged_not_replaced() {
     let mut state = fresh();
     let foreign_trust = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Ci","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/ci"},"Action":"sts:AssumeRole"}]}"#;
-    let role = Role { tags: BTreeMap::new(), trust: Some(doc(foreign_trust)), inline: BTreeMap::new() };
+    let role = Role { trust: Some(doc(foreign_trust)), ..Role::default() };
     state.roles.insert(format!("arn:aws:iam::{B}:role/MyRoleB"), role);
     let done = converged(&state);
     let trust = done.roles[&format!("arn:aws:iam::{B}:role/MyRoleB")].trust.clone().unwrap();
@@ -725,7 +725,7 @@ fn read_only_bucket_on_a_shared_key() {
     });
     let flow = Flow::new(region, deployment, owners).unwrap();
     let mut state = fresh();
-    state.buckets.insert("raw-data".to_owned(), BucketState { policy: None });
+    state.buckets.insert("raw-data".to_owned(), BucketState { policy: None, ownership: None });
     let plan = plan(&flow, &state).unwrap();
     expect![[r#"
         + 111111111111 iam role MyRoleA: create

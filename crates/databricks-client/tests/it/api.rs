@@ -621,3 +621,102 @@ async fn oauth_token_rejected_early_is_refetched_once() {
     assert_eq!(err.api().unwrap().status, 401);
     server.verify().await;
 }
+
+/// One retry rule: which failures are sent again, and how many requests that makes.
+#[tokio::test]
+async fn server_errors_are_retried_only_where_a_repeat_is_safe() {
+    #[track_caller]
+    fn check(case: &str, requests: usize, result: Result<(), Error>, expect: (usize, bool)) {
+        assert_eq!((requests, result.is_ok()), expect, "{case}: {result:?}");
+    }
+    let fail_once = |status: u16| {
+        ResponseTemplate::new(status).set_body_json(json!({"error_code": "INTERNAL_ERROR", "message": "oops"}))
+    };
+    for (case, verb, route, status, expect) in [
+        ("a GET after a 500", "GET", "/api/2.0/instance-profiles/list", 500, (2, true)),
+        ("a GET after a 502", "GET", "/api/2.1/clusters/get", 502, (2, true)),
+        ("an edit after a 504", "POST", "/api/2.1/clusters/edit", 504, (2, true)),
+        ("a create after a 500", "POST", "/api/2.1/clusters/create", 500, (1, false)),
+        ("an execute after a 500", "POST", "/api/1.2/commands/execute", 500, (1, false)),
+        ("a GET after a 403", "GET", "/api/2.0/instance-profiles/list", 403, (1, false)),
+    ] {
+        let (server, client, _clock) = setup().await;
+        Mock::given(method(verb))
+            .and(path(route))
+            .respond_with(fail_once(status))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        let ok = json!({"cluster_id": "c1", "id": "x", "state": "RUNNING", "instance_profiles": []});
+        mock(&server, verb, route, ResponseTemplate::new(200).set_body_json(ok)).await;
+        let result = match route {
+            "/api/2.0/instance-profiles/list" => client.list_instance_profiles().await.map(drop),
+            "/api/2.1/clusters/get" => client.get_cluster("c1").await.map(drop),
+            "/api/2.1/clusters/edit" => client.edit_cluster("c1", &serde_json::Map::new()).await,
+            "/api/2.1/clusters/create" => client.create_cluster(&serde_json::Map::new()).await.map(drop),
+            _ => client.execute_command("c1", "ctx", Language::Python, "1").await.map(drop),
+        };
+        check(case, server.received_requests().await.unwrap().len(), result, expect);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_retried_once_and_names_the_host() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let host = format!("http://127.0.0.1:{port}");
+    let clock = Arc::new(ManualClock::new());
+    let client = Client::with_options(Credentials::pat(&host, TOKEN).unwrap(), options(&clock)).unwrap();
+    let err = client.list_instance_profiles().await.unwrap_err();
+    assert!(matches!(err, Error::Unreachable { .. }), "{err:?}");
+    assert!(err.to_string().starts_with(&format!("cannot reach Databricks at `{host}`")), "{err}");
+    assert_eq!(clock.sleeps().len(), 1, "one short retry");
+    assert_eq!(client.reads(), 2);
+}
+
+/// An add that finds the profile registered (its first attempt's reply was lost) reads it back.
+#[tokio::test]
+async fn an_add_that_already_took_effect_is_read_back() {
+    let profile = "arn:aws:iam::111111111111:instance-profile/MyRoleA";
+    let role = "arn:aws:iam::111111111111:role/MyRoleA";
+    for (registered, expect_ok) in [(json!([]), true), (json!([{"instance_profile_arn": profile}]), true)] {
+        let (server, client, _clock) = setup().await;
+        let empty = ResponseTemplate::new(200).set_body_json(json!({"instance_profiles": registered}));
+        Mock::given(method("GET"))
+            .and(path("/api/2.0/instance-profiles/list"))
+            .respond_with(empty)
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        let listed =
+            ResponseTemplate::new(200).set_body_json(json!({"instance_profiles": [{"instance_profile_arn": profile}]}));
+        mock(&server, "GET", "/api/2.0/instance-profiles/list", listed).await;
+        let exists = ResponseTemplate::new(409).set_body_json(
+            json!({"error_code": "RESOURCE_ALREADY_EXISTS", "message": "Instance profile already exists"}),
+        );
+        mock(&server, "POST", "/api/2.0/instance-profiles/add", exists).await;
+        let result = client.ensure_instance_profile(profile, role).await;
+        assert_eq!(result.is_ok(), expect_ok, "{result:?}");
+    }
+    // Registered for another role: an error that names the profile.
+    let (server, client, _clock) = setup().await;
+    let other = ResponseTemplate::new(200).set_body_json(json!({"instance_profiles": []}));
+    Mock::given(method("GET"))
+        .and(path("/api/2.0/instance-profiles/list"))
+        .respond_with(other)
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let listed = ResponseTemplate::new(200).set_body_json(
+        json!({"instance_profiles": [{"instance_profile_arn": profile, "iam_role_arn": "arn:aws:iam::111111111111:role/Other"}]}),
+    );
+    mock(&server, "GET", "/api/2.0/instance-profiles/list", listed).await;
+    let exists = ResponseTemplate::new(409)
+        .set_body_json(json!({"error_code": "RESOURCE_ALREADY_EXISTS", "message": "Instance profile already exists"}));
+    mock(&server, "POST", "/api/2.0/instance-profiles/add", exists).await;
+    let err = client.ensure_instance_profile(profile, "arn:aws:iam::111111111111:role/Renamed").await.unwrap_err();
+    assert!(
+        err.to_string()
+            .contains(&format!("instance profile `{profile}` already exists but is not registered as planned")),
+        "{err}"
+    );
+}

@@ -3,11 +3,8 @@
 mod probe;
 mod read;
 
-use std::collections::BTreeMap;
-
-use aws_config::SdkConfig;
 use aws_sdk_s3::config::SharedInterceptor;
-use policy_model::{AccountId, Flow, PolicyDocument};
+use policy_model::{Flow, PolicyDocument};
 
 use crate::report::Report;
 use crate::state::State;
@@ -17,9 +14,10 @@ pub use probe::probe_ids;
 /// What [`live`] needs.
 #[derive(Debug, Clone, Default)]
 pub struct LiveInputs {
-    /// An SDK config per account of the flow. Account A's credentials run the probes; each
-    /// account's own reads its documents.
-    pub aws: BTreeMap<AccountId, SdkConfig>,
+    /// The AWS access layer, with clients for every account of the flow: each account's own
+    /// read its documents, and account A's run the probes. `None`: no AWS credentials, and
+    /// every AWS link is unchecked. Run [`aws_apply::Accounts::check_identities`] first.
+    pub aws: Option<aws_apply::Accounts>,
     /// The Databricks client, when the config has a `[databricks]` section.
     pub databricks: Option<databricks_client::Client>,
     /// The cluster to check (and to run `--on-cluster` on).

@@ -15,7 +15,10 @@ use crate::chain::{ids, Evaluation, PROBE_PREFIX};
 use crate::report::{Link, Status};
 use crate::state::State;
 
-use super::read::{describe, s3_client};
+use aws_apply::{Accounts, Service};
+use policy_model::AccountId;
+
+use super::read::describe;
 use super::LiveInputs;
 
 /// Probe link ids.
@@ -60,12 +63,8 @@ impl Probes<'_> {
         self.eval.allowed.get(&(id.to_owned(), action.to_owned())).copied()
     }
 
-    fn sts(&self, config: &SdkConfig) -> aws_sdk_sts::Client {
-        let mut builder = aws_sdk_sts::config::Builder::from(config);
-        for interceptor in &self.inputs.probe_interceptors {
-            builder.push_interceptor(interceptor.clone());
-        }
-        aws_sdk_sts::Client::from_conf(builder.build())
+    fn sts(&self, accounts: &Accounts, config: &SdkConfig) -> aws_sdk_sts::Client {
+        accounts.sts_client(config, &self.inputs.probe_interceptors)
     }
 
     fn interceptors(&self) -> &[SharedInterceptor] {
@@ -73,14 +72,19 @@ impl Probes<'_> {
     }
 
     /// Assumes `role_arn` with the credentials of `config`; returns a config with the session's keys.
-    async fn assume(&self, config: &SdkConfig, role_arn: &str) -> Result<SdkConfig, String> {
+    async fn assume(
+        &self,
+        accounts: &Accounts,
+        account: &AccountId,
+        config: &SdkConfig,
+        role_arn: &str,
+    ) -> Result<SdkConfig, String> {
         let session = format!("xacct-verify-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-        let out = self
-            .sts(config)
-            .assume_role()
-            .role_arn(role_arn)
-            .role_session_name(&session)
-            .send()
+        let sts = self.sts(accounts, config);
+        let out = accounts
+            .call(account, Service::Sts, "AssumeRole", || {
+                sts.assume_role().role_arn(role_arn).role_session_name(&session).send()
+            })
             .await
             .map_err(|e| describe(&e))?;
         let creds = out.credentials.ok_or_else(|| "AssumeRole returned no credentials".to_owned())?;
@@ -123,7 +127,9 @@ impl Probes<'_> {
         let a_role = deployment.instance_role_arn();
         let link =
             Link::new(probe_ids::ASSUME_A, format!("account {a}'s credentials"), &a_role, "sts:AssumeRole (live)");
-        let Some(config) = self.inputs.aws.get(&a).cloned() else {
+        // The access layer: the probes' clients get its timeouts, and their calls its retries and counting.
+        let inputs = self.inputs;
+        let Some((accounts, config)) = inputs.aws.as_ref().and_then(|x| Some((x, x.sdk_config(&a)?.clone()))) else {
             let reason = format!("no AWS credentials for account {a}");
             self.links.push(link.skip(&reason, None));
             self.skip_rest(&reason);
@@ -133,12 +139,14 @@ impl Probes<'_> {
             Some(url) => format!("against the endpoint {url}"),
             None => "against AWS".to_owned(),
         };
-        let caller = match self.sts(&config).get_caller_identity().send().await {
-            Ok(out) => out.arn.unwrap_or_else(|| format!("account {a}")),
-            Err(e) => format!("account {a}'s credentials ({})", describe(&e)),
-        };
+        let sts = self.sts(accounts, &config);
+        let caller =
+            match accounts.call(&a, Service::Sts, "GetCallerIdentity", || sts.get_caller_identity().send()).await {
+                Ok(out) => out.arn.unwrap_or_else(|| format!("account {a}")),
+                Err(e) => format!("account {a}'s credentials ({})", describe(&e)),
+            };
         let link = Link { from: caller.clone(), ..link };
-        let a_session = match self.assume(&config, &a_role).await {
+        let a_session = match self.assume(accounts, &a, &config, &a_role).await {
             Ok(session) => {
                 self.links
                     .push(link.pass(vec![format!("assumed {a_role} with the credentials of {caller}, {endpoint}")]));
@@ -166,7 +174,7 @@ impl Probes<'_> {
                 (Some(x), Some(y)) => Some(x && y),
                 _ => None,
             };
-            let session = match self.assume(&a_session, &b_role).await {
+            let session = match self.assume(accounts, &a, &a_session, &b_role).await {
                 Ok(session) => {
                     self.links
                         .push(link.pass(vec![format!("assumed {b_role} from a session of {a_role}, {endpoint}")]));
@@ -200,7 +208,7 @@ impl Probes<'_> {
             };
             for bucket in &owner.buckets {
                 let canary = match &session {
-                    Some(session) => Some(self.canary(session, owner, bucket).await),
+                    Some(session) => Some(self.canary(accounts, session, owner, bucket).await),
                     None => {
                         let id = probe_ids::canary(bucket.name.as_str());
                         self.links.push(
@@ -224,9 +232,16 @@ impl Probes<'_> {
     }
 
     /// The canary in one bucket. Returns the canary's owner id, when it was listed.
-    async fn canary(&mut self, session: &SdkConfig, owner: &Owner, bucket: &Bucket) -> Option<String> {
+    async fn canary(
+        &mut self,
+        accounts: &Accounts,
+        session: &SdkConfig,
+        owner: &Owner,
+        bucket: &Bucket,
+    ) -> Option<String> {
         let name = bucket.name.as_str();
-        let s3 = s3_client(session, self.interceptors());
+        let b = &owner.account_id;
+        let s3 = accounts.s3_client(session, self.interceptors());
         let key = format!("{PROBE_PREFIX}verify-{}", uuid::Uuid::new_v4());
         let body = format!("xacct verify canary {key}");
         let mut steps: Vec<Step> = Vec::new();
@@ -237,13 +252,15 @@ impl Probes<'_> {
 
         'steps: {
             if bucket.access == Access::ReadWrite {
-                let put = s3
-                    .put_object()
-                    .bucket(name)
-                    .key(&key)
-                    .acl(ObjectCannedAcl::BucketOwnerFullControl)
-                    .body(ByteStream::from(body.clone().into_bytes()))
-                    .send()
+                let put = accounts
+                    .call(b, Service::S3, "PutObject", || {
+                        s3.put_object()
+                            .bucket(name)
+                            .key(&key)
+                            .acl(ObjectCannedAcl::BucketOwnerFullControl)
+                            .body(ByteStream::from(body.clone().into_bytes()))
+                            .send()
+                    })
                     .await;
                 match put {
                     Ok(_) => {
@@ -259,7 +276,12 @@ impl Probes<'_> {
                 }
             }
             let prefix = if bucket.access == Access::ReadWrite { key.clone() } else { String::new() };
-            match s3.list_objects_v2().bucket(name).prefix(&prefix).fetch_owner(true).max_keys(5).send().await {
+            let list = accounts
+                .call(b, Service::S3, "ListObjectsV2", || {
+                    s3.list_objects_v2().bucket(name).prefix(&prefix).fetch_owner(true).max_keys(5).send()
+                })
+                .await;
+            match list {
                 Ok(out) => {
                     let found = out.contents().iter().find(|o| o.key() == Some(key.as_str()));
                     owner_id = found.and_then(|o| o.owner()).and_then(|o| o.id()).map(str::to_owned);
@@ -285,7 +307,7 @@ impl Probes<'_> {
             if bucket.access == Access::ReadOnly {
                 break 'steps;
             }
-            match s3.get_object().bucket(name).key(&key).send().await {
+            match accounts.call(b, Service::S3, "GetObject", || s3.get_object().bucket(name).key(&key).send()).await {
                 Ok(out) => {
                     let got = out.body.collect().await.map(|b| b.into_bytes().to_vec()).unwrap_or_default();
                     if got != body.as_bytes() {
@@ -299,7 +321,10 @@ impl Probes<'_> {
                     break 'steps;
                 }
             }
-            match s3.delete_object().bucket(name).key(&key).send().await {
+            match accounts
+                .call(b, Service::S3, "DeleteObject", || s3.delete_object().bucket(name).key(&key).send())
+                .await
+            {
                 Ok(_) => {
                     written = false;
                     steps.push(ok("delete", DELETE, "deleted the canary".to_owned()));
@@ -311,8 +336,11 @@ impl Probes<'_> {
         let mut evidence: Vec<String> = Vec::new();
         if written {
             // Clean up without the probe's interceptors: a fault injected into a step must not keep the canary.
-            let plain = s3_client(session, &[]);
-            match plain.delete_object().bucket(name).key(&key).send().await {
+            let plain = accounts.s3_client(session, &[]);
+            let delete = accounts
+                .call(b, Service::S3, "DeleteObject", || plain.delete_object().bucket(name).key(&key).send())
+                .await;
+            match delete {
                 Ok(_) => evidence.push(format!("cleaned up s3://{name}/{key} after the failed step")),
                 Err(e) => self.warnings.push(format!(
                     "the canary s3://{name}/{key} may remain: deleting it failed ({}); delete it in account {}",
