@@ -317,3 +317,35 @@ fn closed_pipe_and_full_disk() {
     assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
 }
+
+/// Live verify where nothing can be read (nothing listens at the endpoint) is not a green run:
+/// every link it should have checked is `unchecked`, `ok` is false and the exit code is 3.
+#[test]
+fn live_verify_that_reads_nothing_exits_3() {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("xacct.toml");
+    std::fs::write(&config, GOOD).unwrap();
+    let started = std::time::Instant::now();
+    let out = Command::new(xacct_bin())
+        .args(["verify", "--output", "json", "--config"])
+        .arg(&config)
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
+        .env("AWS_ACCESS_KEY_ID", "AKIAXACCTNOTHING0000")
+        .env("AWS_SECRET_ACCESS_KEY", "nothing")
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(3), "{json}");
+    assert_eq!(json["ok"], false, "{json}");
+    let links = json["links"].as_array().unwrap();
+    assert!(links.iter().all(|l| l["status"] != "pass"), "nothing was read, so nothing passed: {json}");
+    let unchecked: Vec<&serde_json::Value> = links.iter().filter(|l| l["status"] == "unchecked").collect();
+    assert!(!unchecked.is_empty(), "{json}");
+    for link in unchecked {
+        let evidence = link["evidence"].to_string();
+        assert!(evidence.contains(&port.to_string()), "the cause names the endpoint: {link}");
+        assert!(!evidence.contains("DispatchFailure("), "no Debug dump in the evidence: {link}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "took {:?}", started.elapsed());
+}
