@@ -5,17 +5,41 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 
-/// Installs the emulator venv when missing, then runs the whole suite with nextest.
+/// Installs the emulator venvs when missing, then runs the suite with nextest: the whole
+/// workspace against moto, then the e2e binary again against LocalStack. With `XACCT_EMULATOR`
+/// or `XACCT_AWS_ENDPOINT` set, runs the whole workspace once, against that emulator.
+/// Tests named `moto_only_*` depend on moto's behaviour and are skipped on the other backend.
 pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
-    ensure_venv()?;
-    let status = Command::new(cargo())
-        .args(["nextest", "run", "--workspace", "--no-fail-fast"])
-        .args(args)
-        .env("XACCT_BIN", std::env::current_exe().context("cannot find the xtask binary")?)
-        .current_dir(testkit::workspace_root())
-        .status()
-        .context("could not run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;
-    Ok(exit_code(status))
+    use testkit::Backend;
+    let chosen = std::env::var_os("XACCT_EMULATOR").is_some() || std::env::var_os("XACCT_AWS_ENDPOINT").is_some();
+    let backends = if chosen { vec![Backend::from_env()?] } else { vec![Backend::Moto, Backend::LocalStack] };
+    for backend in &backends {
+        ensure_backend_venv(*backend)?;
+    }
+    let mut code = ExitCode::SUCCESS;
+    for (pass, backend) in backends.into_iter().enumerate() {
+        let mut nextest = Command::new(cargo());
+        nextest.args(["nextest", "run", "--no-fail-fast"]);
+        nextest.args(if pass == 0 { &["--workspace"][..] } else { &["-p", "xacct-e2e"] });
+        nextest.args(args);
+        if backend != Backend::Moto {
+            eprintln!("== against {}: tests named moto_only_* are skipped (see docs/emulators.md)", backend.name());
+            if !args.iter().any(|a| a == "--") {
+                nextest.arg("--");
+            }
+            nextest.args(["--skip", "moto_only_"]);
+        }
+        let status = nextest
+            .env("XACCT_EMULATOR", backend.name())
+            .env("XACCT_BIN", std::env::current_exe().context("cannot find the xtask binary")?)
+            .current_dir(testkit::workspace_root())
+            .status()
+            .context("could not run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;
+        if !status.success() {
+            code = exit_code(status);
+        }
+    }
+    Ok(code)
 }
 
 /// The criterion benches, then iam-simulate timed on the evaluator bench's case in the same
@@ -46,12 +70,16 @@ pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 pub fn ensure_venv() -> anyhow::Result<()> {
-    let python = testkit::venv_python();
+    ensure_backend_venv(testkit::Backend::Moto)
+}
+
+fn ensure_backend_venv(backend: testkit::Backend) -> anyhow::Result<()> {
+    let python = backend.python();
     if !python.exists() {
-        eprintln!("installing the emulator into {} (tools/requirements.txt)...", python.display());
+        eprintln!("installing {} into {} (see tools/)...", backend.name(), python.display());
     }
-    if testkit::ensure_venv()? {
-        eprintln!("emulator venv ready");
+    if backend.ensure_venv()? {
+        eprintln!("{} venv ready", backend.name());
     }
     Ok(())
 }
