@@ -19,6 +19,13 @@ async fn profiles_reach_their_own_accounts() {
     let sts = aws_sdk_sts::Client::new(&profiles.sdk_config(B).await);
     let who = sts.get_caller_identity().send().await.unwrap();
     assert_eq!(who.account(), Some(B));
+    // Who the profile is differs (docs/emulators.md): a session that moto handed out for an
+    // assumed role, or, in LocalStack, the account's root through a 12-digit access key.
+    let expected = match emulator.backend() {
+        Backend::Moto => format!("arn:aws:sts::{B}:assumed-role/xacct-bootstrap/xacct-bootstrap"),
+        Backend::LocalStack => format!("arn:aws:iam::{B}:root"),
+    };
+    assert_eq!(who.arn(), Some(expected.as_str()));
 
     iam_a
         .create_role()
