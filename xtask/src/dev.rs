@@ -6,7 +6,7 @@ use std::process::{Command, ExitCode};
 use anyhow::Context;
 
 /// Installs the emulator venvs when missing, then runs the suite with nextest: the whole
-/// workspace against moto, then the e2e binary again against LocalStack. With `XACCT_EMULATOR`
+/// workspace against moto, then the e2e binary (`xacct-e2e`) again against LocalStack. With `XACCT_EMULATOR`
 /// or `XACCT_AWS_ENDPOINT` set, runs the whole workspace once, against that emulator.
 /// Tests named `moto_only_*` depend on moto's behaviour and are skipped on the other backend.
 pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
@@ -20,8 +20,12 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     for (pass, backend) in backends.into_iter().enumerate() {
         let mut nextest = Command::new(cargo());
         nextest.args(["nextest", "run", "--no-fail-fast"]);
-        nextest.args(if pass == 0 { &["--workspace"][..] } else { &["-p", "xacct-e2e"] });
-        nextest.args(args);
+        nextest.arg("--workspace");
+        if pass == 0 {
+            nextest.args(args);
+        } else {
+            nextest.args(e2e_only(args));
+        }
         if backend != Backend::Moto {
             eprintln!("== against {}: tests named moto_only_* are skipped (see docs/emulators.md)", backend.name());
             if !args.iter().any(|a| a == "--") {
@@ -40,6 +44,31 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(code)
+}
+
+/// `args` with a filterset that keeps only the e2e binary, the caller's `-E`/`--filterset`
+/// folded into it: nextest runs the union of several filtersets, and `-p xacct-e2e` instead of
+/// `--workspace` would build the dependencies a second time, with other features.
+fn e2e_only(args: &[String]) -> Vec<String> {
+    let (mut filters, mut rest) = (Vec::new(), Vec::new());
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            rest.push(arg.clone());
+            rest.extend(iter.by_ref().cloned());
+        } else if arg == "-E" || arg == "--filterset" {
+            filters.extend(iter.next().map(|f| format!("({f})")));
+        } else if let Some(f) = arg.strip_prefix("--filterset=") {
+            filters.push(format!("({f})"));
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    let mut filterset = "package(xacct-e2e)".to_owned();
+    if !filters.is_empty() {
+        filterset = format!("{filterset} and ({})", filters.join(" | "));
+    }
+    [vec!["-E".to_owned(), filterset], rest].concat()
 }
 
 /// The criterion benches, then iam-simulate timed on the evaluator bench's case in the same
@@ -150,5 +179,24 @@ fn print_env(profiles: &testkit::Profiles, accounts: &[&str]) {
     }
     for account in accounts {
         println!("# account {account}: aws_profile = \"{}\"", testkit::Profiles::profile_name(account));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[track_caller]
+    fn check(args: &[&str], expect: expect_test::Expect) {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        expect.assert_eq(&super::e2e_only(&args).join(" "));
+    }
+
+    #[test]
+    fn the_e2e_pass_keeps_only_the_e2e_binary() {
+        check(&[], expect_test::expect!["-E package(xacct-e2e)"]);
+        check(
+            &["-E", "test(/a/)", "--filterset=test(/b/)"],
+            expect_test::expect!["-E package(xacct-e2e) and ((test(/a/)) | (test(/b/)))"],
+        );
+        check(&["--retries", "1", "--", "-E", "x"], expect_test::expect!["-E package(xacct-e2e) --retries 1 -- -E x"]);
     }
 }
