@@ -113,10 +113,11 @@ impl Emulator {
     pub fn start_child(backend: Backend) -> Result<Emulator, Error> {
         let python = backend.python();
         if !python.exists() {
-            return Err(Error::NotReady(format!(
-                "`{}` is missing: run `cargo xtask test` or `cargo xtask demo`, which install the emulator",
-                python.display()
-            )));
+            let installers = match backend {
+                Backend::Moto => "`cargo xtask test` or `cargo xtask demo`, which install it",
+                Backend::LocalStack => "`cargo xtask test`, which installs it",
+            };
+            return Err(Error::NotReady(format!("`{}` is missing: run {installers}", python.display())));
         }
         let port = free_port()?;
         let tools = venv::workspace_root().join("tools");
