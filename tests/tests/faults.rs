@@ -26,8 +26,10 @@ async fn databricks_throttling_and_iam_lag_succeed_after_retries() {
     assert_eq!(world.standin.instance_profiles().len(), 1);
 }
 
+/// moto only: it needs moto's permission checks, which LocalStack (community) does not have
+/// (it enforces no permissions), so `cargo xtask test` skips it there by its name.
 #[tokio::test(flavor = "multi_thread")]
-async fn aws_access_denied_fails_fast_naming_account_and_call() {
+async fn moto_only_aws_access_denied_fails_fast_naming_account_and_call() {
     let world = prepared().await;
     // With moto's permission checks on, the bootstrap sessions hold no policy: every call is denied.
     world.emulator.set_auth_checks(true).unwrap();

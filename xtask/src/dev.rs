@@ -5,10 +5,18 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 
-/// Installs the emulator venv when missing, then runs the whole suite with nextest, then the
-/// doctests (nextest does not run them).
+/// Installs the emulator venvs when missing, runs the doctests, then the suite with nextest: the whole
+/// workspace against moto, then the e2e binary (`xacct-e2e`) again against LocalStack. With `XACCT_EMULATOR`
+/// or `XACCT_AWS_ENDPOINT` set, runs the whole workspace once, against that emulator.
+/// Tests named `moto_only_*` depend on moto's behaviour and are skipped on the other backend.
 pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
-    ensure_venv()?;
+    use testkit::Backend;
+    let chosen = std::env::var_os("XACCT_EMULATOR").is_some() || std::env::var_os("XACCT_AWS_ENDPOINT").is_some();
+    let backends = if chosen { vec![Backend::from_env()?] } else { vec![Backend::Moto, Backend::LocalStack] };
+    for backend in &backends {
+        ensure_backend_venv(*backend)?;
+    }
+    // nextest does not run doctests; they need no emulator, so they run once, first.
     let doctests = Command::new(cargo())
         .args(["test", "--doc", "--workspace", "--quiet"])
         .current_dir(testkit::workspace_root())
@@ -17,16 +25,66 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     if !doctests.success() {
         return Ok(exit_code(doctests));
     }
-    let status = Command::new(cargo())
-        .args(["nextest", "run", "--workspace", "--no-fail-fast"])
-        .args(args)
-        // The e2e suite drives the `xacct` binary that this same build makes (crates/xacct's
-        // integration test needs it), so tests and the product share one build.
-        .env("XACCT_BIN", target_dir().join("debug/xacct"))
-        .current_dir(testkit::workspace_root())
-        .status()
-        .context("could not run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;
-    Ok(exit_code(status))
+    let mut code = ExitCode::SUCCESS;
+    for (pass, backend) in backends.into_iter().enumerate() {
+        let mut nextest = Command::new(cargo());
+        nextest.args(["nextest", "run", "--no-fail-fast"]);
+        nextest.arg("--workspace");
+        if pass == 0 {
+            nextest.args(args);
+        } else {
+            nextest.args(e2e_only(args));
+        }
+        if (backend != Backend::Moto || pass > 0) && !args.iter().any(|a| a == "--") {
+            nextest.arg("--");
+        }
+        if backend != Backend::Moto {
+            eprintln!("== against {}: tests named moto_only_* are skipped (see docs/emulators.md)", backend.name());
+            nextest.args(["--skip", "moto_only_"]);
+        }
+        if pass > 0 {
+            // The oracle compares the evaluator with iam-simulate and calls no emulator.
+            eprintln!("== oracle::* ran in the first pass and uses no emulator: skipped");
+            nextest.args(["--skip", "oracle::"]);
+        }
+        let status = nextest
+            .env("XACCT_EMULATOR", backend.name())
+            // The e2e suite drives the `xacct` binary that this same build makes (crates/xacct's
+            // integration test needs it), so tests and the product share one build.
+            .env("XACCT_BIN", target_dir().join("debug/xacct"))
+            .current_dir(testkit::workspace_root())
+            .status()
+            .context("could not run `cargo nextest` (install it with `cargo install cargo-nextest`)")?;
+        if !status.success() {
+            code = exit_code(status);
+        }
+    }
+    Ok(code)
+}
+
+/// `args` with a filterset that keeps only the e2e binary, the caller's `-E`/`--filterset`
+/// folded into it: nextest runs the union of several filtersets, and `-p xacct-e2e` instead of
+/// `--workspace` would build the dependencies a second time, with other features.
+fn e2e_only(args: &[String]) -> Vec<String> {
+    let (mut filters, mut rest) = (Vec::new(), Vec::new());
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        if arg == "--" {
+            rest.push(arg.clone());
+            rest.extend(iter.by_ref().cloned());
+        } else if arg == "-E" || arg == "--filterset" {
+            filters.extend(iter.next().map(|f| format!("({f})")));
+        } else if let Some(f) = arg.strip_prefix("--filterset=") {
+            filters.push(format!("({f})"));
+        } else {
+            rest.push(arg.clone());
+        }
+    }
+    let mut filterset = "package(xacct-e2e)".to_owned();
+    if !filters.is_empty() {
+        filterset = format!("{filterset} and ({})", filters.join(" | "));
+    }
+    [vec!["-E".to_owned(), filterset], rest].concat()
 }
 
 /// The criterion benches, then iam-simulate timed on the evaluator bench's case in the same
@@ -57,12 +115,16 @@ pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
 }
 
 pub fn ensure_venv() -> anyhow::Result<()> {
-    let python = testkit::venv_python();
+    ensure_backend_venv(testkit::Backend::Moto)
+}
+
+fn ensure_backend_venv(backend: testkit::Backend) -> anyhow::Result<()> {
+    let python = backend.python();
     if !python.exists() {
-        eprintln!("installing the emulator into {} (tools/requirements.txt)...", python.display());
+        eprintln!("installing {} into {} (see tools/)...", backend.name(), python.display());
     }
-    if testkit::ensure_venv()? {
-        eprintln!("emulator venv ready");
+    if backend.ensure_venv()? {
+        eprintln!("{} venv ready", backend.name());
     }
     Ok(())
 }
@@ -138,5 +200,24 @@ fn print_env(profiles: &testkit::Profiles, accounts: &[&str]) {
     }
     for account in accounts {
         println!("# account {account}: aws_profile = \"{}\"", testkit::Profiles::profile_name(account));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[track_caller]
+    fn check(args: &[&str], expect: expect_test::Expect) {
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        expect.assert_eq(&super::e2e_only(&args).join(" "));
+    }
+
+    #[test]
+    fn the_e2e_pass_keeps_only_the_e2e_binary() {
+        check(&[], expect_test::expect!["-E package(xacct-e2e)"]);
+        check(
+            &["-E", "test(/a/)", "--filterset=test(/b/)"],
+            expect_test::expect!["-E package(xacct-e2e) and ((test(/a/)) | (test(/b/)))"],
+        );
+        check(&["--retries", "1", "--", "-E", "x"], expect_test::expect!["-E package(xacct-e2e) --retries 1 -- -E x"]);
     }
 }

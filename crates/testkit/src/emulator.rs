@@ -1,7 +1,7 @@
-//! The AWS emulator: moto's server as a child process, or any endpoint named by
-//! `XACCT_AWS_ENDPOINT` (LocalStack, say).
+//! The AWS emulator: moto's server or LocalStack as a child process, or any
+//! endpoint named by `XACCT_AWS_ENDPOINT`.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -15,48 +15,152 @@ use crate::{io, venv, Error};
 /// The region every emulated account uses.
 pub const REGION: &str = "us-east-1";
 
+/// Which AWS emulator the harness runs or talks to.
+///
+/// `XACCT_EMULATOR=moto|localstack` chooses; without it the harness starts moto,
+/// and an endpoint brought through `XACCT_AWS_ENDPOINT` is taken to be LocalStack.
+/// The backend decides how accounts are bootstrapped and which control calls exist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// moto's server (`tools/requirements.txt`, in `.venv`).
+    Moto,
+    /// LocalStack without Docker (`tools/requirements-localstack.txt`, in `.venv-localstack`).
+    LocalStack,
+}
+
+impl Backend {
+    /// The backend `XACCT_EMULATOR` names (see [`Backend`] for the default).
+    pub fn from_env() -> Result<Backend, Error> {
+        match std::env::var("XACCT_EMULATOR") {
+            Ok(name) => Backend::parse(&name),
+            Err(_) if std::env::var_os("XACCT_AWS_ENDPOINT").is_some() => Ok(Backend::LocalStack),
+            Err(_) => Ok(Backend::Moto),
+        }
+    }
+
+    /// `moto` or `localstack`, as `XACCT_EMULATOR` spells them.
+    pub fn parse(name: &str) -> Result<Backend, Error> {
+        match name {
+            "moto" => Ok(Backend::Moto),
+            "localstack" => Ok(Backend::LocalStack),
+            other => Err(Error::UnknownEmulator(other.to_owned())),
+        }
+    }
+
+    /// The name `XACCT_EMULATOR` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Moto => "moto",
+            Backend::LocalStack => "localstack",
+        }
+    }
+
+    fn venv(self) -> &'static venv::Venv {
+        match self {
+            Backend::Moto => &venv::MOTO,
+            Backend::LocalStack => &venv::LOCALSTACK,
+        }
+    }
+
+    /// Creates this backend's pinned venv unless it is already complete.
+    /// Returns true when it installed anything.
+    pub fn ensure_venv(self) -> Result<bool, Error> {
+        self.venv().ensure()
+    }
+
+    /// The venv's interpreter, which runs the emulator.
+    pub fn python(self) -> PathBuf {
+        self.venv().python()
+    }
+
+    /// How long a stopping child may take before it is killed.
+    fn stop_timeout(self) -> Duration {
+        match self {
+            Backend::Moto => Duration::from_secs(2),
+            Backend::LocalStack => Duration::from_secs(5),
+        }
+    }
+}
+
 /// A running emulator. Dropping it stops the child process; if the test
 /// process dies first, the child sees its stdin close and exits by itself.
 pub struct Emulator {
     endpoint: String,
-    child: Option<(Child, ChildStdin)>,
+    backend: Backend,
+    child: Option<ChildEmulator>,
+}
+
+struct ChildEmulator {
+    process: Child,
+    stdin: ChildStdin,
+    /// LocalStack's state dir: removed once the process is gone.
+    _state: Option<tempfile::TempDir>,
 }
 
 impl Emulator {
-    /// Starts moto from the repo's venv on a free loopback port, or uses
-    /// `XACCT_AWS_ENDPOINT` when it is set.
+    /// Uses `XACCT_AWS_ENDPOINT` when it is set; otherwise starts the backend
+    /// that `XACCT_EMULATOR` names (moto by default) as a child process.
     pub fn start() -> Result<Emulator, Error> {
+        let backend = Backend::from_env()?;
         if let Ok(endpoint) = std::env::var("XACCT_AWS_ENDPOINT") {
-            return Ok(Emulator { endpoint, child: None });
+            return Ok(Emulator { endpoint, backend, child: None });
+        }
+        Emulator::start_child(backend)
+    }
+
+    /// Starts `backend` from its venv on a free loopback port, whatever
+    /// `XACCT_AWS_ENDPOINT` says. LocalStack gets a state dir of its own.
+    pub fn start_child(backend: Backend) -> Result<Emulator, Error> {
+        let python = backend.python();
+        if !python.exists() {
+            let installers = match backend {
+                Backend::Moto => "`cargo xtask test` or `cargo xtask demo`, which install it",
+                Backend::LocalStack => "`cargo xtask test`, which installs it",
+            };
+            return Err(Error::NotReady(format!("`{}` is missing: run {installers}", python.display())));
         }
         let port = free_port()?;
-        let python = venv::venv_python();
-        if !python.exists() {
-            return Err(Error::NotReady(format!(
-                "`{}` is missing: run `cargo xtask test` or `cargo xtask demo`, which install the emulator",
-                python.display()
-            )));
-        }
-        let script = venv::workspace_root().join("tools/moto_wrapper.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .arg(port.to_string())
+        let tools = venv::workspace_root().join("tools");
+        let mut command = Command::new(python);
+        let state = match backend {
+            Backend::Moto => {
+                command.arg(tools.join("moto_wrapper.py")).arg(port.to_string());
+                None
+            }
+            Backend::LocalStack => {
+                let state = tempfile::Builder::new()
+                    .prefix("xacct-localstack-")
+                    .tempdir()
+                    .map_err(io("create LocalStack's state dir"))?;
+                command.arg(tools.join("localstack_wrapper.py")).arg(port.to_string()).arg(state.path());
+                Some(state)
+            }
+        };
+        let mut process = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(io("start the moto server"))?;
-        let stdin = child.stdin.take().ok_or_else(|| Error::NotReady("no stdin pipe".into()))?;
-        let stdout = child.stdout.take().ok_or_else(|| Error::NotReady("no stdout pipe".into()))?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).map_err(io("read the moto server's ready line"))?;
+            .map_err(io(format!("start {}", backend.name())))?;
+        let stdin = process.stdin.take().ok_or_else(|| Error::NotReady("no stdin pipe".into()))?;
+        let stdout = process.stdout.take().ok_or_else(|| Error::NotReady("no stdout pipe".into()))?;
         let endpoint = format!("http://127.0.0.1:{port}");
-        let emulator = Emulator { endpoint, child: Some((child, stdin)) };
+        // From here on, dropping `emulator` stops the child.
+        let emulator = Emulator { endpoint, backend, child: Some(ChildEmulator { process, stdin, _state: state }) };
+        let mut stdout = BufReader::new(stdout);
+        let mut line = String::new();
+        stdout.read_line(&mut line).map_err(io(format!("read the ready line of {}", backend.name())))?;
         if !line.starts_with("ready") {
-            return Err(Error::NotReady(format!("moto printed `{}` instead of its ready line", line.trim())));
+            let mut rest = String::new();
+            let _ = stdout.read_to_string(&mut rest);
+            return Err(Error::NotReady(format!(
+                "{} printed `{}` instead of its ready line\n{rest}",
+                backend.name(),
+                line.trim()
+            )));
         }
         wait_for_port(port, Duration::from_secs(10))?;
-        tracing::info!(endpoint = %emulator.endpoint, "moto server started");
+        tracing::info!(endpoint = %emulator.endpoint, backend = backend.name(), "emulator started");
         Ok(emulator)
     }
 
@@ -64,59 +168,86 @@ impl Emulator {
         &self.endpoint
     }
 
+    /// The emulator behind [`Emulator::endpoint`].
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// True when this harness started the emulator (rather than using `XACCT_AWS_ENDPOINT`).
     pub fn is_child(&self) -> bool {
         self.child.is_some()
+    }
+
+    /// The OS process id of the child emulator (for LocalStack: of its wrapper).
+    pub fn child_pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.process.id())
     }
 
     /// Makes one AWS profile per account, named `acct-<id>`, tied to that account.
     ///
     /// For moto: assume `arn:aws:iam::<id>:role/xacct-bootstrap` from any static
     /// credentials (moto allows it even when the role does not exist) and keep
-    /// the session's keys. For an external endpoint (LocalStack): the 12-digit
-    /// account ID is the access key.
+    /// the session's keys. For LocalStack: the 12-digit account ID is the access key.
     pub async fn bootstrap(&self, accounts: &[&str]) -> Result<Profiles, Error> {
         let dir = tempfile::tempdir().map_err(io("create a temp dir for AWS profiles"))?;
-        let mut profiles = bootstrap_into(&self.endpoint, self.is_child(), dir.path(), accounts).await?;
+        let mut profiles = bootstrap_into(&self.endpoint, self.backend, dir.path(), accounts).await?;
         profiles._dir = Some(dir);
         Ok(profiles)
     }
+
     /// Switches moto's permission checks on (`true`) or off. See DESIGN.md.
+    /// LocalStack (community) checks no permissions and has no such switch.
     pub fn set_auth_checks(&self, on: bool) -> Result<(), Error> {
+        self.moto_only("permission checks")?;
         let body = if on { "0" } else { "inf" };
         http_post(&self.endpoint, "/moto-api/reset-auth", body)
     }
 
     /// Forgets every account's state (moto only).
     pub fn reset(&self) -> Result<(), Error> {
+        self.moto_only("a state reset")?;
         http_post(&self.endpoint, "/moto-api/reset", "")
+    }
+
+    fn moto_only(&self, what: &'static str) -> Result<(), Error> {
+        match self.backend {
+            Backend::Moto => Ok(()),
+            other => Err(Error::MotoOnly { what, backend: other.name() }),
+        }
     }
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
-        if let Some((mut child, stdin)) = self.child.take() {
+        if let Some(ChildEmulator { mut process, stdin, _state }) = self.child.take() {
             drop(stdin);
-            let deadline = Instant::now() + Duration::from_secs(2);
+            let deadline = Instant::now() + self.backend.stop_timeout();
             while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
+                if let Ok(Some(_)) = process.try_wait() {
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(20));
             }
-            let _ = child.kill();
-            let _ = child.wait();
+            let _ = process.kill();
+            let _ = process.wait();
         }
     }
 }
 
 /// Writes `config` and `credentials` files with one profile per account into `dir`.
-pub async fn bootstrap_into(endpoint: &str, moto: bool, dir: &Path, accounts: &[&str]) -> Result<Profiles, Error> {
+pub async fn bootstrap_into(
+    endpoint: &str,
+    backend: Backend,
+    dir: &Path,
+    accounts: &[&str],
+) -> Result<Profiles, Error> {
     let mut credentials = String::new();
     let mut config = String::new();
     for account in accounts {
-        let (key, secret, token) =
-            if moto { assume_into(endpoint, account).await? } else { ((*account).to_owned(), "test".to_owned(), None) };
+        let (key, secret, token) = match backend {
+            Backend::Moto => assume_into(endpoint, account).await?,
+            Backend::LocalStack => ((*account).to_owned(), random_secret(), None),
+        };
         let name = Profiles::profile_name(account);
         credentials.push_str(&format!("[{name}]\naws_access_key_id = {key}\naws_secret_access_key = {secret}\n"));
         if let Some(token) = token {
@@ -129,6 +260,14 @@ pub async fn bootstrap_into(endpoint: &str, moto: bool, dir: &Path, accounts: &[
     std::fs::write(&config_file, config).map_err(io("write the AWS config file"))?;
     std::fs::write(&credentials_file, credentials).map_err(io("write the AWS credentials file"))?;
     Ok(Profiles { _dir: None, config_file, credentials_file, endpoint: endpoint.to_owned() })
+}
+
+/// LocalStack takes any secret key; a random one can be looked for in output, as the
+/// tests for leaked secrets do, where a word such as `test` could not.
+fn random_secret() -> String {
+    use std::hash::{BuildHasher, RandomState};
+    let state = RandomState::new();
+    (0u64..3).map(|i| format!("{:016x}", state.hash_one(i))).collect()
 }
 
 async fn assume_into(endpoint: &str, account: &str) -> Result<(String, String, Option<String>), Error> {
@@ -258,8 +397,8 @@ impl Detached {
             )));
         }
         std::fs::create_dir_all(dir).map_err(io(format!("create {}", dir.display())))?;
-        let (endpoint, moto) = match std::env::var("XACCT_AWS_ENDPOINT") {
-            Ok(endpoint) => (endpoint, false),
+        let (endpoint, backend) = match std::env::var("XACCT_AWS_ENDPOINT") {
+            Ok(endpoint) => (endpoint, Backend::from_env()?),
             Err(_) => {
                 let port = free_port()?;
                 let server = venv::venv_python().with_file_name("moto_server");
@@ -272,11 +411,11 @@ impl Detached {
                     .map_err(io(format!("start {}", server.display())))?;
                 std::fs::write(dir.join("pid"), child.id().to_string()).map_err(io("write the pid file"))?;
                 wait_for_port(port, Duration::from_secs(15))?;
-                (format!("http://127.0.0.1:{port}"), true)
+                (format!("http://127.0.0.1:{port}"), Backend::Moto)
             }
         };
         std::fs::write(dir.join("endpoint"), &endpoint).map_err(io("write the endpoint file"))?;
-        bootstrap_into(&endpoint, moto, dir, accounts).await
+        bootstrap_into(&endpoint, backend, dir, accounts).await
     }
 
     /// The endpoint of a running detached emulator, if any.

@@ -1,4 +1,4 @@
-//! Test harness for xacct: the AWS emulator as a child process, account
+//! Test harness for xacct: the AWS emulator (moto or LocalStack) as a child process, account
 //! bootstrap through plain AWS profiles, and (in [`databricks`]) a stateful
 //! Databricks stand-in, and (in [`proxy`]) a fault proxy to put in front of either.
 //!
@@ -12,7 +12,7 @@ pub mod fixtures;
 pub mod proxy;
 mod venv;
 
-pub use emulator::{Detached, Emulator, Profiles};
+pub use emulator::{Backend, Detached, Emulator, Profiles};
 pub use venv::{ensure_venv, venv_python, workspace_root};
 
 /// What went wrong while setting up the test environment.
@@ -27,6 +27,10 @@ pub enum Error {
     Bootstrap { account: String, message: String },
     #[error("could not install the emulator venv: {0}")]
     Venv(String),
+    #[error("`XACCT_EMULATOR` is `{0}`: expected `moto` or `localstack`")]
+    UnknownEmulator(String),
+    #[error("{what} exists only in moto, and the emulator is {backend}")]
+    MotoOnly { what: &'static str, backend: &'static str },
 }
 
 pub(crate) fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
