@@ -398,46 +398,50 @@ impl Hash for Source<'_> {
     }
 }
 
-/// The policies of one case, by cache key.
-struct CaseSet<'a> {
-    identity: Vec<(Slot, Source<'a>)>,
-    resource: Option<(Slot, Source<'a>)>,
-    boundaries: Vec<(Slot, Source<'a>)>,
-    session: Option<(Slot, Source<'a>)>,
-    scps: Vec<Vec<(Slot, Source<'a>)>>,
-    rcps: Vec<Vec<(Slot, Source<'a>)>>,
+/// The policies of one case, as indices into the cache's compiled policies.
+struct CaseSet {
+    identity: Vec<usize>,
+    resource: Option<usize>,
+    boundaries: Vec<usize>,
+    session: Option<usize>,
+    scps: Vec<Vec<usize>>,
+    rcps: Vec<Vec<usize>>,
 }
 
 /// Every distinct policy of the batch, compiled and checked once.
 #[derive(Default)]
 struct Cache<'a> {
-    policies: HashMap<(Slot, Source<'a>), Result<CompiledPolicy, String>>,
+    index: HashMap<(Slot, Source<'a>), usize>,
+    policies: Vec<Result<CompiledPolicy, String>>,
     /// The case just prepared by [`decide_case`].
-    current: Option<(Request, CaseSet<'a>)>,
+    current: Option<(Request, CaseSet)>,
 }
 
 impl<'a> Cache<'a> {
     /// Compiles the policy unless it already is; the error names the policy.
-    fn ensure(&mut self, slot: Slot, raw: &'a RawValue) -> Result<(Slot, Source<'a>), String> {
-        let key = (slot, Source(raw.get()));
-        let entry = self.policies.entry(key).or_insert_with(|| compile(slot, raw.get()));
-        match entry {
-            Ok(_) => Ok(key),
+    fn ensure(&mut self, slot: Slot, raw: &'a RawValue) -> Result<usize, String> {
+        let policies = &mut self.policies;
+        let i = *self.index.entry((slot, Source(raw.get()))).or_insert_with(|| {
+            policies.push(compile(slot, raw.get()));
+            policies.len() - 1
+        });
+        match &self.policies[i] {
+            Ok(_) => Ok(i),
             Err(e) => Err(e.clone()),
         }
     }
 
-    fn get(&self, key: &(Slot, Source<'a>)) -> Option<&CompiledPolicy> {
-        self.policies.get(key).and_then(|r| r.as_ref().ok())
+    fn get(&self, i: usize) -> Option<&CompiledPolicy> {
+        self.policies.get(i).and_then(|r| r.as_ref().ok())
     }
 
-    fn resolve(&self, set: &CaseSet<'a>) -> PolicySet<'_> {
-        let list = |keys: &[(Slot, Source<'a>)]| keys.iter().filter_map(|k| self.get(k)).collect();
+    fn resolve(&self, set: &CaseSet) -> PolicySet<'_> {
+        let list = |keys: &[usize]| keys.iter().filter_map(|&k| self.get(k)).collect();
         PolicySet {
             identity: list(&set.identity),
-            resource: set.resource.as_ref().and_then(|k| self.get(k)),
+            resource: set.resource.and_then(|k| self.get(k)),
             boundaries: list(&set.boundaries),
-            session: set.session.as_ref().and_then(|k| self.get(k)),
+            session: set.session.and_then(|k| self.get(k)),
             scps: set.scps.iter().map(|l| list(l)).collect(),
             rcps: set.rcps.iter().map(|l| list(l)).collect(),
         }

@@ -489,12 +489,13 @@ fn check_aws_principal(value: &str) -> AwsPrincipal {
             AwsPrincipal::Bad("an AWS principal is `*`, a 12-digit account ID or an IAM or STS ARN".to_owned())
         };
     }
-    let arn: Arn = match value.parse() {
-        Ok(arn) => arn,
-        Err(e) => return AwsPrincipal::Bad(rule_of(e)),
-    };
-    if arn.service == "sts" && arn.resource.starts_with("federated-user/") {
-        return AwsPrincipal::Ok;
+    let mut parts = value.splitn(6, ':');
+    let (service, resource) = (parts.nth(2), parts.nth(2));
+    if service == Some("sts") && resource.is_some_and(|r| r.starts_with("federated-user/")) {
+        return match value.parse::<Arn>() {
+            Ok(_) => AwsPrincipal::Ok,
+            Err(e) => AwsPrincipal::Bad(rule_of(e)),
+        };
     }
     match value.parse::<TypedArn>() {
         Ok(TypedArn::Role { .. } | TypedArn::User { .. } | TypedArn::Root { .. } | TypedArn::AssumedRole { .. }) => {
