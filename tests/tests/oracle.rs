@@ -38,6 +38,10 @@
 //!   that a statement applies when its pattern and the request's intersect, while
 //!   iam-simulate applies an Allow that intersects and a Deny only when it covers the whole
 //!   pattern. In wildcard cases every Deny names `*` or the request's own pattern.
+//!   iam-simulate also lets a resource pattern whose policy variable has no value (such as
+//!   `${aws:username}` for a role) meet a wildcard request, where such a pattern matches
+//!   nothing (IAM User Guide, "IAM policy elements: Variables and tags"), as it does for a
+//!   plain request in both; wildcard cases hold no variables in resource patterns.
 //! - The always-rules on AWS-owned resources: "You cannot change the permissions defined in
 //!   AWS managed policies" (IAM User Guide, "AWS managed policies"), a service-linked role's
 //!   permissions are defined by its service (IAM User Guide, "Using service-linked roles"),
@@ -657,7 +661,21 @@ fn case(rng: &mut StdRng) -> Value {
         // See the module comment: a Deny applies to a wildcard request when it meets it
         // (DESIGN.md), in iam-simulate only when it covers it; these Denies cover it.
         let cover = Value::from(pick(rng, &["*".to_owned(), t.resource.clone()]));
+        let plain = Value::from(format!("arn:aws:s3:::{}/data/*", t.bucket));
         for_each_statement(&mut c, &mut |s| {
+            for key in ["Resource", "NotResource"] {
+                if let Some(v) = s.get_mut(key) {
+                    let entries: Vec<&mut Value> = match v {
+                        Value::Array(list) => list.iter_mut().collect(),
+                        other => vec![other],
+                    };
+                    for r in entries {
+                        if r.as_str().is_some_and(|r| r.contains("${")) {
+                            *r = plain.clone();
+                        }
+                    }
+                }
+            }
             if s["Effect"] == "Deny" {
                 if let Some(map) = s.as_object_mut() {
                     map.remove("NotResource");
