@@ -28,6 +28,35 @@
 //!   `2001:db8::1` is not `10.1.2.3` and the condition holds. iam-simulate treats a CIDR block of
 //!   the other family as not containing the address (condition holds) but a single address of
 //!   the other family as a failed match (condition fails); we treat both as "not in".
+//! - An anonymous request allowed by `"Principal": "*"` (or `{"AWS": "*"}`). "When you use
+//!   the wildcard (`*`) in the Principal element ... you grant access to all users, including
+//!   anonymous users (public access)" (IAM User Guide, "AWS JSON policy elements: Principal",
+//!   all principals). iam-simulate denies such a request; we allow it. Anonymous cases keep
+//!   their Denies and their other principals, and carry no identity-side policies.
+//! - A Deny whose resource meets a wildcard request resource without covering it. AWS
+//!   decides one resource at a time and has no page on wildcard requests; DESIGN.md fixes
+//!   that a statement applies when its pattern and the request's intersect, while
+//!   iam-simulate applies an Allow that intersects and a Deny only when it covers the whole
+//!   pattern. In wildcard cases every Deny names `*` or the request's own pattern.
+//!   iam-simulate also lets a resource pattern whose policy variable has no value (such as
+//!   `${aws:username}` for a role) meet a wildcard request, where such a pattern matches
+//!   nothing (IAM User Guide, "IAM policy elements: Variables and tags"), as it does for a
+//!   plain request in both; wildcard cases hold no variables in resource patterns.
+//! - The always-rules on AWS-owned resources: "You cannot change the permissions defined in
+//!   AWS managed policies" (IAM User Guide, "AWS managed policies"), a service-linked role's
+//!   permissions are defined by its service (IAM User Guide, "Using service-linked roles"),
+//!   and `alias/aws/` names are reserved for AWS managed keys (AWS KMS Developer Guide,
+//!   "Aliases in AWS KMS"). iam-simulate decides these by the policies alone. The generator
+//!   makes no requests on such resources; `sts:GetCallerIdentity` (always allowed, AWS STS API
+//!   Reference) is generated, and both agree.
+//! - The root user as the requester: it "has complete access to all AWS services and
+//!   resources in the account" (IAM User Guide, "AWS account root user"); iam-simulate denies
+//!   without an identity policy. The account root still appears as a principal element.
+//! - The global keys derived from the principal (`aws:PrincipalArn`, `aws:PrincipalAccount`,
+//!   `aws:PrincipalType`, `aws:userid`): AWS includes them "in the request context for all
+//!   signed requests" (IAM User Guide, "AWS global condition context keys"); iam-simulate
+//!   derives none of them, so every case states them in its context and the derivation is
+//!   tested by the unit tests of `policy_model::eval`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -55,6 +84,11 @@ enum Scenario {
     AssumeRole,
     Kms,
     PassRole,
+    /// `sts:GetCallerIdentity`, allowed whatever the policies say.
+    CallerIdentity,
+    /// The Unity Catalog trust of DESIGN.md: the master role with an external ID, and the
+    /// role assuming itself through the account root and `ArnLike aws:PrincipalArn`.
+    UnityCatalog,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -64,6 +98,8 @@ enum Kind {
     User,
     FederatedUser,
     Service,
+    /// `"principal": "anonymous"`, an unsigned request.
+    Anonymous,
 }
 
 /// The request being generated, with what the policy generators need to aim at it.
@@ -78,6 +114,8 @@ struct Target {
     resource: String,
     resource_account: &'static str,
     bucket: &'static str,
+    /// The request resource holds wildcards (`bucket/*`).
+    wild: bool,
 }
 
 fn pick<T: Clone>(rng: &mut StdRng, items: &[T]) -> T {
@@ -91,6 +129,8 @@ fn actions(scenario: Scenario) -> &'static [&'static str] {
         Scenario::AssumeRole => &["sts:AssumeRole"],
         Scenario::Kms => &["kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"],
         Scenario::PassRole => &["iam:PassRole"],
+        Scenario::CallerIdentity => &["sts:GetCallerIdentity"],
+        Scenario::UnityCatalog => &["sts:AssumeRole"],
     }
 }
 
@@ -106,10 +146,17 @@ fn target(rng: &mut StdRng) -> Target {
             Scenario::AssumeRole,
             Scenario::Kms,
             Scenario::PassRole,
+            Scenario::UnityCatalog,
         ],
     );
+    let scenario = if rng.gen_bool(0.02) { Scenario::CallerIdentity } else { scenario };
     let kinds: &[Kind] = match scenario {
-        Scenario::PassRole | Scenario::Bucket => &[Kind::Session, Kind::Role, Kind::User, Kind::FederatedUser],
+        Scenario::PassRole | Scenario::CallerIdentity => &[Kind::Session, Kind::Role, Kind::User, Kind::FederatedUser],
+        Scenario::Bucket => &[Kind::Session, Kind::Role, Kind::User, Kind::FederatedUser, Kind::Anonymous],
+        Scenario::Object => {
+            &[Kind::Session, Kind::Session, Kind::Role, Kind::User, Kind::FederatedUser, Kind::Service, Kind::Anonymous]
+        }
+        Scenario::UnityCatalog => &[Kind::Session],
         _ => &[Kind::Session, Kind::Session, Kind::Role, Kind::User, Kind::FederatedUser, Kind::Service],
     };
     let kind = pick(rng, kinds);
@@ -125,18 +172,25 @@ fn target(rng: &mut StdRng) -> Target {
         Kind::User => (format!("arn:aws:iam::{principal_account}:user/{user}"), user),
         Kind::FederatedUser => (format!("arn:aws:sts::{principal_account}:federated-user/{user}"), user),
         Kind::Service => (pick(rng, &SERVICES).to_owned(), ""),
+        Kind::Anonymous => ("anonymous".to_owned(), ""),
     };
     let bucket = pick(rng, &BUCKETS);
+    let wild = scenario == Scenario::Object && rng.gen_bool(0.15);
     let resource = match scenario {
+        Scenario::Object if wild => {
+            pick(rng, &[format!("arn:aws:s3:::{bucket}/*"), format!("arn:aws:s3:::{bucket}/data/*")])
+        }
         Scenario::Object => format!("arn:aws:s3:::{bucket}/{}", pick(rng, &OBJECT_KEYS)),
         Scenario::Bucket => format!("arn:aws:s3:::{bucket}"),
         Scenario::AssumeRole | Scenario::PassRole => {
             format!("arn:aws:iam::{resource_account}:role/{}", pick(rng, &ROLES))
         }
         Scenario::Kms => format!("arn:aws:kms:us-east-1:{resource_account}:key/{}", pick(rng, &KMS_KEYS)),
+        Scenario::CallerIdentity => "*".to_owned(),
+        Scenario::UnityCatalog => format!("arn:aws:iam::{B}:role/{UC_ROLE}"),
     };
     let action = pick(rng, actions(scenario));
-    Target { scenario, kind, principal, principal_account, name, action, resource, resource_account, bucket }
+    Target { scenario, kind, principal, principal_account, name, action, resource, resource_account, bucket, wild }
 }
 
 /// Randomly changes the case of letters: action names are case-insensitive.
@@ -200,7 +254,8 @@ fn resource_pattern(rng: &mut StdRng, t: &Target) -> String {
                 "arn:aws:s3:::*".to_owned(),
             ],
         ),
-        Scenario::AssumeRole | Scenario::PassRole => pick(
+        Scenario::CallerIdentity => "*".to_owned(),
+        Scenario::AssumeRole | Scenario::PassRole | Scenario::UnityCatalog => pick(
             rng,
             &[
                 format!("arn:aws:iam::{account}:role/*"),
@@ -315,7 +370,7 @@ fn condition(rng: &mut StdRng, t: &Target) -> (String, String, Value) {
             let own = match t.kind {
                 Kind::Session | Kind::Role => format!("arn:aws:iam::{}:role/{}", t.principal_account, t.name),
                 Kind::User | Kind::FederatedUser => format!("arn:aws:iam::{}:user/{}", t.principal_account, t.name),
-                Kind::Service => format!("arn:aws:iam::{A}:role/MyRoleA"),
+                Kind::Service | Kind::Anonymous => format!("arn:aws:iam::{A}:role/MyRoleA"),
             };
             let pool = [
                 own.as_str(),
@@ -383,7 +438,16 @@ fn statement(rng: &mut StdRng, t: &Target, allow_bias: f64, with_resource: bool)
     s
 }
 
-fn document(statements: Vec<Value>) -> Value {
+/// A 2012-10-17 document; a Sid already used in it is dropped, since AWS refuses duplicates.
+fn document(mut statements: Vec<Value>) -> Value {
+    let mut seen = std::collections::HashSet::new();
+    for s in &mut statements {
+        if let Some(sid) = s.get("Sid").and_then(Value::as_str).map(str::to_owned) {
+            if !seen.insert(sid) {
+                s.as_object_mut().map(|m| m.remove("Sid"));
+            }
+        }
+    }
     json!({ "Version": "2012-10-17", "Statement": statements })
 }
 
@@ -414,6 +478,9 @@ fn principal_value(rng: &mut StdRng, t: &Target, session_exact: bool) -> Value {
         json!("*"),
         json!({ "AWS": "*" }),
         json!({ "AWS": [format!("arn:aws:iam::{C}:root"), format!("arn:aws:iam::{acct}:role/{}", pick(rng, &ROLES))] }),
+        // A bare ARN string, read as `{"AWS": ...}`.
+        json!(format!("arn:aws:iam::{acct}:role/{}", pick(rng, &ROLES))),
+        json!(format!("arn:aws:iam::{acct}:root")),
     ];
     match t.kind {
         Kind::Session | Kind::Role => {
@@ -422,8 +489,9 @@ fn principal_value(rng: &mut StdRng, t: &Target, session_exact: bool) -> Value {
         }
         Kind::User | Kind::FederatedUser => pool.push(json!({ "AWS": format!("arn:aws:iam::{acct}:user/{}", t.name) })),
         Kind::Service => pool.push(json!({ "Service": t.principal })),
+        Kind::Anonymous => {}
     }
-    if session_exact && t.kind != Kind::Service {
+    if session_exact && !matches!(t.kind, Kind::Service | Kind::Anonymous) {
         pool.push(json!({ "AWS": t.principal }));
     }
     pool.choose(rng).cloned().unwrap_or(json!("*"))
@@ -518,7 +586,7 @@ fn context(rng: &mut StdRng, t: &Target) -> Value {
         Kind::Session | Kind::Role => (Some(format!("arn:aws:iam::{acct}:role/{}", t.name)), Some("AssumedRole")),
         Kind::User => (Some(t.principal.clone()), Some("User")),
         Kind::FederatedUser => (Some(t.principal.clone()), Some("FederatedUser")),
-        Kind::Service => (None, None),
+        Kind::Service | Kind::Anonymous => (None, None),
     };
     if let Some(arn) = arn {
         ctx.insert("aws:PrincipalArn".to_owned(), Value::from(arn));
@@ -531,7 +599,9 @@ fn context(rng: &mut StdRng, t: &Target) -> Value {
         ctx.insert("aws:username".to_owned(), Value::from(t.name));
     }
     ctx.insert("aws:ResourceAccount".to_owned(), Value::from(t.resource_account));
-    ctx.insert("aws:PrincipalIsAWSService".to_owned(), Value::from((t.kind == Kind::Service).to_string()));
+    if t.kind != Kind::Anonymous {
+        ctx.insert("aws:PrincipalIsAWSService".to_owned(), Value::from((t.kind == Kind::Service).to_string()));
+    }
     if t.kind == Kind::Service {
         ctx.insert("aws:PrincipalServiceName".to_owned(), Value::from(t.principal.clone()));
     }
@@ -540,6 +610,9 @@ fn context(rng: &mut StdRng, t: &Target) -> Value {
 
 fn case(rng: &mut StdRng) -> Value {
     let t = target(rng);
+    if t.scenario == Scenario::UnityCatalog {
+        return unity_catalog_case(rng, &t);
+    }
     let mut c = json!({
         "principal": t.principal,
         "action": recase(rng, t.action),
@@ -547,7 +620,7 @@ fn case(rng: &mut StdRng) -> Value {
         "resource_account": t.resource_account,
         "context": context(rng, &t),
     });
-    let service = t.kind == Kind::Service;
+    let service = matches!(t.kind, Kind::Service | Kind::Anonymous);
     let has_session = !service && t.kind != Kind::User && rng.gen_bool(0.15);
     if !service {
         let n = rng.gen_range(0..=2);
@@ -569,12 +642,168 @@ fn case(rng: &mut StdRng) -> Value {
         Scenario::AssumeRole => 1.0,
         Scenario::Object | Scenario::Bucket => 0.75,
         Scenario::Kms => 0.85,
-        Scenario::PassRole => 0.0,
+        Scenario::PassRole | Scenario::CallerIdentity | Scenario::UnityCatalog => 0.0,
     };
     if rng.gen_bool(resource_chance) {
         c["resource_policy"] = resource_policy(rng, &t, !has_session);
     }
+    if t.kind == Kind::Anonymous {
+        // See the module comment: iam-simulate does not let `*` allow an anonymous request.
+        if let Some(statements) = c.get_mut("resource_policy").and_then(|p| p["Statement"].as_array_mut()) {
+            for s in statements.iter_mut().filter(|s| s["Effect"] == "Allow") {
+                if s["Principal"] == json!("*") || s["Principal"] == json!({ "AWS": "*" }) {
+                    s["Principal"] = json!({ "AWS": B });
+                }
+            }
+        }
+    }
+    if t.wild {
+        // See the module comment: a Deny applies to a wildcard request when it meets it
+        // (DESIGN.md), in iam-simulate only when it covers it; these Denies cover it.
+        let cover = Value::from(pick(rng, &["*".to_owned(), t.resource.clone()]));
+        let plain = Value::from(format!("arn:aws:s3:::{}/data/*", t.bucket));
+        for_each_statement(&mut c, &mut |s| {
+            for key in ["Resource", "NotResource"] {
+                if let Some(v) = s.get_mut(key) {
+                    let entries: Vec<&mut Value> = match v {
+                        Value::Array(list) => list.iter_mut().collect(),
+                        other => vec![other],
+                    };
+                    for r in entries {
+                        if r.as_str().is_some_and(|r| r.contains("${")) {
+                            *r = plain.clone();
+                        }
+                    }
+                }
+            }
+            if s["Effect"] == "Deny" {
+                if let Some(map) = s.as_object_mut() {
+                    map.remove("NotResource");
+                    map.insert("Resource".to_owned(), cover.clone());
+                }
+            }
+        });
+    }
     c
+}
+
+/// Calls `f` on every statement of every policy of the case.
+fn for_each_statement(c: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    let mut docs: Vec<&mut Value> = Vec::new();
+    let Some(map) = c.as_object_mut() else { return };
+    for (key, value) in map.iter_mut() {
+        match key.as_str() {
+            "identity_policies" | "permission_boundaries" => docs.extend(value.as_array_mut().into_iter().flatten()),
+            "resource_policy" | "session_policy" => docs.push(value),
+            "scps" | "rcps" => docs.extend(
+                value.as_array_mut().into_iter().flatten().flat_map(|l| l.as_array_mut().into_iter().flatten()),
+            ),
+            _ => {}
+        }
+    }
+    for doc in docs {
+        for s in doc["Statement"].as_array_mut().into_iter().flatten() {
+            f(s);
+        }
+    }
+}
+
+const UC_MASTER: &str = "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL";
+const UC_ROLE: &str = "uc-lake-access";
+
+/// The Unity Catalog trust policy of DESIGN.md, asked by the master role or by the role itself.
+fn unity_catalog_case(rng: &mut StdRng, t: &Target) -> Value {
+    let own = format!("arn:aws:iam::{B}:role/{UC_ROLE}");
+    let (principal, principal_arn, account) = if rng.gen_bool(0.5) {
+        (
+            format!("arn:aws:sts::414351767826:assumed-role/{}/s", UC_MASTER.rsplit('/').next().unwrap_or_default()),
+            UC_MASTER.to_owned(),
+            "414351767826",
+        )
+    } else {
+        let role = pick(rng, &[UC_ROLE, "Reader"]);
+        (format!("arn:aws:sts::{B}:assumed-role/{role}/s"), format!("arn:aws:iam::{B}:role/{role}"), B)
+    };
+    let external = "0d26a7b5-1c1a-4c1f-9f43-2a4c5b9c1e11";
+    let mut trust = vec![
+        json!({ "Sid": "UnityCatalogMaster", "Effect": "Allow", "Principal": { "AWS": UC_MASTER }, "Action": "sts:AssumeRole",
+                "Condition": { "StringEquals": { "sts:ExternalId": external } } }),
+        json!({ "Sid": "SelfAssume", "Effect": "Allow", "Principal": { "AWS": format!("arn:aws:iam::{B}:root") }, "Action": "sts:AssumeRole",
+                "Condition": { "StringEquals": { "sts:ExternalId": external }, "ArnLike": { "aws:PrincipalArn": own } } }),
+    ];
+    if rng.gen_bool(0.2) {
+        trust.push(statement(rng, t, 0.3, false));
+        if let Some(s) = trust.last_mut() {
+            s["Principal"] = principal_value(rng, t, true);
+        }
+    }
+    let mut context = json!({
+        "aws:PrincipalArn": principal_arn,
+        "aws:PrincipalAccount": account,
+        "aws:PrincipalType": "AssumedRole",
+        "aws:ResourceAccount": B,
+        "aws:PrincipalIsAWSService": "false",
+    });
+    match rng.gen_range(0..4) {
+        0 => {}
+        1 => context["sts:ExternalId"] = json!("another-id"),
+        _ => context["sts:ExternalId"] = json!(external),
+    }
+    let identity = if rng.gen_bool(0.8) {
+        let resource = pick(rng, &[own.clone(), "*".to_owned(), format!("arn:aws:iam::{B}:role/other")]);
+        vec![document(vec![json!({ "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": resource })])]
+    } else {
+        Vec::new()
+    };
+    json!({
+        "principal": principal,
+        "action": "sts:AssumeRole",
+        "resource": own,
+        "context": context,
+        "identity_policies": identity,
+        "resource_policy": document(trust),
+    })
+}
+
+/// The rules the generator must exercise: anonymous principals, wildcard request resources,
+/// the always-allowed call, bare-ARN principals, the root as a principal element and the
+/// Unity Catalog trust.
+const SHAPES: [&str; 6] = [
+    "anonymous",
+    "wildcard resource",
+    "GetCallerIdentity",
+    "bare ARN principal",
+    "account root principal",
+    "Unity Catalog trust",
+];
+
+fn shapes(c: &Value) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if c["principal"] == "anonymous" {
+        out.push(SHAPES[0]);
+    }
+    if c["resource"].as_str().is_some_and(|r| r != "*" && r.contains('*')) {
+        out.push(SHAPES[1]);
+    }
+    if c["action"].as_str().is_some_and(|a| a.eq_ignore_ascii_case("sts:GetCallerIdentity")) {
+        out.push(SHAPES[2]);
+    }
+    let principals: Vec<&Value> = c["resource_policy"]["Statement"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| [&s["Principal"], &s["NotPrincipal"]])
+        .collect();
+    if principals.iter().any(|p| p.as_str().is_some_and(|p| p.starts_with("arn:"))) {
+        out.push(SHAPES[3]);
+    }
+    if principals.iter().any(|p| p.to_string().contains(":root")) {
+        out.push(SHAPES[4]);
+    }
+    if c["resource"].as_str().is_some_and(|r| r.ends_with(UC_ROLE)) {
+        out.push(SHAPES[5]);
+    }
+    out
 }
 
 fn oracle_dir() -> PathBuf {
@@ -630,6 +859,7 @@ fn decisions_match_iam_simulate() {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut mismatches = Vec::new();
     let mut tally = std::collections::BTreeMap::<String, usize>::new();
+    let mut covered = std::collections::BTreeMap::<&str, usize>::new();
     let mut done = 0;
     while done < total {
         let n = (total - done).min(5_000);
@@ -639,6 +869,9 @@ fn decisions_match_iam_simulate() {
         let batch = serde_json::to_string(&cases).unwrap();
         let ours: Vec<Value> = serde_json::from_str(&policy_model::simulate::simulate_json(&batch).unwrap()).unwrap();
         for (i, ((c, their), ours)) in cases.iter().zip(&theirs).zip(ours).enumerate() {
+            for shape in shapes(c) {
+                *covered.entry(shape).or_default() += 1;
+            }
             let our_decision = ours.get("decision").cloned().unwrap_or(Value::Null);
             *tally.entry(our_decision.as_str().unwrap_or("error").to_owned()).or_default() += 1;
             if their.get("decision").is_none() || our_decision != their["decision"] {
@@ -650,6 +883,19 @@ fn decisions_match_iam_simulate() {
     eprintln!("oracle: {total} cases (seed {seed}), {} mismatches; our decisions: {tally:?}", mismatches.len());
     let oracle_errors = mismatches.iter().filter(|m| m.3.get("error").is_some()).count();
     eprintln!("of which iam-simulate refused {oracle_errors} cases as invalid");
+    eprintln!("shapes covered: {covered:?}");
+    if total >= 5_000 {
+        for shape in SHAPES {
+            assert!(covered.get(shape).copied().unwrap_or(0) >= 10, "the generator made fewer than 10 `{shape}` cases");
+        }
+    }
+    if let Ok(path) = std::env::var("XACCT_ORACLE_MISMATCHES") {
+        let lines: Vec<String> = mismatches
+            .iter()
+            .map(|(i, c, ours, theirs)| json!({ "case": i, "input": c, "ours": ours, "theirs": theirs }).to_string())
+            .collect();
+        std::fs::write(&path, lines.join("\n")).unwrap();
+    }
     for (i, c, ours, theirs) in
         mismatches.iter().filter(|m| m.3.get("error").is_none()).chain(mismatches.iter()).take(5)
     {

@@ -111,7 +111,48 @@ pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
     }
     eprintln!("\niam-simulate on the same cross-account case (compare with cross_account_get_object/decide):");
     let status = Command::new("node").arg("bench.js").current_dir(&oracle).status().context("could not run node")?;
-    Ok(exit_code(status))
+    if !status.success() {
+        return Ok(exit_code(status));
+    }
+    simulate_processes(&root, &oracle)
+}
+
+/// `simulate` against iam-simulate as whole processes on the same 20,000 cases
+/// (`crates/policy-model/benches/support/cases.rs`), this binary's profile against node.
+fn simulate_processes(root: &std::path::Path, oracle: &std::path::Path) -> anyhow::Result<ExitCode> {
+    const CASES: u32 = 20_000;
+    let file = std::env::temp_dir().join(format!("xacct-simulate-cases-{}.json", std::process::id()));
+    let status = Command::new(cargo())
+        .args(["run", "--quiet", "-p", "policy-model", "--example", "bench_cases", "--"])
+        .arg(CASES.to_string())
+        .arg(&file)
+        .current_dir(root)
+        .status()
+        .context("could not run the bench_cases example")?;
+    if !status.success() {
+        return Ok(exit_code(status));
+    }
+    let time = |command: &mut Command| -> anyhow::Result<std::time::Duration> {
+        let start = std::time::Instant::now();
+        let status = command.stdout(std::process::Stdio::null()).status().context("could not start")?;
+        anyhow::ensure!(status.success(), "{command:?} failed: {status}");
+        Ok(start.elapsed())
+    };
+    let ours = time(Command::new(std::env::current_exe()?).arg("simulate").arg("--input").arg(&file));
+    let theirs = time(Command::new("node").arg("time.js").arg(&file).current_dir(oracle));
+    let _ = std::fs::remove_file(&file);
+    let (ours, theirs) = (ours?, theirs?);
+    let per_case = |d: std::time::Duration| d.as_secs_f64() * 1e6 / f64::from(CASES);
+    eprintln!(
+        "\nsimulate, whole processes on {CASES} distinct cross-account cases: xacct {:.1} µs per case ({:.2} s), \
+         iam-simulate {:.1} µs per case ({:.2} s): xacct takes 1/{:.0} of iam-simulate's time",
+        per_case(ours),
+        ours.as_secs_f64(),
+        per_case(theirs),
+        theirs.as_secs_f64(),
+        theirs.as_secs_f64() / ours.as_secs_f64(),
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn ensure_venv() -> anyhow::Result<()> {

@@ -87,16 +87,22 @@ pub fn run(input: &str, format: Format, out: &mut dyn Write) -> Result<Summary, 
         vec![serde_json::from_str(input).map_err(SimulateError::Json)?]
     };
     let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    // First every case is read, so that the cache keeps only the policies that recur: a
+    // policy used once is compiled, used and dropped with its case.
+    let parsed: Vec<Result<Case<'_>, String>> = cases.iter().map(|raw| parse_case(raw.get())).collect();
     let mut cache = Cache::default();
+    for case in parsed.iter().flatten() {
+        for_each_policy(case, &mut |slot, raw| *cache.uses.entry((slot, Source(raw.get()))).or_default() += 1);
+    }
     let mut summary = Summary { cases: cases.len(), ..Summary::default() };
     if batch && format == Format::Json {
         out.write_all(b"[")?;
     }
-    for (i, raw) in cases.iter().enumerate() {
+    for (i, case) in parsed.into_iter().enumerate() {
         if batch && format == Format::Json && i > 0 {
             out.write_all(b",")?;
         }
-        let result = decide_case(raw.get(), &mut cache);
+        let result = case.and_then(|case| prepare_case(case, &mut cache));
         if result.is_err() {
             summary.errors += 1;
         }
@@ -127,7 +133,7 @@ pub fn run(input: &str, format: Format, out: &mut dyn Write) -> Result<Summary, 
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    summary.compiled = cache.policies.len();
+    summary.compiled = cache.policies.len() + cache.compiled_locally;
     Ok(summary)
 }
 
@@ -398,46 +404,71 @@ impl Hash for Source<'_> {
     }
 }
 
-/// The policies of one case, by cache key.
-struct CaseSet<'a> {
-    identity: Vec<(Slot, Source<'a>)>,
-    resource: Option<(Slot, Source<'a>)>,
-    boundaries: Vec<(Slot, Source<'a>)>,
-    session: Option<(Slot, Source<'a>)>,
-    scps: Vec<Vec<(Slot, Source<'a>)>>,
-    rcps: Vec<Vec<(Slot, Source<'a>)>>,
+/// Where a compiled policy is kept: among those that recur in the batch, or with its case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PolicyRef {
+    Shared(usize),
+    Local(usize),
+}
+
+/// The policies of one case.
+struct CaseSet {
+    identity: Vec<PolicyRef>,
+    resource: Option<PolicyRef>,
+    boundaries: Vec<PolicyRef>,
+    session: Option<PolicyRef>,
+    scps: Vec<Vec<PolicyRef>>,
+    rcps: Vec<Vec<PolicyRef>>,
 }
 
 /// Every distinct policy of the batch, compiled and checked once.
 #[derive(Default)]
 struct Cache<'a> {
-    policies: HashMap<(Slot, Source<'a>), Result<CompiledPolicy, String>>,
+    /// How many cases of the batch hold each policy.
+    uses: HashMap<(Slot, Source<'a>), u32>,
+    index: HashMap<(Slot, Source<'a>), usize>,
+    policies: Vec<Result<CompiledPolicy, String>>,
+    /// The policies of the current case that no other case holds.
+    local: Vec<CompiledPolicy>,
+    compiled_locally: usize,
     /// The case just prepared by [`decide_case`].
-    current: Option<(Request, CaseSet<'a>)>,
+    current: Option<(Request, CaseSet)>,
 }
 
 impl<'a> Cache<'a> {
     /// Compiles the policy unless it already is; the error names the policy.
-    fn ensure(&mut self, slot: Slot, raw: &'a RawValue) -> Result<(Slot, Source<'a>), String> {
+    fn ensure(&mut self, slot: Slot, raw: &'a RawValue) -> Result<PolicyRef, String> {
         let key = (slot, Source(raw.get()));
-        let entry = self.policies.entry(key).or_insert_with(|| compile(slot, raw.get()));
-        match entry {
-            Ok(_) => Ok(key),
+        if self.uses.get(&key).copied().unwrap_or(0) <= 1 {
+            self.compiled_locally += 1;
+            self.local.push(compile(slot, raw.get())?);
+            return Ok(PolicyRef::Local(self.local.len() - 1));
+        }
+        let policies = &mut self.policies;
+        let i = *self.index.entry(key).or_insert_with(|| {
+            policies.push(compile(slot, raw.get()));
+            policies.len() - 1
+        });
+        match &self.policies[i] {
+            Ok(_) => Ok(PolicyRef::Shared(i)),
             Err(e) => Err(e.clone()),
         }
     }
 
-    fn get(&self, key: &(Slot, Source<'a>)) -> Option<&CompiledPolicy> {
-        self.policies.get(key).and_then(|r| r.as_ref().ok())
+    fn get(&self, r: PolicyRef) -> Option<&CompiledPolicy> {
+        match r {
+            PolicyRef::Shared(i) => self.policies.get(i).and_then(|r| r.as_ref().ok()),
+            PolicyRef::Local(i) => self.local.get(i),
+        }
     }
 
-    fn resolve(&self, set: &CaseSet<'a>) -> PolicySet<'_> {
-        let list = |keys: &[(Slot, Source<'a>)]| keys.iter().filter_map(|k| self.get(k)).collect();
+    fn resolve(&self, set: &CaseSet) -> PolicySet<'_> {
+        let list = |keys: &[PolicyRef]| keys.iter().filter_map(|&k| self.get(k)).collect();
         PolicySet {
             identity: list(&set.identity),
-            resource: set.resource.as_ref().and_then(|k| self.get(k)),
+            resource: set.resource.and_then(|k| self.get(k)),
             boundaries: list(&set.boundaries),
-            session: set.session.as_ref().and_then(|k| self.get(k)),
+            session: set.session.and_then(|k| self.get(k)),
             scps: set.scps.iter().map(|l| list(l)).collect(),
             rcps: set.rcps.iter().map(|l| list(l)).collect(),
         }
@@ -465,12 +496,43 @@ fn resource_kind(resource: &str) -> DocKind {
     }
 }
 
-/// Reads one case, compiles its policies and prepares its request into `cache.current`.
-fn decide_case<'a>(text: &'a str, cache: &mut Cache<'a>) -> Result<(), String> {
+/// Reads one case.
+fn parse_case(text: &str) -> Result<Case<'_>, String> {
     if !text.starts_with('{') {
         return Err("a case must be a JSON object".to_owned());
     }
-    let case: Case<'a> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    serde_json::from_str(text).map_err(|e| e.to_string())
+}
+
+/// Every policy of a case with its slot, in the case's order.
+fn for_each_policy<'a>(case: &Case<'a>, f: &mut dyn FnMut(Slot, &'a RawValue)) {
+    for (i, raw) in case.identity_policies.iter().flatten().enumerate() {
+        f(Slot::Identity(i), raw);
+    }
+    if let Some(raw) = case.resource_policy {
+        f(Slot::Resource(resource_kind(&case.resource.0)), raw);
+    }
+    for (i, raw) in case.permission_boundaries.iter().flatten().enumerate() {
+        f(Slot::Boundary(i), raw);
+    }
+    if let Some(raw) = case.session_policy {
+        f(Slot::Session, raw);
+    }
+    for (l, level) in case.scps.iter().flatten().enumerate() {
+        for (i, raw) in level.iter().enumerate() {
+            f(Slot::Scp(l, i), raw);
+        }
+    }
+    for (l, level) in case.rcps.iter().flatten().enumerate() {
+        for (i, raw) in level.iter().enumerate() {
+            f(Slot::Rcp(l, i), raw);
+        }
+    }
+}
+
+/// Compiles a case's policies and prepares its request into `cache.current`.
+fn prepare_case<'a>(case: Case<'a>, cache: &mut Cache<'a>) -> Result<(), String> {
+    cache.local.clear();
     let rkind = resource_kind(&case.resource.0);
     let mut set = CaseSet {
         identity: Vec::new(),

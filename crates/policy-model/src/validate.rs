@@ -211,23 +211,30 @@ fn member(base: &str, key: &str) -> String {
 }
 
 /// The path of each entry of a string-or-array value: `base` for one, `base[i]` for many.
-fn entries<'a, T>(base: &'a str, value: &'a OneOrMany<T>) -> impl Iterator<Item = (EntryPath<'a>, &'a T)> + 'a {
+fn entries<'a, T>(
+    path: &'a str,
+    key: &'a str,
+    value: &'a OneOrMany<T>,
+) -> impl Iterator<Item = (EntryPath<'a>, &'a T)> + 'a {
     let many = matches!(value, OneOrMany::Many(_));
-    value.iter().enumerate().map(move |(i, v)| (EntryPath { base, index: many.then_some(i) }, v))
+    value.iter().enumerate().map(move |(i, v)| (EntryPath { path, key, index: many.then_some(i) }, v))
 }
 
-/// An entry's path, written only when a finding needs it.
+/// An entry's path (`member(path, key)`, then `[i]` for an array), written only when a
+/// finding needs it.
 #[derive(Clone, Copy)]
 struct EntryPath<'a> {
-    base: &'a str,
+    path: &'a str,
+    key: &'a str,
     index: Option<usize>,
 }
 
 impl fmt::Display for EntryPath<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&member(self.path, self.key))?;
         match self.index {
-            Some(i) => write!(f, "{}[{i}]", self.base),
-            None => f.write_str(self.base),
+            Some(i) => write!(f, "[{i}]"),
+            None => Ok(()),
         }
     }
 }
@@ -322,8 +329,7 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
     }
     for (key, actions) in [("Action", &stmt.action), ("NotAction", &stmt.not_action)] {
         let Some(actions) = actions else { continue };
-        let base = format!("{path}.{key}");
-        for (p, action) in entries(&base, actions) {
+        for (p, action) in entries(path, key, actions) {
             if action != "*" && !action.split_once(':').is_some_and(|(svc, name)| !svc.is_empty() && !name.is_empty()) {
                 out.refuse(p.to_string(), format!("action `{action}` is not `<service>:<action>` or `*`"));
             }
@@ -359,8 +365,7 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
     if kind != DocKind::Trust {
         for (key, resources) in [("Resource", &stmt.resource), ("NotResource", &stmt.not_resource)] {
             let Some(resources) = resources else { continue };
-            let base = format!("{path}.{key}");
-            for (p, resource) in entries(&base, resources) {
+            for (p, resource) in entries(path, key, resources) {
                 if let Err(rule) = check_resource(resource) {
                     out.refuse(p.to_string(), format!("resource `{resource}` is malformed: {rule}"));
                 }
@@ -373,36 +378,36 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
 /// Each condition operator is one AWS defines, and each value is of its operator's type.
 fn check_conditions(stmt: &Statement, path: &str, out: &mut Findings) {
     let Some(block) = &stmt.condition else { return };
-    let base = format!("{path}.Condition");
+    let base = || format!("{path}.Condition");
     for (operator, keys) in block {
-        let op_path = member(&base, operator);
+        let op_path = || member(&base(), operator);
         for (key, values) in keys {
-            let key_path = member(&op_path, key);
-            let texts: Option<Vec<String>> = values
+            let key_path = || member(&op_path(), key);
+            let texts: Option<Vec<std::borrow::Cow<'_, str>>> = values
                 .iter()
                 .map(|v| match v {
-                    serde_json::Value::String(s) => Some(s.clone()),
-                    serde_json::Value::Bool(b) => Some(b.to_string()),
-                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    serde_json::Value::String(s) => Some(s.as_str().into()),
+                    serde_json::Value::Bool(b) => Some(b.to_string().into()),
+                    serde_json::Value::Number(n) => Some(n.to_string().into()),
                     _ => None,
                 })
                 .collect();
             let Some(texts) = texts else {
                 out.refuse(
-                    key_path,
+                    key_path(),
                     format!("the value of `{key}` under `{operator}` is not a string, number or boolean"),
                 );
                 continue;
             };
-            let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let texts: Vec<&str> = texts.iter().map(|t| &**t).collect();
             match crate::eval::check_condition(operator, &texts) {
                 Ok(()) => {}
                 Err(crate::eval::ConditionProblem::Operator) => {
-                    out.refuse(op_path.clone(), format!("unknown condition operator `{operator}`"));
+                    out.refuse(op_path(), format!("unknown condition operator `{operator}`"));
                     break;
                 }
                 Err(crate::eval::ConditionProblem::Value { value, expected }) => {
-                    out.refuse(key_path, format!("`{operator}` needs {expected}: `{value}` is not one"))
+                    out.refuse(key_path(), format!("`{operator}` needs {expected}: `{value}` is not one"))
                 }
             }
         }
@@ -428,10 +433,9 @@ fn check_principal(principal: &Principal, path: &str, allow: bool, out: &mut Fin
         }
         Principal::Map(map) => {
             for (key, values) in map {
-                let base = member(path, key);
                 match key.as_str() {
                     "AWS" => {
-                        for (p, value) in entries(&base, values) {
+                        for (p, value) in entries(path, key, values) {
                             match check_aws_principal(value) {
                                 AwsPrincipal::Ok => {}
                                 AwsPrincipal::Star if allow => out.warning(p.to_string(), PUBLIC.to_owned()),
@@ -445,14 +449,14 @@ fn check_principal(principal: &Principal, path: &str, allow: bool, out: &mut Fin
                         }
                     }
                     "Service" | "Federated" | "CanonicalUser" => {
-                        for (p, value) in entries(&base, values) {
+                        for (p, value) in entries(path, key, values) {
                             if value.is_empty() {
                                 out.refuse(p.to_string(), format!("an empty {key} principal"));
                             }
                         }
                     }
                     _ => out.refuse(
-                        base,
+                        member(path, key),
                         format!("unknown principal type `{key}`: use AWS, Service, Federated or CanonicalUser"),
                     ),
                 }
@@ -485,12 +489,13 @@ fn check_aws_principal(value: &str) -> AwsPrincipal {
             AwsPrincipal::Bad("an AWS principal is `*`, a 12-digit account ID or an IAM or STS ARN".to_owned())
         };
     }
-    let arn: Arn = match value.parse() {
-        Ok(arn) => arn,
-        Err(e) => return AwsPrincipal::Bad(rule_of(e)),
-    };
-    if arn.service == "sts" && arn.resource.starts_with("federated-user/") {
-        return AwsPrincipal::Ok;
+    let mut parts = value.splitn(6, ':');
+    let (service, resource) = (parts.nth(2), parts.nth(2));
+    if service == Some("sts") && resource.is_some_and(|r| r.starts_with("federated-user/")) {
+        return match value.parse::<Arn>() {
+            Ok(_) => AwsPrincipal::Ok,
+            Err(e) => AwsPrincipal::Bad(rule_of(e)),
+        };
     }
     match value.parse::<TypedArn>() {
         Ok(TypedArn::Role { .. } | TypedArn::User { .. } | TypedArn::Root { .. } | TypedArn::AssumedRole { .. }) => {

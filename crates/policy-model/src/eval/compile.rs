@@ -249,12 +249,13 @@ fn action_pattern(text: &str) -> ActionPattern {
     match text.split_once(':') {
         Some((service, name)) if !service.is_empty() && !name.is_empty() && !name.contains(char::is_whitespace) => {
             let syntax = Syntax { wildcards: true, variables: false, ignore_case: true };
-            let folded = name.to_ascii_lowercase();
-            let name_exact = (!folded.contains(['*', '?'])).then(|| Hashed::new(&folded));
-            ActionPattern::Service {
-                service: Hashed::new(&service.to_ascii_lowercase()),
-                name: Pattern::new(name, syntax),
-                name_exact,
+            let service = Hashed::owned(service.to_ascii_lowercase());
+            if name.contains(['*', '?']) {
+                ActionPattern::Service { service, name: Pattern::new(name, syntax), name_exact: None }
+            } else {
+                // An exact name is compared by its hash; the pattern is left empty.
+                let exact = Hashed::owned(name.to_ascii_lowercase());
+                ActionPattern::Service { service, name: Pattern::new("", syntax), name_exact: Some(exact) }
             }
         }
         _ => ActionPattern::Invalid,
@@ -273,7 +274,9 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
     let has_pattern = |p: &&str| p.contains(['*', '?']) || (variables && p.contains("${"));
     let plain = !parts.iter().any(has_pattern);
     let head = if plain {
-        Head::Exact(Hashed::new(&parts.join(":").to_ascii_lowercase()))
+        let mut head = parts.join(":");
+        head.make_ascii_lowercase();
+        Head::Exact(Hashed::owned(head))
     } else {
         Head::Patterns(Box::new(parts.map(|part| Pattern::new(part, head_syntax))))
     };

@@ -63,13 +63,14 @@ impl Pattern {
     pub(crate) fn new(text: &str, syntax: Syntax) -> Pattern {
         // A case-insensitive pattern keeps its literals in ASCII lower case, so that text
         // folded the same way once per request compares with plain byte equality.
-        let folded;
-        let text = if syntax.ignore_case {
-            folded = text.to_ascii_lowercase();
-            folded.as_str()
-        } else {
-            text
-        };
+        let folded = if syntax.ignore_case { text.to_ascii_lowercase() } else { String::new() };
+        let text = if syntax.ignore_case { folded.as_str() } else { text };
+        // Most patterns are plain text: one allocation, no parse.
+        let special = |c: char| (syntax.wildcards && (c == '*' || c == '?')) || (syntax.variables && c == '$');
+        if !text.contains(special) {
+            let exact = if syntax.ignore_case { folded } else { text.to_owned() };
+            return Pattern { shape: Shape::Exact(exact.into_boxed_str()), ignore_case: syntax.ignore_case };
+        }
         let pieces = parse(text, syntax);
         let shape = shape(pieces);
         Pattern { shape, ignore_case: syntax.ignore_case }
@@ -332,12 +333,13 @@ fn shape(pieces: Vec<Piece>) -> Shape {
     if has_vars {
         return Shape::Vars(pieces.into());
     }
-    match pieces.as_slice() {
+    let mut pieces = pieces;
+    match pieces.as_mut_slice() {
         [] => Shape::Exact("".into()),
         [Piece::Star] => Shape::Any,
-        [Piece::Lit(s)] => Shape::Exact(s.clone()),
-        [Piece::Lit(s), Piece::Star] => Shape::Prefix(s.clone()),
-        [Piece::Star, Piece::Lit(s)] => Shape::Suffix(s.clone()),
+        [Piece::Lit(s)] => Shape::Exact(std::mem::take(s)),
+        [Piece::Lit(s), Piece::Star] => Shape::Prefix(std::mem::take(s)),
+        [Piece::Star, Piece::Lit(s)] => Shape::Suffix(std::mem::take(s)),
         _ => Shape::Glob(pieces.into()),
     }
 }

@@ -59,6 +59,10 @@ impl Hashed {
     pub(crate) fn new(text: &str) -> Hashed {
         Hashed { hash: fnv1a(text), text: text.into() }
     }
+    /// Like [`Hashed::new`], keeping the string's own buffer.
+    pub(crate) fn owned(text: String) -> Hashed {
+        Hashed { hash: fnv1a(&text), text: text.into_boxed_str() }
+    }
     #[inline]
     pub(crate) fn is(&self, other: &Hashed) -> bool {
         self.hash == other.hash && self.text == other.text
