@@ -137,7 +137,7 @@ async fn provision_converges_under_throttling_and_lost_replies() {
     eprintln!("calm provision: {calm_time:?}");
 
     let mix = || Faults::rule(|_| Faults { throttle: 0.2, drop_reply: 0.1, ..Faults::NONE });
-    for seed in [1, 2, 3] {
+    for seed in [1, 2, 3, 4, 5] {
         let world = prepared().await;
         let aws = FaultProxy::start(world.emulator.endpoint(), seed, mix()).await.unwrap();
         let databricks = FaultProxy::start(&world.standin.uri(), seed + 100, mix()).await.unwrap();
