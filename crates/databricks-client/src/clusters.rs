@@ -392,7 +392,14 @@ impl Client {
         match info.state {
             ClusterState::Running => Ok(info),
             ClusterState::Terminated => {
-                self.start_cluster(cluster_id).await?;
+                match self.start_cluster(cluster_id).await {
+                    Ok(()) => {}
+                    // A start sent again after its reply was lost finds the cluster already starting.
+                    Err(Error::Api { source, .. }) if source.is("INVALID_STATE") => {
+                        tracing::info!(cluster_id, "the cluster is already starting");
+                    }
+                    Err(err) => return Err(err),
+                }
                 self.wait_for_state(cluster_id, ClusterState::Running, timeout).await
             }
             _ => Err(Error::ClusterUnusable {

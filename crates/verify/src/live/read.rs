@@ -126,3 +126,79 @@ async fn read_databricks(client: &databricks_client::Client, cluster_id: Option<
     }
     Ok(db)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use aws_apply::memory::{MemPolicy, MemRole, Memory};
+    use policy_model::{Access, AccountId, Bucket, BucketName, Deployment, Owner, RoleName};
+
+    use super::*;
+
+    fn flow() -> Flow {
+        Flow {
+            region: "us-east-1".to_owned(),
+            deployment: Deployment {
+                account_id: AccountId::new("111111111111").unwrap(),
+                instance_role: RoleName::new("MyRoleA").unwrap(),
+                cross_account_role: None,
+            },
+            owners: vec![Owner {
+                account_id: AccountId::new("222222222222").unwrap(),
+                role: RoleName::new("MyRoleB").unwrap(),
+                buckets: vec![Bucket {
+                    name: BucketName::new("my-bucket").unwrap(),
+                    access: Access::ReadWrite,
+                    kms_key_arn: None,
+                    mount: false,
+                }],
+            }],
+        }
+    }
+
+    /// What verify evaluates is what aws-apply read: every policy of a role, a managed one at its
+    /// default version (here v2, which GetPolicy does not name), and what could not be read.
+    #[tokio::test]
+    async fn the_state_is_what_the_access_layer_read() {
+        let flow = flow();
+        let a = flow.deployment.account_id.clone();
+        // Account B has no clients: its role and bucket are unreadable.
+        let memory = Memory::new([&a]);
+        let arn = "arn:aws:iam::111111111111:policy/extra";
+        memory.edit(&a, |acct| {
+            let versions = BTreeMap::from([
+                ("v1".to_owned(), r#"{"Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#.to_owned()),
+                ("v2".to_owned(), r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.to_owned()),
+            ]);
+            acct.policies.insert(
+                arn.to_owned(),
+                MemPolicy { versions, default_version: None, listed_default: Some("v2".to_owned()) },
+            );
+            let inline = BTreeMap::from([("own".to_owned(), r#"{"Statement":[]}"#.to_owned())]);
+            let trust = r#"{"Statement":[]}"#.to_owned();
+            acct.roles.insert(
+                "MyRoleA".to_owned(),
+                MemRole { trust, inline, attached: vec![arn.to_owned()], ..MemRole::default() },
+            );
+        });
+        let mut state = State::default();
+        from_observation(&mut state, aws_apply::observe_each(&memory, &flow).await);
+        let role = &state.roles[&flow.deployment.instance_role_arn()];
+        let names: Vec<(&str, String)> =
+            role.policies.iter().map(|p| (p.name.as_str(), p.document.to_json())).collect();
+        assert_eq!(
+            names,
+            [
+                ("inline policy own", r#"{"Statement":[]}"#.to_owned()),
+                (
+                    "managed policy arn:aws:iam::111111111111:policy/extra",
+                    r#"{"Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#.to_owned()
+                ),
+            ]
+        );
+        let unreadable: Vec<&str> = state.unreadable.keys().map(String::as_str).collect();
+        assert_eq!(unreadable, ["arn:aws:iam::222222222222:role/MyRoleB", "my-bucket"]);
+        assert!(state.unreadable["my-bucket"].contains("no AWS clients for account `222222222222`"));
+    }
+}
