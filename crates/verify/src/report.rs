@@ -1,7 +1,7 @@
 //! The report: one [`Link`] per requirement of the chain, each with a status, the evidence that
 //! decided it and a concrete fix.
 //!
-//! The JSON form is fixed by DESIGN.md:
+//! The JSON form is fixed (the repository's `docs/verify.md` documents it):
 //! `{"ok": bool, "links": [{"id", "from", "to", "action", "status", "evidence", "fix"}]}`, with
 //! `status` one of `pass`, `fail`, `skipped` (the config leaves the link out) and `unchecked` (it
 //! could not be checked; `ok` is then false).
@@ -213,7 +213,7 @@ impl Report {
         self.links.iter().map(|l| (l.id.clone(), l.status)).collect()
     }
 
-    /// The JSON form of DESIGN.md (plus `warnings`), pretty-printed.
+    /// The JSON form documented in `docs/verify.md`, `warnings` included, pretty-printed.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }
