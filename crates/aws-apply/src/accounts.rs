@@ -3,7 +3,7 @@
 //! [`Error`] that names the account, the call and what to do.
 //!
 //! The SDK's own retries are off, so that every attempt is counted and logged
-//! here, under the rules of [`retry`](crate::retry). Every client has the
+//! here, under the rules of [`retry`]. Every client has the
 //! connect, read and attempt timeouts of [`Timeouts`].
 
 use std::collections::BTreeMap;
@@ -89,10 +89,30 @@ pub enum Error {
         /// The service's message, or the transport error.
         message: String,
     },
+    /// The call got no answer: the connection failed or timed out, after the retries.
     #[error("cannot reach {service} at `{endpoint}` for account `{account}` ({call}): {message}. Hint: check `AWS_ENDPOINT_URL`, the network and the proxy settings")]
-    Unreachable { account: AccountId, service: Service, call: &'static str, endpoint: String, message: String },
+    Unreachable {
+        /// The account the call was made in.
+        account: AccountId,
+        /// The service called.
+        service: Service,
+        /// The SDK operation, e.g. `PutBucketPolicy`.
+        call: &'static str,
+        /// The URL called: `AWS_ENDPOINT_URL` or the service's regional endpoint.
+        endpoint: String,
+        /// The transport error.
+        message: String,
+    },
+    /// A role or instance profile xacct was to create already exists and is not xacct's.
     #[error("{resource} in account `{account}` already exists but {why}: xacct will not take it over; delete or rename it, or fix the config")]
-    NotOurs { account: AccountId, resource: String, why: String },
+    NotOurs {
+        /// The account it is in.
+        account: AccountId,
+        /// What it is, e.g. ``role `MyRoleA` ``.
+        resource: String,
+        /// Why it is not xacct's, e.g. that it has no xacct tag.
+        why: String,
+    },
     /// The identity check: the credentials configured for an account belong to another.
     #[error("the credentials for account `{expected}` belong to account `{actual}`: fix its `aws_profile`")]
     WrongAccount {
@@ -416,7 +436,7 @@ impl Accounts {
     }
 
     /// Makes one call, counting every attempt and retrying under the rules of
-    /// [`retry`](crate::retry): transient failures with jittered backoff,
+    /// [`retry`]: transient failures with jittered backoff,
     /// a refused connection once, a principal IAM does not know yet for longer,
     /// all within the per-call bound and the run's budget. Other failures are returned as they are.
     pub async fn call<T, E, F, Fut>(
