@@ -70,7 +70,8 @@ pub enum Error {
         /// The last 429 or 503 answer.
         last: ApiError,
     },
-    /// The request did not get an HTTP answer (connection, timeout, TLS).
+    /// The request got no HTTP answer after its retries (a timeout, a broken connection), or could
+    /// not be built.
     #[error("{method} `{path}` failed: {detail}")]
     Transport {
         /// The HTTP method, e.g. `POST`.
@@ -80,10 +81,30 @@ pub enum Error {
         /// The HTTP client's error.
         detail: String,
     },
+    /// No connection to the workspace could be made (wrong host, refused, DNS), after the retries.
     #[error("cannot reach Databricks at `{host}` ({method} `{path}`): {detail}. Hint: check the host (`DATABRICKS_HOST`, the config's `host` or the profile), the network and the proxy settings")]
-    Unreachable { host: String, method: &'static str, path: String, detail: String },
+    Unreachable {
+        /// The workspace URL.
+        host: String,
+        /// The HTTP method, e.g. `POST`.
+        method: &'static str,
+        /// The API path, e.g. `/api/2.1/clusters/edit`.
+        path: String,
+        /// The connection error.
+        detail: String,
+    },
+    /// A POST that must not run twice was sent and its reply was lost: it may have taken effect.
     #[error("{method} `{path}` at `{host}` was sent but its reply was lost ({detail}); it may have taken effect, and it is not sent again blindly")]
-    ReplyLost { host: String, method: &'static str, path: String, detail: String },
+    ReplyLost {
+        /// The workspace URL.
+        host: String,
+        /// The HTTP method, e.g. `POST`.
+        method: &'static str,
+        /// The API path, e.g. `/api/2.1/clusters/edit`.
+        path: String,
+        /// What happened to the reply.
+        detail: String,
+    },
     /// A body that could not be encoded, or an answer that does not decode as expected.
     #[error("unexpected response from `{path}`: {detail}")]
     Decode {
