@@ -3,7 +3,7 @@
 //! [`Error`] that names the account, the call and what to do.
 //!
 //! The SDK's own retries are off, so that every attempt is counted and logged
-//! here, under the rules of [`retry`](crate::retry). Every client has the
+//! here, under the rules of [`retry`]. Every client has the
 //! connect, read and attempt timeouts of [`Timeouts`].
 
 use std::collections::BTreeMap;
@@ -33,13 +33,13 @@ use crate::retry::{self, AccessOptions, Budget, Class, Timeouts};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Service {
-    /// IAM.
+    /// IAM: roles, instance profiles, their policies and tags.
     Iam,
-    /// S3.
+    /// S3: bucket policies and Object Ownership.
     S3,
-    /// KMS.
+    /// KMS: key policies.
     Kms,
-    /// STS.
+    /// STS: the caller identity check.
     Sts,
 }
 
@@ -58,41 +58,109 @@ impl fmt::Display for Service {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A call for an account that is neither A nor a bucket owner of the flow.
     #[error("no AWS clients for account `{0}`: it is not in the flow")]
     NoAccount(AccountId),
+    /// The credentials may not make the call (`AccessDenied` or HTTP 403).
     #[error("access denied in account `{account}` calling {service}:{call}: {message}. Hint: {hint}")]
-    AccessDenied { account: AccountId, service: Service, call: &'static str, message: String, hint: String },
+    AccessDenied {
+        /// The account the call was made in.
+        account: AccountId,
+        /// The service called.
+        service: Service,
+        /// The SDK operation, e.g. `PutBucketPolicy`.
+        call: &'static str,
+        /// The service's message.
+        message: String,
+        /// What to check: the account's credentials, SCPs, permission boundaries.
+        hint: String,
+    },
+    /// Any other failed call, after the retries of a transient failure.
     #[error("{service}:{call} in account `{account}` failed{}: {message}", .code.as_deref().map(|c| format!(" with `{c}`")).unwrap_or_default())]
-    Call { account: AccountId, service: Service, call: &'static str, code: Option<String>, message: String },
+    Call {
+        /// The account the call was made in.
+        account: AccountId,
+        /// The service called.
+        service: Service,
+        /// The SDK operation, e.g. `PutBucketPolicy`.
+        call: &'static str,
+        /// The service's error code, e.g. `NoSuchEntity`, when it gave one.
+        code: Option<String>,
+        /// The service's message, or the transport error.
+        message: String,
+    },
+    /// The call got no answer: the connection failed or timed out, after the retries.
     #[error("cannot reach {service} at `{endpoint}` for account `{account}` ({call}): {message}. Hint: check `AWS_ENDPOINT_URL`, the network and the proxy settings")]
-    Unreachable { account: AccountId, service: Service, call: &'static str, endpoint: String, message: String },
+    Unreachable {
+        /// The account the call was made in.
+        account: AccountId,
+        /// The service called.
+        service: Service,
+        /// The SDK operation, e.g. `PutBucketPolicy`.
+        call: &'static str,
+        /// The URL called: `AWS_ENDPOINT_URL` or the service's regional endpoint.
+        endpoint: String,
+        /// The transport error.
+        message: String,
+    },
+    /// A role or instance profile xacct was to create already exists and is not xacct's.
     #[error("{resource} in account `{account}` already exists but {why}: xacct will not take it over; delete or rename it, or fix the config")]
-    NotOurs { account: AccountId, resource: String, why: String },
+    NotOurs {
+        /// The account it is in.
+        account: AccountId,
+        /// What it is, e.g. ``role `MyRoleA` ``.
+        resource: String,
+        /// Why it is not xacct's, e.g. that it has no xacct tag.
+        why: String,
+    },
+    /// The identity check: the credentials configured for an account belong to another.
     #[error("the credentials for account `{expected}` belong to account `{actual}`: fix its `aws_profile`")]
-    WrongAccount { expected: AccountId, actual: String },
+    WrongAccount {
+        /// The account the flow names.
+        expected: AccountId,
+        /// The account `sts:GetCallerIdentity` answered.
+        actual: String,
+    },
+    /// A call returned a policy that does not parse as a policy document.
     #[error(
         "{service}:{call} in account `{account}` returned `{document}`, which is not a policy document: {message}"
     )]
-    BadDocument { account: AccountId, service: Service, call: &'static str, document: String, message: String },
+    BadDocument {
+        /// The account the call was made in.
+        account: AccountId,
+        /// The service called.
+        service: Service,
+        /// The SDK operation, e.g. `PutBucketPolicy`.
+        call: &'static str,
+        /// The text returned, URL-decoded.
+        document: String,
+        /// Why it does not parse.
+        message: String,
+    },
 }
 
 /// Reads and writes of one account and service.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
+    /// Calls that change nothing (`Get*`, `List*`, `Head*`, `Describe*`), retries included.
     pub reads: u64,
+    /// Calls that change state (see [`is_write`]), retries included.
     pub writes: u64,
 }
 
 /// Every AWS call made, per account and service. Retries count as calls.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ApiCalls {
+    /// Account → service → counts; an account or service with no call is absent.
     pub by_account: BTreeMap<AccountId, BTreeMap<Service, Counts>>,
 }
 
 impl ApiCalls {
+    /// Read calls over every account and service.
     pub fn reads(&self) -> u64 {
         self.by_account.values().flat_map(|m| m.values()).map(|c| c.reads).sum()
     }
+    /// Write calls over every account and service.
     pub fn writes(&self) -> u64 {
         self.by_account.values().flat_map(|m| m.values()).map(|c| c.writes).sum()
     }
@@ -368,7 +436,7 @@ impl Accounts {
     }
 
     /// Makes one call, counting every attempt and retrying under the rules of
-    /// [`retry`](crate::retry): transient failures with jittered backoff,
+    /// [`retry`]: transient failures with jittered backoff,
     /// a refused connection once, a principal IAM does not know yet for longer,
     /// all within the per-call bound and the run's budget. Other failures are returned as they are.
     pub async fn call<T, E, F, Fut>(

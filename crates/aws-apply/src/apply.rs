@@ -28,10 +28,12 @@ use crate::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 /// Called after each change is made: resource, action, and how long it took.
 pub type Progress = Arc<dyn Fn(&str, Action, Duration) + Send + Sync>;
 
+/// How [`apply`] runs. The default runs 8 changes at once and reports no progress.
 #[derive(Clone)]
 pub struct ApplyOptions {
     /// The most changes under way at once; 0 is taken as 1.
     pub concurrency: usize,
+    /// Called after each change is made, in the order the changes finish.
     pub on_progress: Option<Progress>,
 }
 
@@ -50,28 +52,40 @@ impl std::fmt::Debug for ApplyOptions {
 /// One change that was made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Applied {
+    /// The account the change was made in.
     pub account: AccountId,
+    /// The service called.
     pub service: Service,
+    /// The resource, as [`Change::resource`] names it.
     pub resource: String,
+    /// What was done to it.
     pub action: Action,
+    /// How long the change's calls took, retries included.
     pub elapsed: Duration,
 }
 
+/// What an apply did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ApplyReport {
     /// The changes made, in the order they finished.
     pub applied: Vec<Applied>,
     /// The calls this apply made.
     pub api_calls: ApiCalls,
+    /// Wall-clock time of the whole apply.
     pub elapsed: Duration,
 }
 
+/// The change that failed, why, and what had been done before it.
 #[derive(Debug, thiserror::Error)]
 #[error("could not {action} {resource} in account `{account}`: {source}")]
 pub struct ApplyError {
+    /// The account of the failed change.
     pub account: AccountId,
+    /// The resource of the failed change, as [`Change::resource`] names it.
     pub resource: String,
+    /// What the failed change was to do.
     pub action: Action,
+    /// The call that failed.
     #[source]
     pub source: Error,
     /// What was done before the failure.

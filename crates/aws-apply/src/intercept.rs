@@ -42,6 +42,7 @@ pub struct FailNthWrite {
 }
 
 impl FailNthWrite {
+    /// Fails the `k`-th write (1-based; 0 fails none) at the point `at`.
     pub fn new(k: usize, at: FailAt) -> FailNthWrite {
         FailNthWrite { k, at, seen: Arc::default() }
     }
@@ -107,6 +108,8 @@ pub struct ReplaceAnswer {
 }
 
 impl ReplaceAnswer {
+    /// Answers the first `times` calls of `operation` (an SDK operation name such as `CreateRole`)
+    /// with HTTP `status` and `body` (the service's error document, e.g. IAM's XML).
     pub fn new(operation: &'static str, times: usize, status: u16, body: impl Into<String>) -> ReplaceAnswer {
         ReplaceAnswer { operation, times, status, body: body.into(), done: Arc::default() }
     }

@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use crate::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 
-/// Everything read, by resource.
+/// What exists in both accounts, as far as the flow is concerned. Built by
+/// [`observe`](crate::observe()), or by hand for planning without a server.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Observed {
     /// Role ARN → role.
@@ -28,7 +29,7 @@ pub struct Observed {
 /// A role that exists, with every document that applies to it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Role {
-    /// The role's tags.
+    /// Tag key → value; [`MANAGED_TAG_KEY`] marks a role xacct created.
     pub tags: BTreeMap<String, String>,
     /// The trust policy.
     pub trust: Option<PolicyDocument>,
@@ -54,7 +55,7 @@ pub struct Boundary {
 /// An instance profile that exists.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct InstanceProfile {
-    /// The profile's tags.
+    /// Tag key → value; [`MANAGED_TAG_KEY`] marks a profile xacct created.
     pub tags: BTreeMap<String, String>,
     /// The names of the roles it holds (at most one, in AWS).
     pub roles: Vec<String>,
@@ -79,12 +80,14 @@ pub fn is_managed(tags: &BTreeMap<String, String>) -> bool {
 }
 
 impl Role {
+    /// True when the role carries xacct's tag, so xacct created it and may delete it.
     pub fn is_managed(&self) -> bool {
         is_managed(&self.tags)
     }
 }
 
 impl InstanceProfile {
+    /// True when the profile carries xacct's tag, so xacct created it and may delete it.
     pub fn is_managed(&self) -> bool {
         is_managed(&self.tags)
     }

@@ -24,9 +24,13 @@ use crate::model::{InstanceProfile, Observed, Role};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Action {
+    /// The resource or document does not exist and is created.
     Create,
+    /// It exists and differs from what the flow needs; it is replaced or merged into.
     Update,
+    /// It is removed (destroy, or a document with nothing left in it).
     Delete,
+    /// It is already as the flow needs: no call is made.
     NoOp,
 }
 
@@ -44,10 +48,13 @@ impl fmt::Display for Action {
 /// One resource and what the plan does to it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Change {
+    /// The account the resource is in.
     pub account: AccountId,
+    /// The service that holds the resource.
     pub service: Service,
     /// For people: `role MyRoleA`, `bucket policy of my-bucket`, …
     pub resource: String,
+    /// What the plan does to the resource.
     pub action: Action,
     /// The document as it is, canonical pretty JSON; `None` when there is none.
     pub before: Option<String>,
@@ -69,6 +76,7 @@ pub struct Change {
 /// The changes, in an order that is also a valid sequential order.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Plan {
+    /// One change per resource document, no-ops included.
     pub changes: Vec<Change>,
 }
 
@@ -110,24 +118,64 @@ impl fmt::Display for Plan {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlanProblem {
+    /// A bucket of the flow does not exist.
     #[error("bucket `{bucket}` does not exist in account `{account}`: xacct does not create buckets; create it or fix the name")]
-    MissingBucket { account: AccountId, bucket: String },
+    MissingBucket {
+        /// The bucket owner's account.
+        account: AccountId,
+        /// The bucket's name.
+        bucket: String,
+    },
+    /// The config's cross-account role does not exist.
     #[error("cross-account role `{role}` does not exist: xacct never creates it; fix `cross_account_role` or create the role")]
-    MissingCrossAccountRole { role: String },
+    MissingCrossAccountRole {
+        /// The role's ARN.
+        role: String,
+    },
+    /// A KMS key of the flow does not exist, or its policy cannot be read.
     #[error("kms key `{key}` does not exist or is not readable in account `{account}`")]
-    MissingKey { account: AccountId, key: String },
+    MissingKey {
+        /// The bucket owner's account.
+        account: AccountId,
+        /// The key's ARN.
+        key: String,
+    },
+    /// An instance profile of the instance role's name exists, was not created by xacct, and holds
+    /// another role.
     #[error("instance profile `{profile}` holds role `{holds}`, not `{role}`, and xacct did not create it")]
-    ForeignInstanceProfile { profile: String, holds: String, role: String },
+    ForeignInstanceProfile {
+        /// The instance profile's ARN.
+        profile: String,
+        /// The names of the roles it holds, comma-separated.
+        holds: String,
+        /// The instance role it should hold.
+        role: String,
+    },
+    /// Our statements cannot be merged into a shared document.
     #[error("cannot merge our statements into {what}: {message}")]
-    Merge { what: String, message: String },
+    Merge {
+        /// The document, for people, e.g. `bucket policy of my-bucket`.
+        what: String,
+        /// Why the merge failed.
+        message: String,
+    },
+    /// A document would be over its size limit.
     #[error("{what} would be {size} characters, over the limit of {limit}")]
-    TooLarge { what: String, size: usize, limit: usize },
+    TooLarge {
+        /// The document, for people, e.g. `bucket policy of my-bucket`.
+        what: String,
+        /// Characters of its JSON, without whitespace.
+        size: usize,
+        /// The most characters a document of its kind may have.
+        limit: usize,
+    },
 }
 
 /// Every problem found while planning.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
 pub struct PlanError {
+    /// Every problem, in the order found; never empty.
     pub problems: Vec<PlanProblem>,
 }
 

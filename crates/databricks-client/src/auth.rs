@@ -29,11 +29,17 @@ pub fn fixed_env<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Env
 /// Auth inputs given explicitly, for example `host` and `profile` from `xacct.toml` `[databricks]`.
 #[derive(Debug, Clone, Default)]
 pub struct AuthSettings {
+    /// The workspace URL, e.g. `https://dbc-1234.cloud.databricks.com`; a bare host gets `https://`.
     pub host: Option<String>,
+    /// A personal access token.
     pub token: Option<Secret>,
+    /// The OAuth client id of a service principal, for machine-to-machine auth.
     pub client_id: Option<String>,
+    /// The OAuth client secret that goes with `client_id`.
     pub client_secret: Option<Secret>,
+    /// The `~/.databrickscfg` profile to read; else `DATABRICKS_CONFIG_PROFILE`, else `DEFAULT`.
     pub profile: Option<String>,
+    /// The config file to read instead of `DATABRICKS_CONFIG_FILE` or `~/.databrickscfg`.
     pub config_file: Option<PathBuf>,
 }
 
@@ -41,12 +47,21 @@ pub struct AuthSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AuthMethod {
     /// A personal access token, sent as a bearer token.
-    Pat { token: Secret },
+    Pat {
+        /// The token.
+        token: Secret,
+    },
     /// OAuth machine-to-machine: client credentials exchanged at `{host}/oidc/v1/token` for `all-apis`.
-    OAuthM2m { client_id: String, client_secret: Secret },
+    OAuthM2m {
+        /// The service principal's OAuth client id.
+        client_id: String,
+        /// The OAuth client secret.
+        client_secret: Secret,
+    },
 }
 
 impl AuthMethod {
+    /// `pat` or `oauth-m2m`, for messages; never the secret.
     pub fn name(&self) -> &'static str {
         match self {
             AuthMethod::Pat { .. } => "pat",
@@ -60,6 +75,7 @@ impl AuthMethod {
 pub struct Credentials {
     /// `https://…` without a trailing slash.
     pub host: String,
+    /// How requests authenticate.
     pub method: AuthMethod,
     /// Where the host came from, e.g. ``environment `DATABRICKS_HOST` ``.
     pub host_source: String,
@@ -79,27 +95,82 @@ impl Credentials {
     }
 }
 
+/// Why credentials could not be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum AuthError {
+    /// No source gave a token or client credentials.
     #[error("no databricks credentials found; tried: {}. Set `DATABRICKS_TOKEN`, or `DATABRICKS_CLIENT_ID` and `DATABRICKS_CLIENT_SECRET`, or a `token` in a `~/.databrickscfg` profile", tried.join("; "))]
-    Missing { tried: Vec<String> },
+    Missing {
+        /// Each source tried, in order, with why it gave nothing.
+        tried: Vec<String>,
+    },
+    /// Credentials were found, but no host.
     #[error("no databricks host found; tried: {}. Set `host` in `[databricks]`, `DATABRICKS_HOST`, or `host` in a `~/.databrickscfg` profile", tried.join("; "))]
-    MissingHost { tried: Vec<String> },
+    MissingHost {
+        /// Each source tried, in order, with why it gave nothing.
+        tried: Vec<String>,
+    },
+    /// Both a personal access token and OAuth client credentials were found.
     #[error("more than one databricks auth method configured: a personal access token ({pat_source}) and oauth client credentials ({m2m_source}); keep one")]
-    Ambiguous { pat_source: String, m2m_source: String },
+    Ambiguous {
+        /// Where the token came from.
+        pat_source: String,
+        /// Where the client credentials came from.
+        m2m_source: String,
+    },
+    /// Only one of the OAuth client id and secret was found.
     #[error("oauth client credentials are incomplete: `{missing}` is not set (`{present}` came from {source_name})")]
-    IncompleteM2m { present: &'static str, missing: &'static str, source_name: String },
+    IncompleteM2m {
+        /// The field found: `client_id` or `client_secret`.
+        present: &'static str,
+        /// The field missing.
+        missing: &'static str,
+        /// Where the present field came from.
+        source_name: String,
+    },
+    /// The named profile is not in the config file.
     #[error("databricks profile `{profile}` not found in `{path}`")]
-    ProfileNotFound { profile: String, path: String },
+    ProfileNotFound {
+        /// The profile asked for.
+        profile: String,
+        /// The config file's path.
+        path: String,
+    },
+    /// A profile was named, and the config file does not exist.
     #[error("databricks config file `{path}` not found, but profile `{profile}` was requested")]
-    ConfigFileNotFound { profile: String, path: String },
+    ConfigFileNotFound {
+        /// The profile asked for.
+        profile: String,
+        /// The config file's path.
+        path: String,
+    },
+    /// The config file exists but cannot be read.
     #[error("cannot read databricks config file `{path}`: {detail}")]
-    ConfigFileUnreadable { path: String, detail: String },
+    ConfigFileUnreadable {
+        /// The config file's path.
+        path: String,
+        /// The I/O error.
+        detail: String,
+    },
+    /// The config file is not valid INI.
     #[error("databricks config file `{path}` line {line}: {detail}")]
-    ConfigFileSyntax { path: String, line: usize, detail: String },
+    ConfigFileSyntax {
+        /// The config file's path.
+        path: String,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong on it.
+        detail: String,
+    },
+    /// The host is not a valid URL.
     #[error("databricks host `{host}` is not a valid url: {detail}")]
-    InvalidHost { host: String, detail: String },
+    InvalidHost {
+        /// The host as given.
+        host: String,
+        /// Why it is not a valid URL.
+        detail: String,
+    },
 }
 
 /// Where a value came from.

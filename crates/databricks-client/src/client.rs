@@ -61,9 +61,11 @@ pub struct ClientOptions {
     pub iam_lag_attempts: u32,
     /// The first backoff after an iam-lag failure; it doubles up to `iam_lag_max_backoff`.
     pub iam_lag_initial_backoff: Duration,
+    /// The longest backoff between two iam-lag retries.
     pub iam_lag_max_backoff: Duration,
     /// An oauth token is refreshed this long before it expires.
     pub token_refresh_margin: Duration,
+    /// The clock for waits and token expiry; a [`ManualClock`](crate::ManualClock) in tests.
     pub clock: Arc<dyn Clock>,
 }
 
@@ -181,10 +183,13 @@ struct ErrorBody {
 }
 
 impl Client {
+    /// A client for these credentials with the default [`ClientOptions`]. Makes no request.
     pub fn new(credentials: Credentials) -> Result<Client, Error> {
         Client::with_options(credentials, ClientOptions::default())
     }
 
+    /// A client for these credentials and options. Makes no request; fails only when the HTTP
+    /// client cannot be built.
     pub fn with_options(credentials: Credentials, options: ClientOptions) -> Result<Client, Error> {
         let http = reqwest::Client::builder()
             .timeout(options.request_timeout)
@@ -221,10 +226,12 @@ impl Client {
         &self.inner.credentials.host
     }
 
+    /// The credentials in use.
     pub fn credentials(&self) -> &Credentials {
         &self.inner.credentials
     }
 
+    /// The options in use.
     pub fn options(&self) -> &ClientOptions {
         &self.inner.options
     }

@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 /// The source of time for deadlines, backoff and polling.
 pub trait Clock: Send + Sync + fmt::Debug {
+    /// The current instant.
     fn now(&self) -> Instant;
+    /// A future that completes once `duration` has passed on this clock.
     fn sleep(&self, duration: Duration) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
@@ -43,6 +45,7 @@ struct ManualState {
 }
 
 impl ManualClock {
+    /// A clock at the current instant, with nothing elapsed and no sleep recorded.
     pub fn new() -> ManualClock {
         ManualClock { start: Instant::now(), state: Mutex::new(ManualState::default()) }
     }

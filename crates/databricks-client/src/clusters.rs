@@ -45,16 +45,25 @@ pub const READ_ONLY_CLUSTER_FIELDS: &[&str] = &[
     "termination_reason",
 ];
 
+/// A cluster's `state`, as the Clusters API names it (`PENDING`, `RUNNING`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ClusterState {
+    /// Being created or started.
     Pending,
+    /// Up; commands can run.
     Running,
+    /// Restarting after an edit or a restart call.
     Restarting,
+    /// Adding or removing workers.
     Resizing,
+    /// Shutting down.
     Terminating,
+    /// Stopped; it can be edited and started again.
     Terminated,
+    /// Failed; `state_message` says why.
     Error,
+    /// `UNKNOWN`, or a state this client does not know.
     Unknown,
 }
 
@@ -92,9 +101,13 @@ impl ClusterState {
 /// A cluster as `get` or `list` returns it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClusterInfo {
+    /// The cluster's id, e.g. `0101-123456-abcdef`.
     pub cluster_id: String,
+    /// The cluster's name; names are not unique in a workspace.
     pub cluster_name: Option<String>,
+    /// The cluster's state.
     pub state: ClusterState,
+    /// Why the cluster is in its state, when Databricks says.
     pub state_message: Option<String>,
     /// `termination_reason.code`, e.g. `AWS_AUTHORIZATION_FAILURE`.
     pub termination_code: Option<String>,
@@ -254,7 +267,9 @@ pub enum ClusterTarget {
 /// What `ensure_cluster_access` did, and to which cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterAccess {
+    /// The id of the cluster found, or created.
     pub cluster_id: String,
+    /// What was done to it.
     pub outcome: Outcome,
 }
 
@@ -287,6 +302,7 @@ impl Client {
         Ok(response.cluster_id)
     }
 
+    /// The cluster with this id.
     pub async fn get_cluster(&self, cluster_id: &str) -> Result<ClusterInfo, Error> {
         let details: ClusterSpec = self.get("/api/2.1/clusters/get", &[("cluster_id", cluster_id)]).await?;
         ClusterInfo::from_details(details)
@@ -300,6 +316,7 @@ impl Client {
         self.post::<Empty>("/api/2.1/clusters/edit", &body).await.map(drop)
     }
 
+    /// Starts a terminated cluster; it goes to PENDING, then RUNNING.
     pub async fn start_cluster(&self, cluster_id: &str) -> Result<(), Error> {
         self.post::<Empty>("/api/2.1/clusters/start", &ClusterIdBody { cluster_id }).await.map(drop)
     }

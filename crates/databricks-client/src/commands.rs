@@ -6,38 +6,57 @@ use serde_json::Value;
 use crate::client::{Client, Repeat};
 use crate::error::Error;
 
+/// The language of an execution context and its commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Language {
+    /// `python`.
     Python,
+    /// `scala`.
     Scala,
+    /// `sql`.
     Sql,
+    /// `r`.
     R,
 }
 
+/// A command's `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommandStatus {
+    /// Waiting to run.
     Queued,
+    /// Running.
     Running,
+    /// Being cancelled.
     Cancelling,
+    /// Done; `results` says whether it succeeded.
     Finished,
+    /// Cancelled before it finished.
     Cancelled,
+    /// Failed to run.
     Error,
 }
 
 impl CommandStatus {
+    /// Whether the command has stopped: finished, cancelled or failed.
     pub fn is_done(self) -> bool {
         matches!(self, CommandStatus::Finished | CommandStatus::Cancelled | CommandStatus::Error)
     }
 }
 
+/// The kind of a command's results.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ResultType {
+    /// Text output in `data`.
     Text,
+    /// A table in `data`.
     Table,
+    /// The command raised; `cause` and `summary` say what.
     Error,
+    /// One image.
     Image,
+    /// Several images.
     Images,
 }
 
@@ -45,13 +64,16 @@ pub enum ResultType {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Results {
+    /// The kind of result.
     #[serde(default)]
     pub result_type: Option<ResultType>,
+    /// The output: a string for text, rows for a table.
     #[serde(default)]
     pub data: Option<Value>,
     /// The exception text, when `result_type` is `error`.
     #[serde(default)]
     pub cause: Option<String>,
+    /// A one-line summary of the error, when `result_type` is `error`.
     #[serde(default)]
     pub summary: Option<String>,
 }
@@ -59,9 +81,12 @@ pub struct Results {
 /// The final status of a command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CommandResult {
+    /// The command's id.
     #[serde(default)]
     pub id: Option<String>,
+    /// Where the command is.
     pub status: CommandStatus,
+    /// What it produced, once it has stopped.
     #[serde(default)]
     pub results: Option<Results>,
 }
@@ -148,6 +173,7 @@ impl Client {
         Ok(response.id)
     }
 
+    /// Destroys an execution context, freeing its memory on the cluster.
     pub async fn destroy_context(&self, cluster_id: &str, context_id: &str) -> Result<(), Error> {
         self.post::<Empty>("/api/1.2/contexts/destroy", &DestroyContext { cluster_id, context_id }).await.map(drop)
     }
@@ -166,6 +192,7 @@ impl Client {
         Ok(response.id)
     }
 
+    /// The current status of a command, without waiting.
     pub async fn command_status(
         &self,
         cluster_id: &str,

@@ -11,9 +11,12 @@ use crate::error::Error;
 /// A DBFS path as `get-status` describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct FileInfo {
+    /// The absolute DBFS path, e.g. `/mnt/my-bucket`.
     pub path: String,
+    /// Whether the path is a directory (a mount point is one).
     #[serde(default)]
     pub is_dir: bool,
+    /// The size in bytes; 0 for a directory.
     #[serde(default)]
     pub file_size: i64,
 }

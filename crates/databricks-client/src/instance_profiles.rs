@@ -11,9 +11,12 @@ use crate::Outcome;
 /// An instance profile as `list` returns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceProfile {
+    /// The instance profile's ARN, `arn:aws:iam::<account>:instance-profile/<name>`.
     pub instance_profile_arn: String,
+    /// The ARN of the role it holds, when registered with one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iam_role_arn: Option<String>,
+    /// Whether it is a meta instance profile (one that assumes other roles, for credential passthrough).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub is_meta_instance_profile: Option<bool>,
 }
@@ -21,10 +24,12 @@ pub struct InstanceProfile {
 /// The body of `POST /api/2.0/instance-profiles/add`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct AddInstanceProfile {
+    /// The instance profile's ARN.
     pub instance_profile_arn: String,
     /// Needed when the role name differs from the instance profile name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub iam_role_arn: Option<String>,
+    /// Registers it as a meta instance profile.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub is_meta_instance_profile: Option<bool>,
     /// Skips Databricks' ec2 dry run.
@@ -97,6 +102,7 @@ impl Client {
         }
     }
 
+    /// Every instance profile registered in the workspace.
     pub async fn list_instance_profiles(&self) -> Result<Vec<InstanceProfile>, Error> {
         let response: ListResponse = self.get("/api/2.0/instance-profiles/list", &[]).await?;
         Ok(response.instance_profiles)
@@ -112,6 +118,7 @@ impl Client {
         self.post::<Empty>("/api/2.0/instance-profiles/edit", &body).await.map(drop)
     }
 
+    /// Unregisters an instance profile from the workspace; the IAM instance profile stays.
     pub async fn remove_instance_profile(&self, instance_profile_arn: &str) -> Result<(), Error> {
         self.post::<Empty>("/api/2.0/instance-profiles/remove", &RemoveInstanceProfile { instance_profile_arn })
             .await

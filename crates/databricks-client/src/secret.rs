@@ -9,6 +9,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `text`; from here on it prints as `***`.
     pub fn new(text: impl Into<String>) -> Secret {
         Secret(text.into())
     }

@@ -10,14 +10,33 @@ use std::str::FromStr;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum NameError {
+    /// An account id that is not 12 ASCII digits; holds the id.
     #[error("account id `{0}` is not 12 digits")]
     AccountId(String),
+    /// A role or instance profile name that breaks IAM's naming rule.
     #[error("role name `{name}` breaks the rule: {rule}")]
-    RoleName { name: String, rule: &'static str },
+    RoleName {
+        /// The name as given.
+        name: String,
+        /// The rule it breaks, in words.
+        rule: &'static str,
+    },
+    /// A bucket name that breaks S3's naming rules for general-purpose buckets.
     #[error("bucket name `{name}` breaks the rule: {rule}")]
-    BucketName { name: String, rule: &'static str },
+    BucketName {
+        /// The name as given.
+        name: String,
+        /// The rule it breaks, in words.
+        rule: &'static str,
+    },
+    /// A string that is not an ARN, or not an ARN of the kind asked for.
     #[error("`{arn}` is not a valid ARN: {rule}")]
-    Arn { arn: String, rule: &'static str },
+    Arn {
+        /// The text as given.
+        arn: String,
+        /// The rule it breaks, in words.
+        rule: &'static str,
+    },
 }
 
 /// A 12-digit AWS account ID.
@@ -26,6 +45,7 @@ pub enum NameError {
 pub struct AccountId(String);
 
 impl AccountId {
+    /// Checks that `id` is exactly 12 ASCII digits.
     pub fn new(id: &str) -> Result<Self, NameError> {
         if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
             Ok(Self(id.to_owned()))
@@ -33,6 +53,7 @@ impl AccountId {
             Err(NameError::AccountId(id.to_owned()))
         }
     }
+    /// The 12 digits.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -48,6 +69,7 @@ impl AccountId {
 pub struct RoleName(String);
 
 impl RoleName {
+    /// Checks `name`: 1 to 64 characters, each an ASCII letter or digit or one of `+=,.@_-`.
     pub fn new(name: &str) -> Result<Self, NameError> {
         let rule = |rule| NameError::RoleName { name: name.to_owned(), rule };
         if name.is_empty() || name.chars().count() > 64 {
@@ -58,6 +80,7 @@ impl RoleName {
         }
         Ok(Self(name.to_owned()))
     }
+    /// The name as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -74,6 +97,8 @@ pub fn is_iam_name_char(c: char) -> bool {
 pub struct BucketName(String);
 
 impl BucketName {
+    /// Checks `name` against S3's rules: 3 to 63 lowercase letters, digits, `.` and `-`, starting
+    /// and ending with a letter or digit, no `..`, not an IPv4 address, no reserved prefix or suffix.
     pub fn new(name: &str) -> Result<Self, NameError> {
         let rule = |rule| NameError::BucketName { name: name.to_owned(), rule };
         let bytes = name.as_bytes();
@@ -103,6 +128,7 @@ impl BucketName {
         }
         Ok(Self(name.to_owned()))
     }
+    /// The name as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -164,11 +190,15 @@ pub fn region_partition(region: &str) -> Option<&'static str> {
 /// A parsed ARN: `arn:partition:service:region:account:resource`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Arn {
+    /// One of [`PARTITIONS`], e.g. `aws`.
     pub partition: String,
+    /// The service namespace, e.g. `iam`, `s3`, `kms`; never empty.
     pub service: String,
+    /// The region, e.g. `us-east-1`; empty for global services such as IAM and S3.
     pub region: String,
     /// Empty for S3 buckets and objects, which carry no account.
     pub account: String,
+    /// Everything after the fifth `:`, e.g. `role/MyRoleB` or `my-bucket/*`; never empty.
     pub resource: String,
 }
 
@@ -217,23 +247,76 @@ impl fmt::Display for Arn {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TypedArn {
     /// `arn:aws:iam::<acct>:role[/path]/<name>`
-    Role { account: AccountId, path: String, name: RoleName },
+    Role {
+        /// The account the role lives in.
+        account: AccountId,
+        /// The IAM path, starting and ending with `/` (`/` when none).
+        path: String,
+        /// The role's name.
+        name: RoleName,
+    },
     /// `arn:aws:iam::<acct>:instance-profile[/path]/<name>`
-    InstanceProfile { account: AccountId, path: String, name: RoleName },
+    InstanceProfile {
+        /// The account the instance profile lives in.
+        account: AccountId,
+        /// The IAM path, starting and ending with `/` (`/` when none).
+        path: String,
+        /// The instance profile's name.
+        name: RoleName,
+    },
     /// `arn:aws:iam::<acct>:user[/path]/<name>`
-    User { account: AccountId, path: String, name: String },
+    User {
+        /// The account the user lives in.
+        account: AccountId,
+        /// The IAM path, starting and ending with `/` (`/` when none).
+        path: String,
+        /// The user's name, not empty.
+        name: String,
+    },
     /// `arn:aws:iam::<acct>:root`
-    Root { account: AccountId },
+    Root {
+        /// The account.
+        account: AccountId,
+    },
     /// `arn:aws:sts::<acct>:assumed-role/<role>/<session>`
-    AssumedRole { account: AccountId, role: RoleName, session: String },
+    AssumedRole {
+        /// The account of the assumed role.
+        account: AccountId,
+        /// The name of the assumed role.
+        role: RoleName,
+        /// The session name: 1 to 64 characters of `[\w+=,.@-]`.
+        session: String,
+    },
     /// `arn:aws:s3:::<bucket>`
-    Bucket { bucket: BucketName },
+    Bucket {
+        /// The bucket's name.
+        bucket: BucketName,
+    },
     /// `arn:aws:s3:::<bucket>/<key>`
-    Object { bucket: BucketName, key: String },
+    Object {
+        /// The bucket's name.
+        bucket: BucketName,
+        /// The object key or key pattern after the first `/`, e.g. `*`; not empty.
+        key: String,
+    },
     /// `arn:aws:kms:<region>:<acct>:key/<id>`
-    KmsKey { region: String, account: AccountId, key_id: String },
+    KmsKey {
+        /// The key's region; not empty.
+        region: String,
+        /// The account that owns the key.
+        account: AccountId,
+        /// The key id after `key/`, usually a UUID.
+        key_id: String,
+    },
     /// `arn:aws:kms:<region>:<acct>:alias/<name>`
-    KmsAlias { region: String, account: AccountId, alias: String },
+    KmsAlias {
+        /// The alias's region; not empty.
+        region: String,
+        /// The account that owns the alias.
+        account: AccountId,
+        /// The alias name after `alias/`.
+        alias: String,
+    },
 }
 
 impl TypedArn {

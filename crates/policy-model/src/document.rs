@@ -18,17 +18,21 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum OneOrMany<T> {
+    /// Written as a JSON array (possibly of one element).
     Many(Vec<T>),
+    /// Written as a single value.
     One(T),
 }
 
 impl<T> OneOrMany<T> {
+    /// The values, one or many, as a slice.
     pub fn as_slice(&self) -> &[T] {
         match self {
             OneOrMany::One(v) => std::slice::from_ref(v),
             OneOrMany::Many(v) => v,
         }
     }
+    /// Iterates over the values, one or many.
     pub fn iter(&self) -> std::slice::Iter<'_, T> {
         self.as_slice().iter()
     }
@@ -43,10 +47,13 @@ impl<T> From<Vec<T>> for OneOrMany<T> {
 /// A policy document: identity, trust, bucket or key policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PolicyDocument {
+    /// `Version`, normally [`VERSION_2012`]; `None` when absent (AWS then reads `2008-10-17`).
     #[serde(rename = "Version", default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// `Id`, an optional identifier of the document (key policies carry one).
     #[serde(rename = "Id", default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// `Statement`: parsed from an array or a single object, always written as an array.
     #[serde(rename = "Statement", default, deserialize_with = "one_or_many_vec")]
     pub statement: Vec<Statement>,
 }
@@ -138,6 +145,8 @@ where
 pub enum Principal {
     /// `"Principal": "*"`; any other bare string is kept and flagged by the validator.
     Star(String),
+    /// Principal type (`AWS`, `Service`, `Federated`, `CanonicalUser`) to one or many values, e.g.
+    /// `{"AWS": "arn:aws:iam::111111111111:role/MyRoleA"}`.
     Map(BTreeMap<String, OneOrMany<String>>),
 }
 
@@ -160,24 +169,34 @@ pub type Condition = BTreeMap<String, BTreeMap<String, OneOrMany<serde_json::Val
 /// (and reported by the validator) so that nothing in a foreign document is lost.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Statement {
+    /// `Sid`, the statement's id; xacct finds its own statements by Sid (see [`crate::merge`]).
     #[serde(rename = "Sid", default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// `Effect`: `Allow` or `Deny`; any other text is kept and flagged by the validator.
     #[serde(rename = "Effect")]
     pub effect: String,
+    /// `Principal`: who the statement applies to, in resource and trust policies.
     #[serde(rename = "Principal", default, skip_serializing_if = "Option::is_none")]
     pub principal: Option<Principal>,
+    /// `NotPrincipal`: every principal except these.
     #[serde(rename = "NotPrincipal", default, skip_serializing_if = "Option::is_none")]
     pub not_principal: Option<Principal>,
+    /// `Action`: action patterns such as `s3:GetObject` or `s3:*`.
     #[serde(rename = "Action", default, skip_serializing_if = "Option::is_none")]
     pub action: Option<OneOrMany<String>>,
+    /// `NotAction`: every action except these patterns.
     #[serde(rename = "NotAction", default, skip_serializing_if = "Option::is_none")]
     pub not_action: Option<OneOrMany<String>>,
+    /// `Resource`: ARN patterns; absent in trust policies.
     #[serde(rename = "Resource", default, skip_serializing_if = "Option::is_none")]
     pub resource: Option<OneOrMany<String>>,
+    /// `NotResource`: every resource except these patterns.
     #[serde(rename = "NotResource", default, skip_serializing_if = "Option::is_none")]
     pub not_resource: Option<OneOrMany<String>>,
+    /// `Condition`: operator → condition key → values; every condition must hold.
     #[serde(rename = "Condition", default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Condition>,
+    /// Keys AWS does not define, kept as they came so that a round trip loses nothing.
     #[serde(flatten)]
     pub extra: BTreeMap<String, serde_json::Value>,
 }
@@ -198,6 +217,7 @@ impl Statement {
             extra: BTreeMap::new(),
         }
     }
+    /// `"Principal": ...`, replacing any principal.
     pub fn with_principal(mut self, principal: Principal) -> Self {
         self.principal = Some(principal);
         self

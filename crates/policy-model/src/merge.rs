@@ -15,15 +15,29 @@ pub use crate::validate::{
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MergeError {
+    /// The merged document would be over its size limit.
     #[error(
         "the merged policy would be {size} characters without whitespace, over the limit of {limit}: \
          remove statements from it or split it before xacct adds its own"
     )]
-    TooLarge { size: usize, limit: usize },
+    TooLarge {
+        /// Characters of the merged document's canonical JSON, without whitespace.
+        size: usize,
+        /// The most characters a document of its kind may have.
+        limit: usize,
+    },
+    /// One of our statements has no Sid.
     #[error("our statement {index} has no Sid, so it could not be found again to replace or remove")]
-    NoSid { index: usize },
+    NoSid {
+        /// The statement's 0-based index in `ours`.
+        index: usize,
+    },
+    /// Two of our statements share a Sid.
     #[error("our statements use Sid `{sid}` twice")]
-    DuplicateSid { sid: String },
+    DuplicateSid {
+        /// The Sid used twice.
+        sid: String,
+    },
 }
 
 /// Merges `ours` into `existing` (or into a new 2012-10-17 document when there is none).

@@ -1,8 +1,8 @@
-//! The `simulate` case format (DESIGN.md, "`simulate` case format"): JSON cases in, decisions out.
+//! The `simulate` case format (the repository's `docs/simulate.md`): JSON cases in, decisions out.
 //!
 //! [`run`] takes the whole input text and writes the results to a writer the caller owns:
 //! - one case (an object) gives one result; an array gives one result per case, in order;
-//! - each case is read straight into a typed [`Case`]-shaped struct that refuses unknown
+//! - each case is read straight into a typed `Case`-shaped struct that refuses unknown
 //!   fields; a malformed case gives `{"error": "..."}` naming the case index and the field,
 //!   and the rest of the batch still runs;
 //! - each distinct policy (by its text and its place in the case) is compiled and checked
@@ -41,8 +41,10 @@ use crate::validate::{refusals, DocKind};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SimulateError {
+    /// The input is neither a JSON case object nor an array of them.
     #[error("input is not JSON: {0}")]
     Json(serde_json::Error),
+    /// Writing to the caller's writer failed.
     #[error("cannot write the results: {0}")]
     Write(#[from] io::Error),
 }
@@ -50,7 +52,7 @@ pub enum SimulateError {
 /// How results are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
-    /// The DESIGN.md result objects: one object, or an array for an array of cases.
+    /// The result objects of `docs/simulate.md`: one object, or an array for an array of cases.
     #[default]
     Json,
     /// One line per case: `case <i>: <decision> (<reason>) <matched statements>`.
@@ -71,6 +73,7 @@ impl std::str::FromStr for Format {
 /// What a run decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Summary {
+    /// Cases read, with or without an error.
     pub cases: usize,
     /// Cases answered with an error.
     pub errors: usize,
@@ -317,7 +320,7 @@ named! {
     rcps: Option<Vec<Vec<&'de RawValue>>>,
 }
 
-/// One case of the DESIGN.md format, read straight from the text; policies stay raw JSON
+/// One case of the `simulate` format, read straight from the text; policies stay raw JSON
 /// until the cache compiles them.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -576,7 +579,7 @@ fn prepare_case<'a>(case: Case<'a>, cache: &mut Cache<'a>) -> Result<(), String>
     Ok(())
 }
 
-/// A decision as the DESIGN.md result object, serialized without an intermediate tree.
+/// A decision as the `simulate` result object, serialized without an intermediate tree.
 struct Out<'d, 'p>(&'d Decision<'p>);
 
 impl Serialize for Out<'_, '_> {

@@ -27,7 +27,10 @@ pub const ORGANIZATION_POLICY_LIMIT: usize = 5_120;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DocKind {
     /// A policy attached to a user, group or role: managed, or inline on a role.
-    Identity { managed: bool },
+    Identity {
+        /// `true` for a managed policy, `false` for a role's inline policy.
+        managed: bool,
+    },
     /// A role's trust policy (its resource policy).
     Trust,
     /// An S3 bucket policy.
@@ -75,6 +78,7 @@ impl fmt::Display for DocKind {
     }
 }
 
+/// How bad a [`Finding`] is. Errors sort before warnings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// AWS would refuse the document, or it cannot mean what was intended.
@@ -86,8 +90,11 @@ pub enum Severity {
 /// One problem, at a JSON path such as `$.Statement[1].Principal`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Finding {
+    /// Whether AWS would refuse the document (an error) or it is only risky (a warning).
     pub severity: Severity,
+    /// The JSON path of the offending value, `$` for the whole document.
     pub path: String,
+    /// What is wrong, in words, without the path.
     pub message: String,
 }
 

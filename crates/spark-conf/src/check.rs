@@ -34,14 +34,28 @@ pub const CANNED_ACLS: [(&str, &str); 8] = [
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ParseError {
+    /// A `key value` line with a key and no value.
     #[error("`{key}` has no value; write `key value`")]
-    MissingValue { line: usize, key: String },
+    MissingValue {
+        /// The 1-based line.
+        line: usize,
+        /// The line's text, with anything after a secret-looking key name redacted.
+        key: String,
+    },
+    /// The text starts with `{` but is not valid JSON; holds serde_json's message.
     #[error("not valid JSON: {0}")]
     Json(String),
+    /// The JSON is valid but not an object.
     #[error("the JSON is not an object of settings, nor a cluster spec with a `spark_conf` object")]
     NotAnObject,
+    /// A JSON setting whose value is not a string (Spark conf values are strings).
     #[error("the value of `{key}` is not a string")]
-    NotAString { line: Option<usize>, key: String },
+    NotAString {
+        /// The 1-based line where the key first appears in the text, where found.
+        line: Option<usize>,
+        /// The setting's key.
+        key: String,
+    },
 }
 
 impl ParseError {
@@ -58,7 +72,9 @@ impl ParseError {
 /// One problem in a Spark conf, with the 1-based line of the setting it concerns where known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The 1-based line, `None` for settings checked without text (see [`check`]).
     pub line: Option<usize>,
+    /// What is wrong.
     pub kind: ProblemKind,
 }
 
@@ -94,29 +110,102 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ProblemKind {
+    /// The text could not be read.
     #[error("{0}")]
     Parse(ParseError),
+    /// A credentials type or provider asks to assume a role, and no role ARN applies in its scope.
     #[error("`{type_key}` asks to assume a role {scope} but no `{arn_key}` is set; add `{arn_key} <role ARN>`")]
-    MissingRoleArn { scope: String, type_key: String, arn_key: String },
+    MissingRoleArn {
+        /// Where: `globally` or ``for bucket `b` ``.
+        scope: String,
+        /// The key that asks to assume a role, as written.
+        type_key: String,
+        /// The role ARN key to add, in the same scope and prefix as `type_key`.
+        arn_key: String,
+    },
+    /// A role ARN setting whose value is not a role ARN.
     #[error("`{key}` is `{value}`, which is not a role ARN: {reason}")]
-    NotARoleArn { key: String, value: String, reason: String },
+    NotARoleArn {
+        /// The setting's key, as written.
+        key: String,
+        /// The setting's value.
+        value: String,
+        /// Why it is not a role ARN, and what to write instead.
+        reason: String,
+    },
+    /// `fs.s3a.acl.default` is not a canned ACL in either form of [`CANNED_ACLS`].
     #[error("`{key}` is `{value}`, which is not a canned ACL; use `BucketOwnerFullControl` (or another of {known})")]
-    UnknownAcl { key: String, value: String, known: String },
+    UnknownAcl {
+        /// The setting's key, as written.
+        key: String,
+        /// The setting's value.
+        value: String,
+        /// The canned ACL names, in backticks, comma-separated.
+        known: String,
+    },
+    /// A read-write bucket writes with a canned ACL other than `BucketOwnerFullControl`.
     #[error(
         "`{key}` is `{value}` for bucket `{bucket}`: objects written across accounts need `BucketOwnerFullControl` \
          (any other ACL fails with AccessControlListNotSupported when the bucket enforces bucket-owner ownership)"
     )]
-    AclNotBucketOwnerFullControl { key: String, value: String, bucket: String },
+    AclNotBucketOwnerFullControl {
+        /// The ACL key that applies to the bucket (its own or the global one).
+        key: String,
+        /// The ACL it sets.
+        value: String,
+        /// The bucket's name.
+        bucket: String,
+    },
+    /// A per-bucket key for a bucket the flow does not have.
     #[error("`{key}` is for bucket `{bucket}`, which is not in the config")]
-    UnknownBucket { key: String, bucket: String },
+    UnknownBucket {
+        /// The setting's key, as written.
+        key: String,
+        /// The bucket name read from the key.
+        bucket: String,
+    },
+    /// A bucket of the flow assumes a role other than its owner's.
     #[error("bucket `{bucket}` assumes `{found}` (from `{key}`), but its owner's role is `{expected}`")]
-    RoleMismatch { key: String, bucket: String, found: String, expected: String },
+    RoleMismatch {
+        /// The role ARN key that applies to the bucket (its own or the global one).
+        key: String,
+        /// The bucket's name.
+        bucket: String,
+        /// The role ARN the conf sets.
+        found: String,
+        /// The ARN of the bucket owner's role in the flow.
+        expected: String,
+    },
+    /// A role ARN is set where nothing asks to assume a role, so it has no effect.
     #[error("`{key}` is set {scope} but no role is assumed there: `{type_key}` is not set to assume a role")]
-    ArnWithoutAssumeRole { key: String, scope: String, type_key: String },
+    ArnWithoutAssumeRole {
+        /// The role ARN key, as written.
+        key: String,
+        /// Where: `globally` or ``for bucket `b` ``.
+        scope: String,
+        /// The S3A option that would ask to assume a role, without scope or prefix.
+        type_key: String,
+    },
+    /// `fs.s3a.assumed.role.session.name` is not a valid STS session name.
     #[error("`{key}`: {reason}")]
-    InvalidSessionName { key: String, reason: String },
+    InvalidSessionName {
+        /// The setting's key, as written.
+        key: String,
+        /// Why the name is invalid (a [`SessionNameError`](crate::SessionNameError) message).
+        reason: String,
+    },
+    /// One option set twice in one scope with different values; the later one wins, as in Spark.
     #[error("`{key}` is set twice: `{first}` (line {first_line}) and then `{second}`")]
-    Duplicate { key: String, first: String, first_line: usize, second: String },
+    Duplicate {
+        /// The key of the second setting, as written.
+        key: String,
+        /// The first value, `<redacted>` for a secret-looking key.
+        first: String,
+        /// The 1-based line of the first setting, 0 when unknown.
+        first_line: usize,
+        /// The second value, `<redacted>` for a secret-looking key.
+        second: String,
+    },
 }
 
 impl ProblemKind {

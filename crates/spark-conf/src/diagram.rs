@@ -45,8 +45,10 @@ pub enum UnknownName {
 /// The diagram's text format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum DiagramFormat {
+    /// A Mermaid `flowchart`, for Markdown renderers; the default, named `mermaid`.
     #[default]
     Mermaid,
+    /// Graphviz dot, named `dot`.
     Dot,
 }
 

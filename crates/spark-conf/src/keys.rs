@@ -60,7 +60,8 @@ pub fn scala_str(s: &str) -> String {
 const SECRET_ENDINGS: &[&str] = &["secret.key", "access.key", "session.token"];
 
 /// Text that may hold a credential, safe to show: everything after the first secret-looking key
-/// name (see [`SECRET_ENDINGS`]) becomes `<redacted>`. Text without one comes back as it is.
+/// name (`secret.key`, `access.key`, `session.token`) becomes `<redacted>`. Text without one
+/// comes back as it is.
 pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
     let lower = text.to_ascii_lowercase();
     let cut = SECRET_ENDINGS.iter().filter_map(|e| lower.find(e).map(|at| at + e.len())).min();

@@ -8,9 +8,57 @@
 //!   xacct runs on a cluster;
 //! - [`s3a`]: the open-source Hadoop equivalent (`AssumedRoleCredentialProvider`);
 //! - [`diagram`]: the chain as Mermaid or dot, with link ids shared with `verify`;
-//! - [`check`]: parsing and checking Spark conf text.
+//! - [`check`](mod@check): parsing and checking Spark conf text.
+//!
+//! **Invariants:** the S3A key rule is [`policy_model::chain::s3a`]'s, the one `verify` checks a
+//! cluster against. With one bucket owner role the three keys are global
+//! (`spark.hadoop.fs.s3a.credentialsType`, `…stsAssumeRole.arn`, `…acl.default`); with several,
+//! every bucket gets its own `fs.s3a.bucket.<bucket>.*` keys and no global key is set. Objects are
+//! written with `BucketOwnerFullControl`. A [`Problem`] never shows the value of a secret-looking key.
+//!
+//! # Example
+//!
+//! The cluster Spark conf for the runbook's flow, then a check of a conf that assumes the wrong
+//! role:
+//!
+//! ```
+//! use policy_model::{Access, AccountId, Bucket, BucketName, Deployment, Flow, Owner, RoleName};
+//! use spark_conf::{check_file, render, spark_conf_lines, ProblemKind, RenderOptions, What};
+//!
+//! let deployment = Deployment {
+//!     account_id: AccountId::new("111111111111")?,
+//!     instance_role: RoleName::new("MyRoleA")?,
+//!     cross_account_role: None,
+//! };
+//! let bucket =
+//!     Bucket { name: BucketName::new("my-bucket")?, access: Access::ReadWrite, kms_key_arn: None, mount: false };
+//! let owner =
+//!     Owner { account_id: AccountId::new("222222222222")?, role: RoleName::new("MyRoleB")?, buckets: vec![bucket] };
+//! let flow = Flow::new("us-east-1", deployment, vec![owner]).map_err(|problems| format!("{problems:?}"))?;
+//!
+//! assert_eq!(
+//!     spark_conf_lines(&flow),
+//!     "spark.hadoop.fs.s3a.credentialsType AssumeRole\n\
+//!      spark.hadoop.fs.s3a.stsAssumeRole.arn arn:aws:iam::222222222222:role/MyRoleB\n\
+//!      spark.hadoop.fs.s3a.acl.default BucketOwnerFullControl\n",
+//! );
+//! assert!(render(&flow, What::SparkConf, &RenderOptions::default()).contains("stsAssumeRole.arn"));
+//!
+//! let problems = check_file(
+//!     "spark.hadoop.fs.s3a.credentialsType AssumeRole\n\
+//!      spark.hadoop.fs.s3a.stsAssumeRole.arn arn:aws:iam::222222222222:role/Other\n",
+//!     &flow,
+//! );
+//! assert_eq!(problems.len(), 1);
+//! assert_eq!(problems[0].line, Some(2));
+//! assert!(matches!(problems[0].kind, ProblemKind::RoleMismatch { .. }));
+//! assert_eq!(problems[0].kind.code(), "role-mismatch");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! **Architecture Invariant:** this crate does no I/O and depends only on `policy-model`.
+
+#![warn(missing_docs)]
 
 pub mod check;
 pub mod databricks;
@@ -45,12 +93,19 @@ pub use s3a::{core_site_xml, s3a_settings, spark_defaults_conf, S3aOptions, Sess
 /// A render target, as `cargo xtask render --what` names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum What {
+    /// Every AWS document xacct would write, labelled by account and resource, as JSON.
     Policies,
+    /// The cluster's Spark config lines (Cluster > Advanced options > Spark).
     SparkConf,
+    /// The notebook snippet that sets the S3A keys, in Scala.
     NotebookScala,
+    /// The notebook snippet that sets the S3A keys, in Python.
     NotebookPython,
+    /// The `dbutils.fs.mount` calls for buckets with `mount = true`, in Scala and Python.
     Mount,
+    /// The open-source Hadoop S3A equivalent: `core-site.xml` and `spark-defaults.conf`.
     S3a,
+    /// The chain as a diagram, in [`RenderOptions::diagram_format`].
     Diagram,
 }
 

@@ -31,8 +31,10 @@ pub const INSTANCE_PROFILE_PROVIDER: &str = "org.apache.hadoop.fs.s3a.auth.IAMIn
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SessionNameError {
+    /// Shorter than 2 or longer than 64 characters; holds the name.
     #[error("session name `{0}` must be 2 to 64 characters")]
     Length(String),
+    /// Holds a character other than an ASCII letter or digit or one of `+=,.@_-`; holds the name.
     #[error("session name `{0}` may hold only letters, digits and `+=,.@_-`")]
     Characters(String),
 }
@@ -42,6 +44,7 @@ pub enum SessionNameError {
 pub struct SessionName(String);
 
 impl SessionName {
+    /// Checks `name`: 2 to 64 characters, each an ASCII letter or digit or one of `+=,.@_-`.
     pub fn new(name: &str) -> Result<Self, SessionNameError> {
         if !(2..=64).contains(&name.chars().count()) {
             return Err(SessionNameError::Length(name.to_owned()));
@@ -51,6 +54,7 @@ impl SessionName {
         }
         Ok(Self(name.to_owned()))
     }
+    /// The name as given.
     pub fn as_str(&self) -> &str {
         &self.0
     }

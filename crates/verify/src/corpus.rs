@@ -90,27 +90,61 @@ fn known<T, E: std::fmt::Debug>(checked: Result<T, E>) -> T {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Replace a role's trust policy.
-    TrustPolicy { role_arn: String, document: PolicyDocument },
+    TrustPolicy {
+        /// The ARN of the role whose trust policy is replaced.
+        role_arn: String,
+        /// The new trust policy.
+        document: PolicyDocument,
+    },
     /// Delete an inline policy of a role.
-    DeleteInlinePolicy { role_arn: String, name: String },
+    DeleteInlinePolicy {
+        /// The ARN of the role that holds the policy.
+        role_arn: String,
+        /// The inline policy's name, e.g. [`ASSUME_POLICY_NAME`].
+        name: String,
+    },
     /// Replace a bucket's policy.
-    BucketPolicy { bucket: String, document: PolicyDocument },
+    BucketPolicy {
+        /// The bucket's name (not its ARN).
+        bucket: String,
+        /// The new bucket policy.
+        document: PolicyDocument,
+    },
     /// Replace a key's policy.
-    KeyPolicy { key_arn: String, document: PolicyDocument },
+    KeyPolicy {
+        /// The KMS key's ARN.
+        key_arn: String,
+        /// The new key policy.
+        document: PolicyDocument,
+    },
     /// Take the role out of the instance profile.
-    RemoveRoleFromInstanceProfile { profile_arn: String, role_arn: String },
-    /// SCP levels given in the config.
+    RemoveRoleFromInstanceProfile {
+        /// The instance profile's ARN.
+        profile_arn: String,
+        /// The ARN of the role taken out.
+        role_arn: String,
+    },
+    /// SCP levels given in the config: one list of documents per level, from the root down, as in
+    /// [`State::scps`].
     Scps(Vec<Vec<PolicyDocument>>),
     /// Remove the instance profile from the Databricks workspace.
-    UnregisterInstanceProfile { profile_arn: String },
+    UnregisterInstanceProfile {
+        /// The instance profile's ARN, as registered in the workspace.
+        profile_arn: String,
+    },
     /// Remove one key from the cluster's Spark conf.
-    RemoveSparkConf { key: String },
+    RemoveSparkConf {
+        /// The Spark conf key, e.g. `spark.hadoop.fs.s3a.assumed.role.arn`.
+        key: String,
+    },
 }
 
 /// A broken configuration.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Case {
+    /// What is broken, in words, e.g. `bucket policy grants another role`; unique in [`cases`].
     pub name: &'static str,
+    /// The change that breaks the healthy deployment.
     pub change: Change,
     /// The link that must fail.
     pub link: String,

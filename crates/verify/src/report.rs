@@ -1,7 +1,7 @@
 //! The report: one [`Link`] per requirement of the chain, each with a status, the evidence that
 //! decided it and a concrete fix.
 //!
-//! The JSON form is fixed by DESIGN.md:
+//! The JSON form is fixed (the repository's `docs/verify.md` documents it):
 //! `{"ok": bool, "links": [{"id", "from", "to", "action", "status", "evidence", "fix"}]}`, with
 //! `status` one of `pass`, `fail`, `skipped` (the config leaves the link out) and `unchecked` (it
 //! could not be checked; `ok` is then false).
@@ -28,6 +28,7 @@ pub use policy_model::chain::LinkStatus as Status;
 /// `probe:ownership:<bucket>`, `probe:on-cluster:<bucket>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Link {
+    /// The link's id, unique in a report; see the type's docs for the forms.
     pub id: String,
     /// Who acts: a principal ARN, a service, or a system such as the Databricks workspace.
     pub from: String,
@@ -35,6 +36,7 @@ pub struct Link {
     pub to: String,
     /// What must be allowed, e.g. `sts:AssumeRole` or `s3:GetObject, s3:PutObject`.
     pub action: String,
+    /// Whether the link passes, fails, is skipped by the config or could not be checked.
     pub status: Status,
     /// The statements that decided (account, document, Sid), the facts read, or why the link was skipped.
     #[serde(serialize_with = "joined")]
@@ -97,6 +99,7 @@ impl Link {
         self
     }
 
+    /// Whether this is a live probe (its id starts with `probe:`) rather than an evaluated link.
     pub fn is_probe(&self) -> bool {
         self.id.starts_with("probe:")
     }
@@ -144,6 +147,7 @@ pub struct Report {
     /// True when every link passes or is skipped by the config: a failing or unchecked link
     /// makes it false.
     pub ok: bool,
+    /// Every link checked, in chain order, evaluated links before live probes.
     pub links: Vec<Link>,
     /// Where a live probe and the evaluation disagree, and the validator's findings on the
     /// documents read, one line each. Against the emulator some are expected: moto enforces
@@ -152,6 +156,7 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report of these links and warnings, with [`Report::ok`] computed from the links' statuses.
     pub fn new(links: Vec<Link>, warnings: Vec<String>) -> Report {
         let ok = links.iter().all(|l| matches!(l.status, Status::Pass | Status::Skipped));
         Report { ok, links, warnings }
@@ -208,7 +213,7 @@ impl Report {
         self.links.iter().map(|l| (l.id.clone(), l.status)).collect()
     }
 
-    /// The JSON form of DESIGN.md (plus `warnings`), pretty-printed.
+    /// The JSON form documented in `docs/verify.md`, `warnings` included, pretty-printed.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).unwrap_or_default()
     }

@@ -13,13 +13,16 @@ use policy_model::{Flow, PolicyDocument};
 pub struct NamedPolicy {
     /// `inline policy <name>` or `managed policy <arn>`.
     pub name: String,
+    /// The policy document (for a managed policy, its default version).
     pub document: PolicyDocument,
 }
 
 impl NamedPolicy {
+    /// The inline policy `name` of a role.
     pub fn inline(name: &str, document: PolicyDocument) -> NamedPolicy {
         NamedPolicy { name: format!("inline policy {name}"), document }
     }
+    /// The managed policy with ARN `arn`, attached to a role.
     pub fn managed(arn: &str, document: PolicyDocument) -> NamedPolicy {
         NamedPolicy { name: format!("managed policy {arn}"), document }
     }
@@ -28,6 +31,7 @@ impl NamedPolicy {
 /// A role that exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Role {
+    /// The trust policy (`AssumeRolePolicyDocument`).
     pub trust: PolicyDocument,
     /// Inline and attached managed policies.
     pub policies: Vec<NamedPolicy>,
@@ -43,6 +47,7 @@ pub struct InstanceProfile {
 /// A bucket that exists.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Bucket {
+    /// The bucket policy; `None` when the bucket has none.
     pub policy: Option<PolicyDocument>,
     /// The Object Ownership rule (`BucketOwnerEnforced`, `BucketOwnerPreferred`, `ObjectWriter`),
     /// when known.
@@ -60,11 +65,14 @@ pub struct Databricks {
     pub missing_cluster: Option<String>,
 }
 
+/// A Databricks cluster, as far as the chain needs it.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Cluster {
+    /// The cluster's id.
     pub cluster_id: String,
     /// `aws_attributes.instance_profile_arn`.
     pub instance_profile_arn: Option<String>,
+    /// The cluster's Spark conf, key to value.
     pub spark_conf: BTreeMap<String, String>,
     /// `RUNNING`, `TERMINATED`, … when read live.
     pub state: Option<String>,

@@ -11,30 +11,69 @@ use super::request::{ArnParts, Hashed, PrincipalKind, Request};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum CompileError {
+    /// `Effect` is neither `Allow` nor `Deny`.
     #[error("statement `{statement}`: effect `{effect}` is neither `Allow` nor `Deny`")]
-    Effect { statement: String, effect: String },
+    Effect {
+        /// The statement's Sid, or its 0-based index when it has none.
+        statement: String,
+        /// The effect as written.
+        effect: String,
+    },
+    /// The statement has neither `Action` nor `NotAction`.
     #[error("statement `{statement}` has neither `Action` nor `NotAction`")]
-    NoAction { statement: String },
+    NoAction {
+        /// The statement's Sid, or its 0-based index when it has none.
+        statement: String,
+    },
+    /// The statement has both an element and its `Not` form.
     #[error("statement `{statement}` has both `{element}` and `Not{element}`")]
-    Both { statement: String, element: &'static str },
+    Both {
+        /// The statement's Sid, or its 0-based index when it has none.
+        statement: String,
+        /// `Principal`, `Action` or `Resource`.
+        element: &'static str,
+    },
+    /// A condition operator the evaluator does not know.
     #[error("statement `{statement}`: unknown condition operator `{operator}`")]
-    Operator { statement: String, operator: String },
+    Operator {
+        /// The statement's Sid, or its 0-based index when it has none.
+        statement: String,
+        /// The operator as written.
+        operator: String,
+    },
+    /// A condition value that is an object, an array inside an array, or `null`.
     #[error("statement `{statement}`: the value of `{key}` under `{operator}` is not a string, number or boolean")]
-    ConditionValue { statement: String, operator: String, key: String },
+    ConditionValue {
+        /// The statement's Sid, or its 0-based index when it has none.
+        statement: String,
+        /// The condition operator.
+        operator: String,
+        /// The condition key whose value is refused.
+        key: String,
+    },
+    /// A principal map key other than `AWS`, `Service`, `Federated` and `CanonicalUser`.
     #[error(
         "statement `{statement}`: principal type `{kind}` is not `AWS`, `Service`, `Federated` or `CanonicalUser`"
     )]
-    PrincipalType { statement: String, kind: String },
+    PrincipalType {
+        /// The statement's Sid, or its 0-based index when it has none.
+        statement: String,
+        /// The principal type as written.
+        kind: String,
+    },
 }
 
 /// Allow or Deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Effect {
+    /// `"Effect": "Allow"`.
     Allow,
+    /// `"Effect": "Deny"`.
     Deny,
 }
 
 impl Effect {
+    /// `Allow` or `Deny`, as written in a document.
     pub fn as_str(self) -> &'static str {
         match self {
             Effect::Allow => "Allow",
@@ -174,14 +213,18 @@ impl CompiledPolicy {
         self
     }
 
+    /// The label that names the policy in explanations: the one given to [`Self::labeled`],
+    /// else the document's Id, else `policy`.
     pub fn label(&self) -> &str {
         &self.label
     }
 
+    /// How many statements the policy has.
     pub fn len(&self) -> usize {
         self.statements.len()
     }
 
+    /// Whether the policy has no statement.
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
     }
@@ -463,7 +506,7 @@ impl CompiledStatement {
     }
 
     /// `Resource` and `NotResource` against a request resource that holds wildcards, which
-    /// stands for every resource it matches (DESIGN.md, the `simulate` case format):
+    /// stands for every resource it matches (the `simulate` case format, `docs/simulate.md`):
     /// - a `Resource` entry applies when its pattern and the request's intersect: some
     ///   resource matches both;
     /// - a `NotResource` element applies unless one of its entries covers the request's

@@ -20,7 +20,7 @@
 //! 6. service rules: a role's trust policy decides `sts:AssumeRole` and must name the
 //!    principal or its account even within the account; a KMS key policy must allow the
 //!    principal directly or through the account root;
-//! 7. the rules AWS applies whatever the policies say ([`always`]): `sts:GetCallerIdentity` is
+//! 7. the rules AWS applies whatever the policies say (`always`): `sts:GetCallerIdentity` is
 //!    always allowed, and nobody may change an AWS-managed policy, a service-linked role or an
 //!    AWS-managed KMS alias;
 //! 8. the principal: an anonymous request ([`ANONYMOUS`]) is decided by the resource policy
@@ -47,8 +47,11 @@ use request::PrincipalKind;
 /// The final answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Outcome {
+    /// Some policy allows the request and every policy that must allow does; no Deny applies.
     Allowed,
+    /// No explicit Deny applies, but an Allow that is needed is missing.
     ImplicitDeny,
+    /// A `Deny` statement applies; nothing can override it.
     ExplicitDeny,
 }
 
@@ -74,15 +77,20 @@ impl fmt::Display for Outcome {
 pub enum SideResult {
     /// No policy of this kind was given.
     NotApplicable,
+    /// An `Allow` statement of this kind applies and no `Deny` does.
     Allowed,
     /// A resource policy allowed the principal's account only (`"AWS": "<account>"` or
     /// `:root`): that delegates to the account's identity policies.
     AllowedForAccount,
+    /// Policies of this kind were given, and none of their statements applies.
     ImplicitDeny,
+    /// A `Deny` statement of this kind applies.
     ExplicitDeny,
 }
 
 impl SideResult {
+    /// `notApplicable`, `allowed`, `allowedForAccount`, `implicitDeny` or `explicitDeny`, as in
+    /// the simulate format.
     pub fn as_str(self) -> &'static str {
         match self {
             SideResult::NotApplicable => "notApplicable",
@@ -103,15 +111,22 @@ impl fmt::Display for SideResult {
 /// The kind of policy a statement came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PolicyKind {
+    /// An identity policy of the principal: inline or attached managed.
     Identity,
+    /// The resource's own policy: a bucket, trust or key policy.
     Resource,
+    /// The principal's permissions boundary.
     Boundary,
+    /// The session policy passed when the role was assumed.
     Session,
+    /// A service control policy of the principal's account.
     Scp,
+    /// A resource control policy of the resource's account.
     Rcp,
 }
 
 impl PolicyKind {
+    /// `identity`, `resource`, `boundary`, `session`, `scp` or `rcp`.
     pub fn as_str(self) -> &'static str {
         match self {
             PolicyKind::Identity => "identity",
@@ -127,9 +142,14 @@ impl PolicyKind {
 /// A statement that took part in the decision: the policy's label and the statement's Sid (or index).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct StatementRef<'p> {
+    /// The kind of policy the statement is in.
     pub kind: PolicyKind,
+    /// The policy's label: the one given to [`CompiledPolicy::labeled`], else the document's Id,
+    /// else `policy`.
     pub policy: &'p str,
+    /// The statement's Sid, or its 0-based index when it has none.
     pub statement: &'p str,
+    /// The statement's effect.
     pub effect: Effect,
 }
 
@@ -143,11 +163,15 @@ impl fmt::Display for StatementRef<'_> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Reason {
+    /// A `Deny` statement applies ([`Decision::matched`] lists them).
     ExplicitDeny,
     /// `sts:GetCallerIdentity` needs no permission and cannot be denied.
     CallerIdentity,
+    /// An identity policy allows and the resource policy is not needed.
     AllowedByIdentity,
+    /// The resource policy allows the principal itself, which suffices within one account.
     AllowedByResource,
+    /// An identity policy and the resource policy both allow (required across accounts).
     AllowedByBoth,
     /// A service principal is allowed only by a resource policy that names it.
     ServicePrincipal,
@@ -155,12 +179,18 @@ pub enum Reason {
     Scp(usize),
     /// The RCPs at this level have no applicable Allow.
     Rcp(usize),
+    /// The session policy does not allow the request.
     SessionPolicy,
+    /// The permissions boundary does not allow the request.
     Boundary,
     /// Neither an identity policy nor a resource policy allows the request.
     NoAllow,
+    /// Across accounts: the resource policy allows, but no identity policy of the principal does.
     CrossAccountNoIdentityAllow,
+    /// Across accounts: an identity policy allows, but the resource policy names neither the
+    /// principal nor its account.
     CrossAccountNoResourceAllow,
+    /// Across accounts: neither an identity policy nor the resource policy allows.
     CrossAccountNeither,
     /// The role has no trust policy.
     TrustPolicyMissing,
@@ -220,6 +250,7 @@ pub struct PolicySet<'p> {
     pub resource: Option<&'p CompiledPolicy>,
     /// The principal's permissions boundary (AWS allows one; several are all required).
     pub boundaries: Vec<&'p CompiledPolicy>,
+    /// The session policy of an assumed-role session, when one was passed.
     pub session: Option<&'p CompiledPolicy>,
     /// SCP levels of the principal's account, root first; every level must allow.
     pub scps: Vec<Vec<&'p CompiledPolicy>>,
@@ -230,13 +261,21 @@ pub struct PolicySet<'p> {
 /// The full answer: the outcome, what each kind of policy said, and the statements that decided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision<'p> {
+    /// The final answer.
     pub decision: Outcome,
+    /// Why it came out so.
     pub reason: Reason,
+    /// What the identity policies said.
     pub identity: SideResult,
+    /// What the resource policy said.
     pub resource: SideResult,
+    /// What the permissions boundaries said.
     pub boundary: SideResult,
+    /// What the session policy said.
     pub session: SideResult,
+    /// What the SCPs said, over every level.
     pub scp: SideResult,
+    /// What the RCPs said, over every level.
     pub rcp: SideResult,
     /// On a Deny, the Deny statements that applied; otherwise the Allow statements that applied
     /// (SCP and RCP allows left out).

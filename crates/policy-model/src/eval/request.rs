@@ -10,10 +10,13 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum RequestError {
+    /// The principal is the empty string.
     #[error("principal is empty")]
     Principal,
+    /// The action is not `service:name` with both parts non-empty; holds the action.
     #[error("action `{0}` is not of the form `service:name`")]
     Action(String),
+    /// The resource's ARN has no account (S3) and none was given; holds the resource.
     #[error("resource `{0}` carries no account: give the resource account")]
     ResourceAccount(String),
 }
@@ -21,7 +24,9 @@ pub enum RequestError {
 /// A context value: one string, or a set of strings for a multivalued key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
+    /// A single-valued key, e.g. `aws:SourceIp`.
     Single(String),
+    /// A multivalued key, matched with `ForAnyValue:` and `ForAllValues:` operators.
     Multi(Vec<String>),
 }
 
@@ -99,6 +104,7 @@ const MULTIVALUED: [&str; 6] = [
 ];
 
 impl Context {
+    /// An empty context.
     pub fn new() -> Context {
         Context::default()
     }
@@ -115,6 +121,7 @@ impl Context {
         self
     }
 
+    /// Sets `key` to `value`, replacing any earlier value; the key's case does not matter.
     pub fn set(&mut self, key: &str, value: Value) {
         let key = key.to_ascii_lowercase();
         match self.entries.iter_mut().find(|e| *e.key == *key) {
@@ -123,10 +130,12 @@ impl Context {
         }
     }
 
+    /// Whether `key` is set, in any case.
     pub fn contains(&self, key: &str) -> bool {
         self.entries.iter().any(|e| e.key.eq_ignore_ascii_case(key))
     }
 
+    /// The value of `key`, in any case.
     pub fn get(&self, key: &str) -> Option<&Value> {
         self.entries.iter().find(|e| e.key.eq_ignore_ascii_case(key)).map(|e| &e.value)
     }
@@ -413,15 +422,20 @@ impl Request {
         })
     }
 
+    /// The principal as given: an ARN, a service name, an account id or [`ANONYMOUS`].
     pub fn principal(&self) -> &str {
         &self.principal.value
     }
+    /// The action as given, e.g. `s3:GetObject`.
     pub fn action(&self) -> &str {
         &self.action
     }
+    /// The resource as given: an ARN (possibly with wildcards) or `*`.
     pub fn resource(&self) -> &str {
         &self.resource
     }
+    /// The account the resource belongs to: the one given, else the ARN's, else (for `*`) the
+    /// principal's.
     pub fn resource_account(&self) -> &str {
         &self.resource_account
     }

@@ -726,7 +726,7 @@ fn compile_errors() {
 
 /// Anonymous requests: only a resource policy that allows everyone can allow one; identity
 /// policies, boundaries, session policies and SCPs do not apply, RCPs and Denies do
-/// (AWS, "Policy evaluation logic"; DESIGN.md, the `simulate` case format).
+/// (AWS, "Policy evaluation logic"; the `simulate` case format, `docs/simulate.md`).
 #[test]
 fn anonymous_requests() {
     let get = || req(ANONYMOUS, "s3:GetObject", OBJECT).acct(B);
@@ -766,7 +766,7 @@ fn anonymous_requests() {
 }
 
 /// A request resource with wildcards asks whether some resource it matches is allowed: a
-/// statement applies when its pattern and the request's intersect (DESIGN.md, the `simulate`
+/// statement applies when its pattern and the request's intersect (`docs/simulate.md`, the `simulate`
 /// case format).
 #[test]
 fn wildcard_request_resources() {

@@ -21,18 +21,23 @@ use policy_model::AccountId;
 use super::read::describe;
 use super::LiveInputs;
 
-/// Probe link ids.
+/// Probe link ids: the [`Link::id`]s of the live probes, all starting with `probe:`.
 pub mod probe_ids {
+    /// Account A's credentials assume MyRoleA.
     pub const ASSUME_A: &str = "probe:assume-a";
+    /// MyRoleA assumes the role of the bucket owner with account id `owner`.
     pub fn assume_b(owner: &str) -> String {
         format!("probe:assume-b:{owner}")
     }
+    /// The canary object's write, list, read and delete in `bucket` (a bucket name).
     pub fn canary(bucket: &str) -> String {
         format!("probe:canary:{bucket}")
     }
+    /// The Object Ownership rule read from `bucket` (a bucket name).
     pub fn ownership(bucket: &str) -> String {
         format!("probe:ownership:{bucket}")
     }
+    /// `dbutils.fs.ls` of `bucket` (a bucket name) run on the cluster.
     pub fn on_cluster(bucket: &str) -> String {
         format!("probe:on-cluster:{bucket}")
     }
