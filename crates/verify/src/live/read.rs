@@ -137,14 +137,14 @@ mod tests {
     use super::*;
 
     fn flow() -> Flow {
-        Flow {
-            region: "us-east-1".to_owned(),
-            deployment: Deployment {
+        Flow::new(
+            "us-east-1".to_owned(),
+            Deployment {
                 account_id: AccountId::new("111111111111").unwrap(),
                 instance_role: RoleName::new("MyRoleA").unwrap(),
                 cross_account_role: None,
             },
-            owners: vec![Owner {
+            vec![Owner {
                 account_id: AccountId::new("222222222222").unwrap(),
                 role: RoleName::new("MyRoleB").unwrap(),
                 buckets: vec![Bucket {
@@ -154,7 +154,8 @@ mod tests {
                     mount: false,
                 }],
             }],
-        }
+        )
+        .unwrap()
     }
 
     /// What verify evaluates is what aws-apply read: every policy of a role, a managed one at its
@@ -162,7 +163,7 @@ mod tests {
     #[tokio::test]
     async fn the_state_is_what_the_access_layer_read() {
         let flow = flow();
-        let a = flow.deployment.account_id.clone();
+        let a = flow.deployment().account_id.clone();
         // Account B has no clients: its role and bucket are unreadable.
         let memory = Memory::new([&a]);
         let arn = "arn:aws:iam::111111111111:policy/extra";
@@ -184,7 +185,7 @@ mod tests {
         });
         let mut state = State::default();
         from_observation(&mut state, aws_apply::observe_each(&memory, &flow).await);
-        let role = &state.roles[&flow.deployment.instance_role_arn()];
+        let role = &state.roles[&flow.deployment().instance_role_arn()];
         let names: Vec<(&str, String)> =
             role.policies.iter().map(|p| (p.name.as_str(), p.document.to_json())).collect();
         assert_eq!(
