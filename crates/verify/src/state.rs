@@ -203,7 +203,12 @@ impl State {
                 let name = bucket.name.as_str();
                 let ours = build::bucket_statements(owner, bucket);
                 let existing = inputs.bucket_policies.get(name);
-                let policy = match merge::merge(existing, &ours, merge::BUCKET_POLICY_LIMIT) {
+                // Without an existing policy ours is written alone: two statements, far below the limit.
+                let merged = match existing {
+                    None => Ok(PolicyDocument::new(ours)),
+                    Some(existing) => merge::merge(Some(existing), &ours, merge::BUCKET_POLICY_LIMIT),
+                };
+                let policy = match merged {
                     Ok(merged) => Some(merged),
                     Err(e) => {
                         let what = format!("the bucket policy of {name}");
