@@ -78,6 +78,10 @@ pub struct Change {
 pub struct Plan {
     /// One change per resource document, no-ops included.
     pub changes: Vec<Change>,
+    /// The validator's warnings on the documents the plan writes: legal, but risky or probably
+    /// not what was meant. Its errors are [`PlanProblem::Invalid`] and stop the plan.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl Plan {
@@ -169,6 +173,35 @@ pub enum PlanProblem {
         /// The most characters a document of its kind may have.
         limit: usize,
     },
+    /// AWS would refuse a document the plan writes.
+    #[error("{what}: {finding}")]
+    Invalid {
+        /// The document, for people, e.g. `bucket policy of my-bucket`.
+        what: String,
+        /// What the validator found.
+        finding: String,
+    },
+    /// The instance role's assume statement fits neither inline nor in the managed policies a role may have.
+    #[error(transparent)]
+    AssumePolicyTooLarge(build::AssumePolicyTooLarge),
+    /// The instance role's assume statement passes the inline limit; it fits in managed policies,
+    /// which the planner does not write.
+    #[error(
+        "the instance role's sts:AssumeRole statement on {roles} owner roles is {size} characters without whitespace, \
+         {} over IAM's limit of {limit} for a role's inline policies; it would fit in {managed} managed policies, \
+         which xacct does not write yet: split the owners over several configs with their own instance roles",
+        size - limit
+    )]
+    AssumePolicyNeedsManaged {
+        /// How many owner roles the statement names.
+        roles: usize,
+        /// Characters of the statement, without whitespace.
+        size: usize,
+        /// IAM's limit for a role's inline policies together.
+        limit: usize,
+        /// How many managed policies the statement would need.
+        managed: usize,
+    },
 }
 
 /// Every problem found while planning.
@@ -236,7 +269,7 @@ pub(crate) enum Op {
 /// role is missing, when an account is both A and B, or when a merged document
 /// would exceed its size limit.
 pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
-    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new() };
+    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
     let deployment = flow.deployment();
     let a = &deployment.account_id;
     // Account A as a bucket owner is refused by `Flow::new`, before any plan.
@@ -262,11 +295,25 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
 
     // The assume policy names every owner's role: after all of them exist.
     let role_a = observed.roles.get(&deployment.instance_role_arn());
-    let want = build::assume_role_policy(flow);
-    let existing = role_a.and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
-    let mut after = vec![role_a_key.clone()];
-    after.extend(owner_role_keys.iter().cloned());
-    p.inline_policy(a, deployment.instance_role.as_str(), ASSUME_POLICY_NAME, existing, want, after);
+    match build::assume_policies(flow) {
+        Ok(build::AssumePolicies::Inline(want)) => {
+            let existing = role_a.and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
+            let mut after = vec![role_a_key.clone()];
+            after.extend(owner_role_keys.iter().cloned());
+            p.inline_policy(a, deployment.instance_role.as_str(), ASSUME_POLICY_NAME, existing, want, after);
+        }
+        Ok(build::AssumePolicies::Managed(docs)) => {
+            let limit = validate::INLINE_ROLE_POLICIES_LIMIT;
+            let size = validate::size_without_whitespace(&build::assume_role_policy(flow).to_json());
+            p.problems.push(PlanProblem::AssumePolicyNeedsManaged {
+                roles: flow.owners().len(),
+                size,
+                limit,
+                managed: docs.len(),
+            });
+        }
+        Err(e) => p.problems.push(PlanProblem::AssumePolicyTooLarge(e)),
+    }
 
     p.instance_profile(a, deployment.instance_role.as_str(), &deployment.instance_profile_arn(), &role_a_key);
 
@@ -322,7 +369,7 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
     }
 
     if p.problems.is_empty() {
-        Ok(Plan { changes: p.changes })
+        Ok(Plan { changes: p.changes, warnings: p.warnings })
     } else {
         Err(PlanError { problems: p.problems })
     }
@@ -333,7 +380,7 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
 /// (a bucket policy with nothing foreign left is deleted, and so is a PassRole
 /// policy). Buckets, keys, the cross-account role and untagged roles stay.
 pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
-    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new() };
+    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
     let deployment = flow.deployment();
     let a = &deployment.account_id;
     let mut role_a_after = Vec::new();
@@ -422,13 +469,14 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
     let assume = observed.roles.get(&deployment.instance_role_arn()).and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
     let extra: Vec<(&str, &PolicyDocument)> = assume.map(|doc| (ASSUME_POLICY_NAME, doc)).into_iter().collect();
     p.destroy_role(a, role_a_name, &deployment.instance_role_arn(), &extra, role_a_after);
-    Plan { changes: p.changes }
+    Plan { changes: p.changes, warnings: Vec::new() }
 }
 
 struct Planner<'a> {
     observed: &'a Observed,
     problems: Vec<PlanProblem>,
     changes: Vec<Change>,
+    warnings: Vec<String>,
 }
 
 impl Planner<'_> {
@@ -472,13 +520,25 @@ impl Planner<'_> {
         }
     }
 
+    /// Checks a document the plan writes: its size, then every finding of the validator. Errors
+    /// are problems, which stop the plan before any write; warnings go with the plan. True when
+    /// the document is over its size limit.
     fn too_large(&mut self, what: &str, doc: &PolicyDocument, kind: DocKind) -> bool {
         let size = validate::size_without_whitespace(&doc.to_json());
         let limit = kind.size_limit();
         if size > limit {
             self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit });
+            return true;
         }
-        size > limit
+        for finding in validate::validate(doc, kind) {
+            match finding.severity {
+                validate::Severity::Error => {
+                    self.problems.push(PlanProblem::Invalid { what: what.to_owned(), finding: finding.to_string() })
+                }
+                validate::Severity::Warning => self.warnings.push(format!("{what}: {finding}")),
+            }
+        }
+        false
     }
 
     /// A role and its trust policy. A role xacct created gets `want` whole; a

@@ -1,7 +1,8 @@
 //! The chain evaluation, shared by offline and live: from a [`State`] to one [`Link`] per
 //! requirement, each decided by policy-model's evaluation engine.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
 
 use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
 use policy_model::chain::{self as vocab, LinkRequest};
@@ -27,10 +28,13 @@ struct Eval<'a> {
     out: Evaluation,
     /// Every request of the chain, remembered for the SCP link.
     requests: Vec<LinkRequest>,
-    /// The instance role's compiled identity policies, compiled once for every owner's link.
-    a_identity: Option<Result<std::rc::Rc<Vec<CompiledPolicy>>, String>>,
+    /// Compiled identity policies by role ARN: each role's are compiled once, however many
+    /// owners or buckets ask.
+    identities: HashMap<String, Result<Rc<Vec<CompiledPolicy>>, String>>,
+    /// Compiled key policies by key ARN.
+    key_policies: HashMap<String, Result<Rc<CompiledPolicy>, String>>,
     /// Key ARN to the access its key policy grants, filled on first use.
-    key_access: std::collections::HashMap<String, Access>,
+    key_access: HashMap<String, Access>,
 }
 
 /// Evaluates every link of the chain on `state`.
@@ -40,8 +44,9 @@ pub fn evaluate(flow: &Flow, state: &State) -> Evaluation {
         state,
         out: Evaluation::default(),
         requests: Vec::new(),
-        a_identity: None,
-        key_access: Default::default(),
+        identities: HashMap::new(),
+        key_policies: HashMap::new(),
+        key_access: HashMap::new(),
     };
     let link = e.passrole();
     e.out.links.push(link);
@@ -159,13 +164,26 @@ impl Eval<'_> {
         self.key_access.get(key).copied()
     }
 
-    /// [`Self::identity`] of the instance role, compiled on first use and then shared.
-    fn a_identity(&mut self) -> Result<std::rc::Rc<Vec<CompiledPolicy>>, String> {
-        if self.a_identity.is_none() {
-            let a_role = self.flow.deployment().instance_role_arn();
-            self.a_identity = Some(self.identity(&a_role).map(std::rc::Rc::new));
+    /// [`Self::identity`], compiled on first use and then shared.
+    fn identity_of(&mut self, role_arn: &str) -> Result<Rc<Vec<CompiledPolicy>>, String> {
+        if let Some(found) = self.identities.get(role_arn) {
+            return found.clone();
         }
-        self.a_identity.clone().unwrap_or_else(|| Ok(std::rc::Rc::default()))
+        let compiled = self.identity(role_arn).map(Rc::new);
+        self.identities.insert(role_arn.to_owned(), compiled.clone());
+        compiled
+    }
+
+    /// The compiled key policy of `key`, compiled on first use; `None` when the key does not exist.
+    fn key_policy(&mut self, key: &str) -> Option<Result<Rc<CompiledPolicy>, String>> {
+        if let Some(found) = self.key_policies.get(key) {
+            return Some(found.clone());
+        }
+        let doc = self.state.keys.get(key)?;
+        let account = account_of(key);
+        let compiled = compile(doc, format!("account {account} key policy of {key}")).map(Rc::new);
+        self.key_policies.insert(key.to_owned(), compiled.clone());
+        Some(compiled)
     }
 
     /// The compiled identity policies of a role, labelled with account and name.
@@ -199,7 +217,10 @@ impl Eval<'_> {
     }
 
     fn remember(&mut self, request: &LinkRequest) {
-        self.requests.push(request.clone());
+        // Only the SCP link reads them, and only when the state has SCPs.
+        if !self.state.scps.is_empty() {
+            self.requests.push(request.clone());
+        }
     }
 
     fn record(&mut self, id: &str, action: &str, allowed: bool) {
@@ -232,7 +253,7 @@ impl Eval<'_> {
                 ),
             );
         }
-        let identity = match self.identity(&x_role) {
+        let identity = match self.identity_of(&x_role) {
             Ok(p) => p,
             Err(e) => return link.fail(vec![e.clone()], e),
         };
@@ -245,11 +266,13 @@ impl Eval<'_> {
         let set = PolicySet { identity: identity.iter().collect(), ..PolicySet::default() };
         let v = run(&req, &set);
         self.record(ids::PASSROLE, "iam:PassRole", v.outcome == Outcome::Allowed);
-        let add = format!(
+        let add = || {
+            format!(
             "add to the inline policy {PASS_ROLE_POLICY_NAME} of {x_role} in account {a} (`cargo xtask provision` does): {}",
             json(&build::pass_role_statement(self.flow))
-        );
-        judge(link, &[v], &x_role, &add)
+        )
+        };
+        judge(link, &[v], &x_role, add)
     }
 
     /// Link 2: the instance profile exists, holds the instance role, and the role trusts EC2.
@@ -301,10 +324,12 @@ impl Eval<'_> {
         let v = run(&req, &set);
         self.record(ids::INSTANCE_PROFILE, "sts:AssumeRole", v.outcome == Outcome::Allowed);
         let mut evidence = vec![format!("instance profile {profile} holds {a_role}")];
-        let add = format!(
-            "add to the trust policy of {a_role} in account {a}: {}",
-            json(&build::instance_role_trust().statement[0])
-        );
+        let add = || {
+            format!(
+                "add to the trust policy of {a_role} in account {a}: {}",
+                json(&build::instance_role_trust().statement[0])
+            )
+        };
         if v.outcome == Outcome::Allowed {
             evidence.extend(v.refs);
             return link.pass(evidence);
@@ -312,7 +337,7 @@ impl Eval<'_> {
         if let Some(hint) = self.condition_hint(&a_role, &req) {
             evidence.push(hint);
         }
-        let linked = judge(link, &[v], "ec2.amazonaws.com", &add);
+        let linked = judge(link, &[v], "ec2.amazonaws.com", add);
         Link { evidence: [evidence, linked.evidence].concat(), ..linked }
     }
 
@@ -335,11 +360,13 @@ impl Eval<'_> {
 
         // Link 3: the identity side alone. The fix names this owner's role only: the whole
         // statement lists every owner's role.
-        let add_policy = format!(
-            "allow sts:AssumeRole on {b_role}: add it to the Resource of statement {} in the inline policy \
+        let add_policy = || {
+            format!(
+                "allow sts:AssumeRole on {b_role}: add it to the Resource of statement {} in the inline policy \
              {ASSUME_POLICY_NAME} of {a_role} in account {a} (`cargo xtask provision` does)",
-            build::ASSUME_SID,
-        );
+                build::ASSUME_SID,
+            )
+        };
         let assume = if let Some(failed) = self.broken(&assume, &[&a_role]) {
             failed
         } else if let Some(why) = self.unreadable(&[&a_role]) {
@@ -350,7 +377,7 @@ impl Eval<'_> {
                 format!("create role {} in account {a} (`cargo xtask provision` does)", role_name(&a_role)),
             )
         } else {
-            match self.a_identity() {
+            match self.identity_of(&a_role) {
                 Err(e) => assume.fail(vec![e.clone()], e),
                 Ok(identity) => {
                     let v = run(&req, &PolicySet { identity: identity.iter().collect(), ..PolicySet::default() });
@@ -367,7 +394,7 @@ impl Eval<'_> {
                             vec![format!(
                                 "no identity policy of {a_role} allows sts:AssumeRole on {b_role} (AssumeRole would answer 403)"
                             )],
-                            add_policy,
+                            add_policy(),
                         ),
                     }
                 }
@@ -376,11 +403,13 @@ impl Eval<'_> {
 
         // Link 4: the trust policy alone, with conditions evaluated.
         let trust_stmt = build::owner_trust_policy(self.flow).statement.into_iter().next();
-        let add_trust = format!(
-            "add to the trust policy of {b_role} in account {b}: {}. {}",
-            trust_stmt.as_ref().map(json).unwrap_or_default(),
-            invalid_principal_hint(&a_role, &a)
-        );
+        let add_trust = || {
+            format!(
+                "add to the trust policy of {b_role} in account {b}: {}. {}",
+                trust_stmt.as_ref().map(json).unwrap_or_default(),
+                invalid_principal_hint(&a_role, &a)
+            )
+        };
         let trust_link = if let Some(why) = self.unreadable(&[&b_role]) {
             trust_link.unchecked(why)
         } else {
@@ -418,7 +447,7 @@ impl Eval<'_> {
                             if let Some(hint) = self.condition_hint(&b_role, &req) {
                                 evidence.push(hint);
                             }
-                            trust_link.fail(evidence, add_trust)
+                            trust_link.fail(evidence, add_trust())
                         }
                     }
                 }
@@ -497,7 +526,7 @@ impl Eval<'_> {
                 format!("check the bucket name under the owner {b}: xacct never creates buckets"),
             );
         };
-        let identity = match self.identity(&b_role) {
+        let identity = match self.identity_of(&b_role) {
             Ok(p) => p,
             Err(e) => return link.fail(vec![e.clone()], e),
         };
@@ -521,12 +550,14 @@ impl Eval<'_> {
             self.remember(&wanted);
             verdicts.push(v);
         }
-        let add = format!(
+        let add = || {
+            format!(
             "add to the bucket policy of {name} in account {b} (`cargo xtask provision` merges them in): {}. \
              If S3 answers \"Invalid principal in policy\", {b_role} does not exist yet (or was created seconds ago): create it first, then retry",
             json_all(&build::bucket_statements(owner, bucket))
-        );
-        let mut out = judge(link, &verdicts, &b_role, &add);
+        )
+        };
+        let mut out = judge(link, &verdicts, &b_role, add);
         if out.status == Status::Fail {
             match &state.policy {
                 None => out.evidence.insert(0, format!("bucket {name} has no bucket policy")),
@@ -561,17 +592,17 @@ impl Eval<'_> {
         if let Some(why) = self.unreadable(&[key, &b_role]) {
             return link.unchecked(why);
         }
-        let Some(doc) = self.state.keys.get(key) else {
-            return link.fail(
-                vec![format!("key {key} does not exist in account {b}")],
-                format!("check `kms_key_arn` of bucket {name}: it must be the key that encrypts the bucket"),
-            );
+        let policy = match self.key_policy(key) {
+            None => {
+                return link.fail(
+                    vec![format!("key {key} does not exist in account {b}")],
+                    format!("check `kms_key_arn` of bucket {name}: it must be the key that encrypts the bucket"),
+                )
+            }
+            Some(Ok(p)) => p,
+            Some(Err(e)) => return link.fail(vec![e.clone()], e),
         };
-        let policy = match compile(doc, format!("account {b} key policy of {key}")) {
-            Ok(p) => p,
-            Err(e) => return link.fail(vec![e.clone()], e),
-        };
-        let identity = match self.identity(&b_role) {
+        let identity = match self.identity_of(&b_role) {
             Ok(p) => p,
             Err(e) => return link.fail(vec![e.clone()], e),
         };
@@ -582,7 +613,7 @@ impl Eval<'_> {
                 Err(e) => return link.unchecked(e),
             };
             let set =
-                PolicySet { identity: identity.iter().collect(), resource: Some(&policy), ..PolicySet::default() };
+                PolicySet { identity: identity.iter().collect(), resource: Some(&*policy), ..PolicySet::default() };
             let v = run(&req, &set);
             self.record(&id, wanted.action, v.outcome == Outcome::Allowed);
             self.remember(&wanted);
@@ -590,11 +621,13 @@ impl Eval<'_> {
         }
         // The key policy holds one statement per owner role, with the widest access of its buckets.
         let access = self.key_access(key).unwrap_or(bucket.access);
-        let add = format!(
-            "add to the key policy of {key} in account {b} (`cargo xtask provision` merges it in): {}",
-            json(&build::kms_key_user_statement(owner, key, access))
-        );
-        judge(link, &verdicts, &b_role, &add)
+        let add = || {
+            format!(
+                "add to the key policy of {key} in account {b} (`cargo xtask provision` merges it in): {}",
+                json(&build::kms_key_user_statement(owner, key, access))
+            )
+        };
+        judge(link, &verdicts, &b_role, add)
     }
 
     /// Link 7: no SCP given in the config blocks a request of the chain.
@@ -781,8 +814,8 @@ pub fn invalid_principal_hint(a_role: &str, a: &str) -> String {
 }
 
 /// Pass when every verdict allows; otherwise fail with the denied actions as evidence and
-/// `add` (or, for explicit denies, the statements to edit) as the fix.
-fn judge(link: Link, verdicts: &[Verdict], principal: &str, add: &str) -> Link {
+/// `add()` (or, for explicit denies, the statements to edit) as the fix.
+fn judge(link: Link, verdicts: &[Verdict], principal: &str, add: impl FnOnce() -> String) -> Link {
     let (mut evidence, mut allowed) = (Vec::new(), Vec::new());
     let mut fixes = Vec::new();
     let mut implicit = false;
@@ -809,7 +842,7 @@ fn judge(link: Link, verdicts: &[Verdict], principal: &str, add: &str) -> Link {
         return link.pass(allowed);
     }
     if implicit {
-        fixes.push(add.to_owned());
+        fixes.push(add());
     }
     // The denied actions first: they are what the reader needs.
     evidence.extend(allowed);

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use policy_model::build::{self, AssumePolicies, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
 use policy_model::chain::{self, s3a};
 use policy_model::merge::{self, MergeError};
+use policy_model::validate::{self, DocKind};
 use policy_model::{Flow, PolicyDocument};
 
 /// One identity policy of a role.
@@ -157,6 +158,35 @@ pub(crate) use policy_model::chain::s3a::{
 };
 
 impl State {
+    /// The validator's findings on every document of the state, one line each, naming the
+    /// document: what AWS would refuse if it were written again, and what is risky.
+    pub fn findings(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut check = |what: &str, doc: &PolicyDocument, kind: DocKind| {
+            for finding in validate::validate(doc, kind) {
+                out.push(format!("{what}: {finding}"));
+            }
+        };
+        for (arn, role) in &self.roles {
+            if !role.trust.statement.is_empty() {
+                check(&format!("trust policy of {arn}"), &role.trust, DocKind::Trust);
+            }
+            for policy in &role.policies {
+                let managed = policy.name.starts_with("managed policy");
+                check(&format!("{} of {arn}", policy.name), &policy.document, DocKind::Identity { managed });
+            }
+        }
+        for (name, bucket) in &self.buckets {
+            if let Some(doc) = &bucket.policy {
+                check(&format!("bucket policy of {name}"), doc, DocKind::Bucket);
+            }
+        }
+        for (key, doc) in &self.keys {
+            check(&format!("key policy of {key}"), doc, DocKind::KmsKey);
+        }
+        out
+    }
+
     /// The state `provision` would leave: the documents of `policy_model::build`, merged by Sid
     /// into the existing ones the inputs name.
     /// A merge that fails (a document over its size limit) is recorded in `broken`.
@@ -211,7 +241,12 @@ impl State {
                 let name = bucket.name.as_str();
                 let ours = build::bucket_statements(owner, bucket);
                 let existing = inputs.bucket_policies.get(name);
-                let policy = match merge::merge(existing, &ours, merge::BUCKET_POLICY_LIMIT) {
+                // Without an existing policy ours is written alone: two statements, far below the limit.
+                let merged = match existing {
+                    None => Ok(PolicyDocument::new(ours)),
+                    Some(existing) => merge::merge(Some(existing), &ours, merge::BUCKET_POLICY_LIMIT),
+                };
+                let policy = match merged {
                     Ok(merged) => Some(merged),
                     Err(e) => {
                         let what = format!("the bucket policy of {name}");

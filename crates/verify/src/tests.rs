@@ -346,3 +346,41 @@ fn missing_cluster_fails_databricks() {
     assert_eq!(link.status, Status::Fail);
     assert!(link.fix.as_deref().unwrap().contains("`databricks.cluster_id`"), "{report}");
 }
+
+#[test]
+fn validator_findings_on_documents() {
+    let flow = corpus::flow(KEY);
+    let mut state = State::offline(&flow, &healthy_inputs(&flow));
+    assert_eq!(state.findings(), Vec::<String>::new(), "the documents provision writes are clean");
+    let open = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::xacct-verify-data/*"},{"Sid":"Odd","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::12:root"},"Action":"s3:GetObject","Resource":"*"}]}"#;
+    state.buckets.get_mut(corpus::BUCKET).unwrap().policy = Some(PolicyDocument::from_json(open).unwrap());
+    expect![[r#"
+        bucket policy of xacct-verify-data: warning at $.Statement[0].Principal: a wildcard principal allows anyone, in any account, unless a condition narrows it
+        bucket policy of xacct-verify-data: error at $.Statement[1].Principal.AWS: principal `arn:aws:iam::12:root` is malformed: the account part must be 12 digits"#]].assert_eq(&state.findings().join("\n"));
+}
+
+#[test]
+fn unchecked_links_make_the_report_not_ok() {
+    let flow = corpus::flow(KEY);
+    let mut state = State::offline(&flow, &healthy_inputs(&flow));
+    state
+        .unreadable
+        .insert(corpus::BUCKET.to_owned(), "GetBucketPolicy: no credentials for account 222222222222".to_owned());
+    let report = crate::evaluate(&flow, &state);
+    let link = report.link("bucket:xacct-verify-data").unwrap();
+    assert_eq!(link.status, Status::Unchecked);
+    assert!(!report.ok);
+    assert_eq!(report.verdict(), crate::Verdict::Unchecked);
+    assert_eq!(report.verdict().exit_code(), 3);
+    assert_eq!(report.summary().unchecked, 1);
+    expect!["not ok: 1 link(s) could not be checked (7 pass, 0 skipped); nothing was proved about them"]
+        .assert_eq(report.to_string().lines().last().unwrap());
+    // A failing link wins over an unchecked one.
+    state.buckets.get_mut(corpus::BUCKET).unwrap().policy = None;
+    state.unreadable.insert(KEY.to_owned(), "GetKeyPolicy: AccessDenied".to_owned());
+    state.unreadable.remove(corpus::BUCKET);
+    state.roles.remove(&flow.deployment().instance_role_arn());
+    let report = crate::evaluate(&flow, &state);
+    assert_eq!(report.verdict(), crate::Verdict::Failed);
+    assert_eq!(report.verdict().exit_code(), 1);
+}

@@ -1098,3 +1098,48 @@ fn serializes_as_plain_data() {
     let json = serde_json::to_value(&plan).unwrap();
     expect![[r#"{"account":"111111111111","service":"iam","resource":"role MyRoleA","action":"no-op","before":"{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Sid\": \"XacctEc2AssumeRole\",\n      \"Effect\": \"Allow\",\n      \"Principal\": {\n        \"Service\": \"ec2.amazonaws.com\"\n      },\n      \"Action\": \"sts:AssumeRole\"\n    }\n  ]\n}","after":"{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Sid\": \"XacctEc2AssumeRole\",\n      \"Effect\": \"Allow\",\n      \"Principal\": {\n        \"Service\": \"ec2.amazonaws.com\"\n      },\n      \"Action\": \"sts:AssumeRole\"\n    }\n  ]\n}","diff":null}"#]].assert_eq(&serde_json::to_string(&json["changes"][0]).unwrap());
 }
+
+/// `n` owners with one bucket each, every bucket observed without a policy.
+fn owners(n: usize) -> (Flow, Observed) {
+    let (region, deployment, _) = flow().into_parts();
+    let owners: Vec<Owner> = (0..n)
+        .map(|i| Owner {
+            account_id: AccountId::new(&format!("{:012}", 300_000_000_000u64 + i as u64)).unwrap(),
+            role: RoleName::new("MyRoleB").unwrap(),
+            buckets: vec![Bucket {
+                name: BucketName::new(&format!("bucket-{i}")).unwrap(),
+                access: Access::ReadWrite,
+                kms_key_arn: None,
+                mount: false,
+            }],
+        })
+        .collect();
+    let mut observed = fresh();
+    for i in 0..n {
+        observed.buckets.insert(format!("bucket-{i}"), BucketState { policy: None });
+    }
+    (Flow::new(region, deployment, owners).unwrap(), observed)
+}
+
+#[test]
+fn assume_policy_over_the_inline_limit_stops_the_plan() {
+    let plan_text = |n| match plan(&owners(n).0, &owners(n).1) {
+        Ok(plan) => format!("ok: {} changes", plan.changes.len()),
+        Err(err) => format!("error: {err}"),
+    };
+    expect!["ok: 484 changes"].assert_eq(&plan_text(240));
+    expect!["error: the instance role's sts:AssumeRole statement on 300 owner roles is 12434 characters without whitespace, 2194 over IAM's limit of 10240 for a role's inline policies; it would fit in 3 managed policies, which xacct does not write yet: split the owners over several configs with their own instance roles"].assert_eq(&plan_text(300));
+    expect!["error: the instance role's sts:AssumeRole statement on 5000 owner roles is 205134 characters without whitespace: 194894 over IAM's limit of 10240 for a role's inline policies, and spread over managed policies of at most 6144 characters it needs 35, 25 more than the 10 managed policies IAM attaches to a role by default; ask AWS to raise the quota or split the owners over several instance roles"].assert_eq(&plan_text(5_000));
+}
+
+#[test]
+fn validator_errors_stop_the_plan_and_warnings_go_with_it() {
+    let mut state = fresh();
+    let invalid = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Odd","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::12:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::my-bucket/*"}]}"#;
+    state.buckets.get_mut("my-bucket").unwrap().policy = Some(doc(invalid));
+    check(&flow(), &state, expect!["error: bucket policy of my-bucket: error at $.Statement[0].Principal.AWS: principal `arn:aws:iam::12:root` is malformed: the account part must be 12 digits"]);
+    let open = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"arn:aws:s3:::my-bucket/*"}]}"#;
+    state.buckets.get_mut("my-bucket").unwrap().policy = Some(doc(open));
+    let plan = plan(&flow(), &state).unwrap();
+    expect!["bucket policy of my-bucket: warning at $.Statement[0].Principal: a wildcard principal allows anyone, in any account, unless a condition narrows it"].assert_eq(&plan.warnings.join("\n"));
+}

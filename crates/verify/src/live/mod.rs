@@ -49,6 +49,8 @@ pub async fn live_with_state(inputs: &LiveInputs, flow: &Flow, state: &State) ->
     }
     let mut all = eval.links.clone();
     all.extend(links);
+    // The validator's findings on the deployed documents: warnings, since they are already written.
+    warnings.extend(state.findings());
     Report::new(all, warnings)
 }
 

@@ -103,23 +103,31 @@ impl Probes<'_> {
         Ok(config.to_builder().credentials_provider(SharedCredentialsProvider::new(keys)).build())
     }
 
-    fn skip_rest(&mut self, reason: &str) {
+    /// The probes after `probe:assume-a`, which need its session: skipped, or unchecked when the
+    /// session could not be had for want of credentials.
+    fn skip_rest(&mut self, reason: &str, unchecked: bool) {
+        let mark = |link: Link| {
+            if unchecked {
+                link.unchecked(reason)
+            } else {
+                link.skip(reason, Some(ON_CLUSTER_HINT.to_owned()))
+            }
+        };
         for owner in self.flow.owners() {
             let id = probe_ids::assume_b(owner.account_id.as_str());
-            self.links.push(
-                Link::new(id, self.flow.deployment().instance_role_arn(), owner.role_arn(), "sts:AssumeRole (live)")
-                    .skip(reason, Some(ON_CLUSTER_HINT.to_owned())),
-            );
+            self.links.push(mark(Link::new(
+                id,
+                self.flow.deployment().instance_role_arn(),
+                owner.role_arn(),
+                "sts:AssumeRole (live)",
+            )));
             for bucket in &owner.buckets {
-                self.links.push(
-                    Link::new(
-                        probe_ids::canary(bucket.name.as_str()),
-                        owner.role_arn(),
-                        bucket.name.arn(),
-                        canary_action(bucket),
-                    )
-                    .skip(reason, Some(ON_CLUSTER_HINT.to_owned())),
-                );
+                self.links.push(mark(Link::new(
+                    probe_ids::canary(bucket.name.as_str()),
+                    owner.role_arn(),
+                    bucket.name.arn(),
+                    canary_action(bucket),
+                )));
                 let ownership = self.ownership(owner, bucket, None);
                 self.links.push(ownership);
             }
@@ -136,8 +144,8 @@ impl Probes<'_> {
         let inputs = self.inputs;
         let Some((accounts, config)) = inputs.aws.as_ref().and_then(|x| Some((x, x.sdk_config(&a)?.clone()))) else {
             let reason = format!("no AWS credentials for account {a}");
-            self.links.push(link.skip(&reason, None));
-            self.skip_rest(&reason);
+            self.links.push(link.unchecked(&reason));
+            self.skip_rest(&reason, true);
             return;
         };
         let endpoint = match config.endpoint_url() {
@@ -163,7 +171,7 @@ impl Probes<'_> {
                      ec2.amazonaws.com for its instance profile. xacct never loosens a trust policy to make a probe work"
                 );
                 self.links.push(link.skip(&reason, Some(ON_CLUSTER_HINT.to_owned())));
-                self.skip_rest(&format!("needs a session of {a_role}, which {caller} could not get"));
+                self.skip_rest(&format!("needs a session of {a_role}, which {caller} could not get"), false);
                 return;
             }
         };
