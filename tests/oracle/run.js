@@ -1,6 +1,6 @@
 // Decides a batch of xacct `simulate` cases with @cloud-copilot/iam-simulate.
 //
-// Reads a JSON array of cases (DESIGN.md "simulate case format") on stdin and
+// Reads a JSON array of cases (docs/ "simulate case format") on stdin and
 // prints a JSON array with one object per case, in order:
 // {"decision": "allowed" | "implicitDeny" | "explicitDeny"} or {"error": "..."}.
 'use strict'

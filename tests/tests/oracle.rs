@@ -1,7 +1,7 @@
 //! Differential test of `policy_model::eval` against cloud-copilot's iam-simulate.
 //!
 //! A seeded generator makes random same-account and cross-account cases in the
-//! `simulate` format (DESIGN.md) over the evaluator's feature set; both
+//! `simulate` format (docs/) over the evaluator's feature set; both
 //! evaluators decide every case and the decisions must match.
 //!
 //! - `XACCT_ORACLE_CASES` sets the number of cases (default 5,000);
@@ -34,7 +34,7 @@
 //!   all principals). iam-simulate denies such a request; we allow it. Anonymous cases keep
 //!   their Denies and their other principals, and carry no identity-side policies.
 //! - A Deny whose resource meets a wildcard request resource without covering it. AWS
-//!   decides one resource at a time and has no page on wildcard requests; DESIGN.md fixes
+//!   decides one resource at a time and has no page on wildcard requests; docs/ fixes
 //!   that a statement applies when its pattern and the request's intersect, while
 //!   iam-simulate applies an Allow that intersects and a Deny only when it covers the whole
 //!   pattern. In wildcard cases every Deny names `*` or the request's own pattern.
@@ -86,7 +86,7 @@ enum Scenario {
     PassRole,
     /// `sts:GetCallerIdentity`, allowed whatever the policies say.
     CallerIdentity,
-    /// The Unity Catalog trust of DESIGN.md: the master role with an external ID, and the
+    /// The Unity Catalog trust of docs/: the master role with an external ID, and the
     /// role assuming itself through the account root and `ArnLike aws:PrincipalArn`.
     UnityCatalog,
 }
@@ -659,7 +659,7 @@ fn case(rng: &mut StdRng) -> Value {
     }
     if t.wild {
         // See the module comment: a Deny applies to a wildcard request when it meets it
-        // (DESIGN.md), in iam-simulate only when it covers it; these Denies cover it.
+        // (docs/), in iam-simulate only when it covers it; these Denies cover it.
         let cover = Value::from(pick(rng, &["*".to_owned(), t.resource.clone()]));
         let plain = Value::from(format!("arn:aws:s3:::{}/data/*", t.bucket));
         for_each_statement(&mut c, &mut |s| {
@@ -711,7 +711,7 @@ fn for_each_statement(c: &mut Value, f: &mut dyn FnMut(&mut Value)) {
 const UC_MASTER: &str = "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole-14S5ZJVKOTYTL";
 const UC_ROLE: &str = "uc-lake-access";
 
-/// The Unity Catalog trust policy of DESIGN.md, asked by the master role or by the role itself.
+/// The Unity Catalog trust policy of docs/, asked by the master role or by the role itself.
 fn unity_catalog_case(rng: &mut StdRng, t: &Target) -> Value {
     let own = format!("arn:aws:iam::{B}:role/{UC_ROLE}");
     let (principal, principal_arn, account) = if rng.gen_bool(0.5) {

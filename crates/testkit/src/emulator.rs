@@ -195,7 +195,7 @@ impl Emulator {
         Ok(profiles)
     }
 
-    /// Switches moto's permission checks on (`true`) or off. See DESIGN.md.
+    /// Switches moto's permission checks on (`true`) or off. See docs/emulators.md.
     /// LocalStack (community) checks no permissions and has no such switch.
     pub fn set_auth_checks(&self, on: bool) -> Result<(), Error> {
         self.moto_only("permission checks")?;

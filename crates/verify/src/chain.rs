@@ -268,7 +268,7 @@ impl Eval<'_> {
         self.record(ids::PASSROLE, "iam:PassRole", v.outcome == Outcome::Allowed);
         let add = || {
             format!(
-            "add to the inline policy {PASS_ROLE_POLICY_NAME} of {x_role} in account {a} (`cargo xtask provision` does): {}",
+            "add to the inline policy {PASS_ROLE_POLICY_NAME} of {x_role} in account {a} (`xacct provision` does): {}",
             json(&build::pass_role_statement(self.flow))
         )
         };
@@ -290,7 +290,7 @@ impl Eval<'_> {
             return link.fail(
                 vec![format!("instance profile {profile} does not exist in account {a}")],
                 format!(
-                    "create it in account {a} and add the role (`cargo xtask provision` does): \
+                    "create it in account {a} and add the role (`xacct provision` does): \
                      aws iam create-instance-profile --instance-profile-name {name} && \
                      aws iam add-role-to-instance-profile --instance-profile-name {name} --role-name {name}"
                 ),
@@ -309,7 +309,7 @@ impl Eval<'_> {
         let Some(trust) = self.trust(&a_role) else {
             return link.fail(
                 vec![format!("role {a_role} does not exist in account {a}")],
-                format!("create role {name} in account {a} (`cargo xtask provision` does)"),
+                format!("create role {name} in account {a} (`xacct provision` does)"),
             );
         };
         let trust = match trust {
@@ -363,7 +363,7 @@ impl Eval<'_> {
         let add_policy = || {
             format!(
                 "allow sts:AssumeRole on {b_role}: add it to the Resource of statement {} in the inline policy \
-             {ASSUME_POLICY_NAME} of {a_role} in account {a} (`cargo xtask provision` does)",
+             {ASSUME_POLICY_NAME} of {a_role} in account {a} (`xacct provision` does)",
                 build::ASSUME_SID,
             )
         };
@@ -374,7 +374,7 @@ impl Eval<'_> {
         } else if !self.state.roles.contains_key(&a_role) {
             assume.fail(
                 vec![format!("role {a_role} does not exist in account {a}")],
-                format!("create role {} in account {a} (`cargo xtask provision` does)", role_name(&a_role)),
+                format!("create role {} in account {a} (`xacct provision` does)", role_name(&a_role)),
             )
         } else {
             match self.identity_of(&a_role) {
@@ -416,7 +416,7 @@ impl Eval<'_> {
             match self.trust(&b_role) {
                 None => trust_link.fail(
                     vec![format!("role {b_role} does not exist in account {b}")],
-                    format!("create role {} in account {b} (`cargo xtask provision` does)", owner.role),
+                    format!("create role {} in account {b} (`xacct provision` does)", owner.role),
                 ),
                 Some(Err(e)) => trust_link.fail(vec![e.clone()], e),
                 Some(Ok(trust)) => {
@@ -552,7 +552,7 @@ impl Eval<'_> {
         }
         let add = || {
             format!(
-            "add to the bucket policy of {name} in account {b} (`cargo xtask provision` merges them in): {}. \
+            "add to the bucket policy of {name} in account {b} (`xacct provision` merges them in): {}. \
              If S3 answers \"Invalid principal in policy\", {b_role} does not exist yet (or was created seconds ago): create it first, then retry",
             json_all(&build::bucket_statements(owner, bucket))
         )
@@ -623,7 +623,7 @@ impl Eval<'_> {
         let access = self.key_access(key).unwrap_or(bucket.access);
         let add = || {
             format!(
-                "add to the key policy of {key} in account {b} (`cargo xtask provision` merges it in): {}",
+                "add to the key policy of {key} in account {b} (`xacct provision` merges it in): {}",
                 json(&build::kms_key_user_statement(owner, key, access))
             )
         };
@@ -713,7 +713,7 @@ impl Eval<'_> {
             evidence.push(format!("instance profile {profile} is not registered in the workspace"));
             fixes.push(format!(
                 "register it: POST /api/2.0/instance-profiles/add {{\"instance_profile_arn\": \"{profile}\"}} \
-                 (Admin Console > Instance profiles; `cargo xtask provision` does)"
+                 (Admin Console > Instance profiles; `xacct provision` does)"
             ));
         }
         match &db.cluster {
@@ -722,7 +722,7 @@ impl Eval<'_> {
                 evidence.push(format!("cluster {id} does not exist in the workspace"));
                 fixes.push(format!(
                     "set `databricks.cluster_id` to an existing cluster (not `{id}`), or use [databricks.new_cluster] \
-                     and let `cargo xtask provision` create one"
+                     and let `xacct provision` create one"
                 ));
             }
             None => evidence.push("no cluster_id in the config: no cluster checked".to_owned()),

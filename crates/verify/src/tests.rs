@@ -129,7 +129,7 @@ fn corpus_fixes() {
           fix: add to the trust policy of arn:aws:iam::222222222222:role/MyRoleB in account 222222222222: {"Sid":"XacctTrust111111111111MyRoleA","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111111111111:role/MyRoleA"]},"Action":"sts:AssumeRole"}. If IAM answers "Invalid principal in policy", arn:aws:iam::111111111111:role/MyRoleA does not exist yet in account 111111111111 (or was created seconds ago): create it first, wait a few seconds for IAM to propagate, and save again
         # MyRoleA has no sts:AssumeRole policy
           · no identity policy of arn:aws:iam::111111111111:role/MyRoleA allows sts:AssumeRole on arn:aws:iam::222222222222:role/MyRoleB (AssumeRole would answer 403)
-          fix: allow sts:AssumeRole on arn:aws:iam::222222222222:role/MyRoleB: add it to the Resource of statement XacctAssumeBucketOwnerRoles in the inline policy xacct-assume-bucket-owner-roles of arn:aws:iam::111111111111:role/MyRoleA in account 111111111111 (`cargo xtask provision` does)
+          fix: allow sts:AssumeRole on arn:aws:iam::222222222222:role/MyRoleB: add it to the Resource of statement XacctAssumeBucketOwnerRoles in the inline policy xacct-assume-bucket-owner-roles of arn:aws:iam::111111111111:role/MyRoleA in account 111111111111 (`xacct provision` does)
         # bucket policy grants another role
           · the bucket policy of xacct-verify-data allows arn:aws:iam::222222222222:role/SomeOtherRole, not arn:aws:iam::222222222222:role/MyRoleB
           · s3:GetBucketLocation not allowed: no identity policy or resource policy allows the action
@@ -138,7 +138,7 @@ fn corpus_fixes() {
           · s3:PutObject not allowed: no identity policy or resource policy allows the action
           · s3:PutObjectAcl not allowed: no identity policy or resource policy allows the action
           · s3:DeleteObject not allowed: no identity policy or resource policy allows the action
-          fix: add to the bucket policy of xacct-verify-data in account 222222222222 (`cargo xtask provision` merges them in): [{"Sid":"XacctBucketMyRoleB","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB"]},"Action":["s3:GetBucketLocation","s3:ListBucket"],"Resource":"arn:aws:s3:::xacct-verify-data"},{"Sid":"XacctObjectsMyRoleB","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB"]},"Action":["s3:PutObject","s3:PutObjectAcl","s3:GetObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::xacct-verify-data/*"}]. If S3 answers "Invalid principal in policy", arn:aws:iam::222222222222:role/MyRoleB does not exist yet (or was created seconds ago): create it first, then retry
+          fix: add to the bucket policy of xacct-verify-data in account 222222222222 (`xacct provision` merges them in): [{"Sid":"XacctBucketMyRoleB","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB"]},"Action":["s3:GetBucketLocation","s3:ListBucket"],"Resource":"arn:aws:s3:::xacct-verify-data"},{"Sid":"XacctObjectsMyRoleB","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB"]},"Action":["s3:PutObject","s3:PutObjectAcl","s3:GetObject","s3:DeleteObject"],"Resource":"arn:aws:s3:::xacct-verify-data/*"}]. If S3 answers "Invalid principal in policy", arn:aws:iam::222222222222:role/MyRoleB does not exist yet (or was created seconds ago): create it first, then retry
         # bucket policy denies s3:PutObjectAcl
           · s3:PutObjectAcl denied: Deny statement `DenyObjectAcl` (resource) of account 222222222222 bucket policy of xacct-verify-data
           · s3:GetBucketLocation allowed: Allow statement `XacctBucketMyRoleB` (resource) of account 222222222222 bucket policy of xacct-verify-data
@@ -150,13 +150,13 @@ fn corpus_fixes() {
         # key policy does not name MyRoleB
           · kms:Decrypt not allowed: the key policy allows neither the principal nor its account root
           · kms:GenerateDataKey not allowed: the key policy allows neither the principal nor its account root
-          fix: add to the key policy of arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab in account 222222222222 (`cargo xtask provision` merges it in): {"Sid":"XacctKeyUserMyRoleB","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB"]},"Action":["kms:Decrypt","kms:GenerateDataKey*","kms:Encrypt"],"Resource":"*"}
+          fix: add to the key policy of arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab in account 222222222222 (`xacct provision` merges it in): {"Sid":"XacctKeyUserMyRoleB","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB"]},"Action":["kms:Decrypt","kms:GenerateDataKey*","kms:Encrypt"],"Resource":"*"}
         # an SCP denies sts:AssumeRole
           · arn:aws:iam::111111111111:role/MyRoleA sts:AssumeRole on arn:aws:iam::222222222222:role/MyRoleB: Deny statement `NoAssumeRole` (scp) of SCP #0 at level 0
           fix: edit statement `NoAssumeRole` of SCP #0 at level 0: it denies sts:AssumeRole to arn:aws:iam::111111111111:role/MyRoleA; narrow it or exempt arn:aws:iam::111111111111:role/MyRoleA (xacct never edits statements it did not write); an SCP that blocks iam:PassRole or sts:AssumeRole also fails the Databricks dry run when the instance profile is added
         # the cross-account role may not pass MyRoleA
           · iam:PassRole not allowed: no identity policy or resource policy allows the action
-          fix: add to the inline policy xacct-pass-instance-role of arn:aws:iam::111111111111:role/databricks-cross-account in account 111111111111 (`cargo xtask provision` does): {"Sid":"XacctPassRoleMyRoleA","Effect":"Allow","Action":"iam:PassRole","Resource":["arn:aws:iam::111111111111:role/MyRoleA"]}
+          fix: add to the inline policy xacct-pass-instance-role of arn:aws:iam::111111111111:role/databricks-cross-account in account 111111111111 (`xacct provision` does): {"Sid":"XacctPassRoleMyRoleA","Effect":"Allow","Action":"iam:PassRole","Resource":["arn:aws:iam::111111111111:role/MyRoleA"]}
         # the instance profile holds no role
           · instance profile arn:aws:iam::111111111111:instance-profile/MyRoleA does not hold arn:aws:iam::111111111111:role/MyRoleA (it holds no role)
           fix: in account 111111111111: aws iam add-role-to-instance-profile --instance-profile-name MyRoleA --role-name MyRoleA (remove the other role first: a profile holds one role)
@@ -169,7 +169,7 @@ fn corpus_fixes() {
           · instance profile arn:aws:iam::111111111111:instance-profile/MyRoleA is not registered in the workspace
           · cluster 0101-000000-corpus uses instance profile arn:aws:iam::111111111111:instance-profile/MyRoleA
           · cluster 0101-000000-corpus has the S3A AssumeRole keys for every bucket
-          fix: register it: POST /api/2.0/instance-profiles/add {"instance_profile_arn": "arn:aws:iam::111111111111:instance-profile/MyRoleA"} (Admin Console > Instance profiles; `cargo xtask provision` does)
+          fix: register it: POST /api/2.0/instance-profiles/add {"instance_profile_arn": "arn:aws:iam::111111111111:instance-profile/MyRoleA"} (Admin Console > Instance profiles; `xacct provision` does)
     "##]].assert_eq(&text);
 }
 

@@ -1116,7 +1116,7 @@ fn owners(n: usize) -> (Flow, Observed) {
         .collect();
     let mut observed = fresh();
     for i in 0..n {
-        observed.buckets.insert(format!("bucket-{i}"), BucketState { policy: None });
+        observed.buckets.insert(format!("bucket-{i}"), BucketState { policy: None, ownership: None });
     }
     (Flow::new(region, deployment, owners).unwrap(), observed)
 }

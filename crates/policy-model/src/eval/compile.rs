@@ -335,7 +335,7 @@ fn resource_pattern(text: &str, variables: bool) -> ResourcePattern {
 fn principal_items(statement: &str, p: &Principal) -> Result<Vec<PrincipalItem>, CompileError> {
     let map = match p {
         Principal::Star(s) if s == "*" => return Ok(vec![PrincipalItem::Wildcard]),
-        // A bare string other than `*` is read as `{"AWS": s}` (DESIGN.md, the `simulate` case
+        // A bare string other than `*` is read as `{"AWS": s}` (docs/, the `simulate` case
         // format). AWS refuses such a document when it is written, and `validate` says so.
         Principal::Star(s) => return Ok(vec![aws_principal(s)]),
         Principal::Map(map) => map,

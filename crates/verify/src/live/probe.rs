@@ -240,7 +240,7 @@ impl Probes<'_> {
     fn disagree(&mut self, what: String) {
         self.warnings.push(format!(
             "disagreement: {what}. Against the emulator this is expected where moto does not enforce a permission \
-             (bucket policies, cross-account trust, the cross-account rule; see DESIGN.md)"
+             (bucket policies, cross-account trust, the cross-account rule; see docs/emulators.md)"
         ));
     }
 

@@ -32,8 +32,12 @@ pub(super) fn simulate(input: &Path, output: Output, out: &mut dyn Write) -> Out
 pub(super) fn render(config: &Config, what: &str, format: &str, output: Output, out: &mut dyn Write) -> Outcome {
     let what = what.parse::<spark_conf::What>().map_err(|e| Failure::Usage(e.to_string()))?;
     let diagram_format = format.parse().map_err(|e| Failure::Usage(format!("{e}")))?;
-    // The diagram shows each link's status from the offline evaluation, which needs no credentials.
-    let link_status = super::verify::link_status(&crate::chain::offline_report(config));
+    // The diagram shows each link's status from the offline evaluation, which needs no
+    // credentials; the other targets need no evaluation at all.
+    let link_status = match what {
+        spark_conf::What::Diagram => super::verify::link_status(&crate::chain::offline_report(config)),
+        _ => Default::default(),
+    };
     let opts = spark_conf::RenderOptions { diagram_format, link_status, ..Default::default() };
     let text = spark_conf::render(&config.flow, what, &opts);
     match output {
