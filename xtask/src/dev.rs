@@ -46,6 +46,13 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
             // The oracle compares the evaluator with iam-simulate and calls no emulator.
             eprintln!("== oracle::* ran in the first pass and uses no emulator: skipped");
             nextest.args(["--skip", "oracle::"]);
+            eprintln!(
+                "== {}: their subject is the network layer or the Databricks stand-in: skipped",
+                SECOND_PASS_SKIPS.join(", ")
+            );
+            for name in SECOND_PASS_SKIPS {
+                nextest.args(["--skip", name]);
+            }
         }
         let status = nextest
             .env("XACCT_EMULATOR", backend.name())
@@ -61,6 +68,16 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     }
     Ok(code)
 }
+
+/// Tests the second backend does not repeat: AWS is only their backdrop, and what they prove
+/// (retries under a fault proxy, Databricks failures and their re-runs) does not depend on the
+/// emulator. They are the slowest e2e tests, and the first pass runs them against moto.
+const SECOND_PASS_SKIPS: [&str; 4] = [
+    "lossy::",
+    "faults::a_rerun_after_any_failed_databricks_write_converges",
+    "faults::databricks_throttling_and_iam_lag_succeed_after_retries",
+    "cluster::destroy_that_cannot_read_the_cluster",
+];
 
 /// `args` with a filterset that keeps only the e2e binary, the caller's `-E`/`--filterset`
 /// folded into it: nextest runs the union of several filtersets, and `-p xacct-e2e` instead of
