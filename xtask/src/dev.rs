@@ -17,7 +17,7 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
         ensure_backend_venv(*backend)?;
     }
     // nextest does not run doctests; they need no emulator, so they run once, first.
-    let doctests = Command::new(cargo())
+    let doctests = cargo_command()
         .args(["test", "--doc", "--workspace", "--quiet"])
         .current_dir(testkit::workspace_root())
         .status()
@@ -27,7 +27,7 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     }
     let mut code = ExitCode::SUCCESS;
     for (pass, backend) in backends.into_iter().enumerate() {
-        let mut nextest = Command::new(cargo());
+        let mut nextest = cargo_command();
         nextest.args(["nextest", "run", "--no-fail-fast"]);
         nextest.arg("--workspace");
         if pass == 0 {
@@ -109,7 +109,7 @@ fn e2e_only(args: &[String]) -> Vec<String> {
 pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
     ensure_venv()?;
     let root = testkit::workspace_root();
-    let status = Command::new(cargo())
+    let status = cargo_command()
         .args(["bench", "--workspace"])
         .args(args)
         .current_dir(&root)
@@ -139,7 +139,7 @@ pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
 fn simulate_processes(root: &std::path::Path, oracle: &std::path::Path) -> anyhow::Result<ExitCode> {
     const CASES: u32 = 20_000;
     let file = std::env::temp_dir().join(format!("xacct-simulate-cases-{}.json", std::process::id()));
-    let status = Command::new(cargo())
+    let status = cargo_command()
         .args(["run", "--quiet", "-p", "policy-model", "--example", "bench_cases", "--"])
         .arg(CASES.to_string())
         .arg(&file)
@@ -190,6 +190,21 @@ fn ensure_backend_venv(backend: testkit::Backend) -> anyhow::Result<()> {
 /// The cargo target dir: `CARGO_TARGET_DIR`, or `target/` at the workspace root.
 fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| testkit::workspace_root().join("target"))
+}
+
+/// A child `cargo` without the variables `cargo run` set for xtask itself. `ring`'s build
+/// tracks `CARGO_MANIFEST_DIR`, so a build inherited from `cargo xtask` would differ from a plain
+/// one and the two would rebuild the TLS and SDK stack in turn (`cargo xtask test`, then
+/// `cargo xtask demo`, used to recompile it each time).
+fn cargo_command() -> Command {
+    let mut command = Command::new(cargo());
+    let inherited = ["CARGO_PKG_", "CARGO_MANIFEST_", "CARGO_CRATE_", "CARGO_BIN_", "CARGO_PRIMARY_PACKAGE"];
+    for (key, _) in std::env::vars_os() {
+        if key.to_str().is_some_and(|k| inherited.iter().any(|p| k.starts_with(p))) {
+            command.env_remove(&key);
+        }
+    }
+    command
 }
 
 fn cargo() -> PathBuf {
