@@ -555,8 +555,10 @@ pub(crate) fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>)
     }
 }
 
-/// The code and message of a failure, or the SDK's own description.
-pub(crate) fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
+/// The code and message of a failed SDK call in one line, or, when the reply carried none (a
+/// dispatch failure, an unparsable body), the SDK's error with its sources and the HTTP status.
+/// Every crate that reports an AWS failure words it through this one function.
+pub fn describe<E>(err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {

@@ -3,24 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata};
 use policy_model::{Flow, PolicyDocument};
 
 use crate::state::{Bucket, Cluster, Databricks, InstanceProfile, NamedPolicy, Role, State};
 
 use super::LiveInputs;
 
-/// The error's code and context, in one line.
-pub(crate) fn describe<E>(err: &E) -> String
-where
-    E: std::error::Error + ProvideErrorMetadata + 'static,
-{
-    let text = DisplayErrorContext(err).to_string();
-    match err.code() {
-        Some(code) if !text.contains(code) => format!("{code}: {text}"),
-        _ => text,
-    }
-}
+pub(crate) use aws_apply::accounts::describe;
 
 /// Reads everything the chain evaluation needs, through aws-apply's read-only
 /// [`observe_each`](aws_apply::observe_each): a resource whose read failed is
