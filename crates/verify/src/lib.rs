@@ -50,6 +50,7 @@
 
 mod chain;
 pub mod corpus;
+pub mod exposure;
 mod live;
 mod report;
 mod state;
