@@ -7,6 +7,7 @@
 mod apply;
 mod cli;
 mod cluster;
+mod exposure;
 mod faults;
 mod flow;
 mod foundation;

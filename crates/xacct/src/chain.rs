@@ -12,6 +12,7 @@ use crate::Error;
 pub fn offline_report(config: &Config) -> Report {
     let inputs = verify::OfflineInputs {
         bucket_policies: config.known.bucket_policies.clone(),
+        key_policies: config.known.key_policies.clone(),
         scps: config.known.scps.clone(),
         databricks: config
             .databricks

@@ -21,6 +21,16 @@ pub struct Config {
     pub databricks: Option<DatabricksSection>,
     /// Documents that exist outside xacct's reach, for `verify --offline`.
     pub known: KnownDocuments,
+    /// The `[exposure]` section: principals known and wanted.
+    pub exposure: ExposureSection,
+}
+
+/// `[exposure]`: what `xacct exposure` leaves out of its verdict.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExposureSection {
+    /// `accept`: principals that are known and wanted (ARNs, account IDs, organization IDs or
+    /// paths, service names, `*`). Their findings are still listed, marked accepted.
+    pub accept: Vec<String>,
 }
 
 /// Documents the config points at: SCP levels and bucket policies that already exist.
@@ -30,6 +40,10 @@ pub struct KnownDocuments {
     pub scps: Vec<Vec<PolicyDocument>>,
     /// Existing bucket policies by bucket name.
     pub bucket_policies: BTreeMap<String, PolicyDocument>,
+    /// Existing trust policies of bucket-owner roles by role ARN (`existing_trust_policy`).
+    pub trust_policies: BTreeMap<String, PolicyDocument>,
+    /// Existing key policies by key ARN (`existing_key_policy`).
+    pub key_policies: BTreeMap<String, PolicyDocument>,
 }
 
 /// The `[databricks]` section: where the workspace is and which cluster to configure.
@@ -159,12 +173,13 @@ pub enum LoadError {
     Invalid(Box<ConfigErrors>),
 }
 
-const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify"];
+const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify", "exposure"];
+const EXPOSURE_KEYS: &[&str] = &["accept"];
 const VERIFY_KEYS: &[&str] = &["scps"];
 const AWS_KEYS: &[&str] = &["region"];
 const DEPLOYMENT_KEYS: &[&str] = &["account_id", "aws_profile", "instance_role", "cross_account_role"];
-const OWNER_KEYS: &[&str] = &["account_id", "aws_profile", "role", "buckets"];
-const BUCKET_KEYS: &[&str] = &["name", "access", "kms_key_arn", "mount", "existing_policy"];
+const OWNER_KEYS: &[&str] = &["account_id", "aws_profile", "role", "buckets", "existing_trust_policy"];
+const BUCKET_KEYS: &[&str] = &["name", "access", "kms_key_arn", "mount", "existing_policy", "existing_key_policy"];
 const DATABRICKS_KEYS: &[&str] = &["host", "profile", "cluster_id", "new_cluster"];
 const NEW_CLUSTER_KEYS: &[&str] = &["cluster_name", "spark_version", "node_type_id", "num_workers"];
 
@@ -247,6 +262,8 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     }
 
     let databricks = root.get("databricks").and_then(|i| cx.table(i, "[databricks]")).map(|t| cx.databricks(t));
+    let exposure =
+        root.get("exposure").and_then(|i| cx.table(i, "[exposure]")).map(|t| cx.exposure(t)).unwrap_or_default();
     if let Some(verify) = root.get("verify").and_then(|i| cx.table(i, "[verify]")) {
         cx.known_keys(verify, VERIFY_KEYS, "[verify]");
         match verify.get("scps").map(|i| (i.as_array(), Cx::key_span(verify, "scps"))) {
@@ -292,7 +309,7 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     }
     let mut profiles: BTreeMap<AccountId, Option<String>> = accounts.into_iter().zip(profiles).collect();
     profiles.insert(flow.deployment().account_id.clone(), dep_profile);
-    Ok(Config { flow, profiles, databricks, known: cx.known })
+    Ok(Config { flow, profiles, databricks, known: cx.known, exposure })
 }
 
 /// Where each parsed owner's values are in the file, in the order of the parsed owners and buckets.
@@ -434,6 +451,11 @@ impl Cx<'_> {
         let account = self.account(t, place);
         let role = self.role(t, "role", place);
         let profile = self.opt_str(t, "aws_profile").map(|(s, _)| s);
+        if let (Some(account), Some(role)) = (&account, &role) {
+            if let Some(doc) = self.one_document(t, "existing_trust_policy", "trust policy") {
+                self.known.trust_policies.insert(policy_model::arn::role_arn(account, role), doc);
+            }
+        }
         let mut buckets = Vec::new();
         let mut spans = OwnerSpans { account: Self::key_span(t, "account_id"), buckets: Vec::new() };
         match t.get("buckets").map(|item| (item, tables(item))) {
@@ -504,10 +526,59 @@ impl Cx<'_> {
                 }
             }
         }
+        if let Some(doc) = self.one_document(t, "existing_key_policy", "key policy") {
+            match &kms {
+                Some(key) => {
+                    self.known.key_policies.insert(key.as_str().to_owned(), doc);
+                }
+                None if t.get("kms_key_arn").is_none() => self.error(
+                    Self::key_span(t, "existing_key_policy"),
+                    "`existing_key_policy` needs `kms_key_arn`: it is the policy of that key".to_owned(),
+                ),
+                None => {}
+            }
+        }
         match (name, access, kms_ok) {
             (Some(name), Some(access), true) => Some(Bucket { name, access, kms_key_arn: kms, mount }),
             _ => None,
         }
+    }
+
+    /// The one policy document in the file that `key` names, if the key is set.
+    fn one_document(&mut self, t: &dyn TableLike, key: &str, what: &str) -> Option<PolicyDocument> {
+        let (path, span) = self.opt_str(t, key)?;
+        let mut docs = self.documents(&path, span.clone())?;
+        match (docs.pop(), docs.is_empty()) {
+            (Some(doc), true) => Some(doc),
+            _ => {
+                self.error(span, format!("`{path}` must hold exactly one {what}"));
+                None
+            }
+        }
+    }
+
+    /// `[exposure]`: `accept` is an array of principals, each checked for its form.
+    fn exposure(&mut self, t: &dyn TableLike) -> ExposureSection {
+        self.known_keys(t, EXPOSURE_KEYS, "[exposure]");
+        let mut accept = Vec::new();
+        match t.get("accept").map(|i| (i.as_array(), Self::key_span(t, "accept"))) {
+            None => {}
+            Some((Some(list), _)) => {
+                for entry in list.iter() {
+                    let span = entry.span().unwrap_or(0..0);
+                    match entry.as_str().map(|s| (s, accept_problem(s))) {
+                        Some((s, None)) => accept.push(s.to_owned()),
+                        Some((s, Some(why))) => self.error(span, format!("`accept` entry `{s}` {why}")),
+                        None => self.error(span, "`accept` lists principals as strings".to_owned()),
+                    }
+                }
+            }
+            Some((None, span)) => self.error(
+                span,
+                "`accept` must be an array of principals, e.g. [\"arn:aws:iam::333333333333:root\"]".to_owned(),
+            ),
+        }
+        ExposureSection { accept }
     }
 
     fn databricks(&mut self, t: &dyn TableLike) -> DatabricksSection {
@@ -555,6 +626,42 @@ impl Cx<'_> {
             );
         }
         DatabricksSection { host, profile, cluster_id, new_cluster }
+    }
+}
+
+/// Why an `[exposure] accept` entry is not a principal an exposure finding can name, if it is not.
+fn accept_problem(entry: &str) -> Option<&'static str> {
+    let digits = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
+    let org_id = |s: &str| {
+        s.strip_prefix("o-").is_some_and(|rest| {
+            (10..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+    };
+    let ok = entry == "*"
+        || digits(entry)
+        || org_id(entry)
+        || entry.split_once('/').is_some_and(|(org, _)| org_id(org))
+        || entry.ends_with(".amazonaws.com")
+        || entry.ends_with(".amazonaws.com.cn")
+        || (entry.len() == 64 && entry.bytes().all(|b| b.is_ascii_hexdigit()));
+    if ok {
+        return None;
+    }
+    let parts: Vec<&str> = entry.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam" | "sts", "", account, resource]
+            if partition.starts_with("aws") && !resource.is_empty() =>
+        {
+            if digits(account) {
+                None
+            } else {
+                Some("has an account id that is not 12 digits")
+            }
+        }
+        ["arn", ..] => Some("is not an IAM or STS principal ARN (`arn:aws:iam::<account>:root`, `…:role/<name>`, `…:user/<name>`)"),
+        _ => Some(
+            "is not a principal: expected an ARN, a 12-digit account ID, an organization ID (`o-…`) or path, a service (`….amazonaws.com`) or `*`",
+        ),
     }
 }
 
@@ -732,6 +839,53 @@ cluster_id = "0123-456789-abcdefgh"
             expected `.`, `]`
         "#]],
         );
+    }
+
+    #[test]
+    fn exposure_accept_and_existing_documents() {
+        let with = |extra: &str| format!("{GOOD}\n[exposure]\n{extra}\n");
+        check(
+            &with(
+                r#"accept = ["arn:aws:iam::333333333333:root", "444444444444", "o-abc123def4", "o-abc123def4/r-ab12/*", "logging.s3.amazonaws.com", "*"]"#,
+            ),
+            expect_test::expect!["ok: 1 owner(s), 1 bucket(s)"],
+        );
+        let config = parse(&with(r#"accept = ["444444444444", "arn:aws:iam::555555555555:role/etl"]"#)).unwrap();
+        assert_eq!(config.exposure.accept, ["444444444444", "arn:aws:iam::555555555555:role/etl"]);
+        check(
+            &with("accept = [\"arn:aws:iam::3333:root\", \"partner\", 7, \"arn:aws:s3:::b\"]\nrefuse = []"),
+            expect_test::expect![[r#"
+                26:11: `accept` entry `arn:aws:iam::3333:root` has an account id that is not 12 digits
+                26:37: `accept` entry `partner` is not a principal: expected an ARN, a 12-digit account ID, an organization ID (`o-…`) or path, a service (`….amazonaws.com`) or `*`
+                26:48: `accept` lists principals as strings
+                26:51: `accept` entry `arn:aws:s3:::b` is not an IAM or STS principal ARN (`arn:aws:iam::<account>:root`, `…:role/<name>`, `…:user/<name>`)
+                27:1: unknown key `refuse` in [exposure]; expected one of `accept`
+            "#]],
+        );
+        check(
+            &with("accept = \"*\""),
+            expect_test::expect![[r#"
+            26:10: `accept` must be an array of principals, e.g. ["arn:aws:iam::333333333333:root"]
+        "#]],
+        );
+
+        let dir = tempfile::tempdir().unwrap();
+        let policy = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Old","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::777777777777:root"},"Action":"sts:AssumeRole"}]}"#;
+        std::fs::write(dir.path().join("trust.json"), policy).unwrap();
+        std::fs::write(dir.path().join("key.json"), policy).unwrap();
+        let text = GOOD
+            .replace("role = \"MyRoleB\"\n", "role = \"MyRoleB\"\nexisting_trust_policy = \"trust.json\"\n")
+            .replace("mount = true", "mount = true\n  existing_key_policy = \"key.json\"");
+        let config = parse_in(&text, Some(dir.path())).unwrap();
+        assert_eq!(config.known.trust_policies.keys().collect::<Vec<_>>(), ["arn:aws:iam::222222222222:role/MyRoleB"]);
+        assert_eq!(config.known.key_policies.keys().collect::<Vec<_>>(), ["arn:aws:kms:us-east-1:222222222222:key/k1"]);
+        let findings = parse_in(
+            &text.replace("  kms_key_arn = \"arn:aws:kms:us-east-1:222222222222:key/k1\"\n", ""),
+            Some(dir.path()),
+        )
+        .unwrap_err();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        assert!(findings[0].message.contains("`existing_key_policy` needs `kms_key_arn`"), "{findings:?}");
     }
 
     #[test]

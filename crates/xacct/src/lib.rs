@@ -35,6 +35,7 @@ pub mod chain;
 pub mod cli;
 pub mod config;
 mod error;
+pub mod exposure;
 pub mod reconcile;
 pub mod session;
 

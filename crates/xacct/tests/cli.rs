@@ -14,7 +14,7 @@ fn help_lists_the_product_commands() {
     let out = xacct(&["--help"]);
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
-    for command in ["plan", "provision", "verify", "destroy", "render", "simulate"] {
+    for command in ["plan", "provision", "verify", "exposure", "destroy", "render", "simulate"] {
         assert!(text.lines().any(|l| l.trim_start().starts_with(command)), "`{command}` missing from:\n{text}");
     }
     // The repo's task-runner commands are not the product's.

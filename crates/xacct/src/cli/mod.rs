@@ -5,10 +5,12 @@
 //! another write error is reported once with exit 1, and with `--output json` every outcome,
 //! usage errors included, is one JSON object on stdout.
 
+mod exposure;
 mod plan;
 mod render;
 mod verify;
 
+pub use exposure::print_exposure;
 pub use verify::{link_status, print_report};
 
 use std::ffi::OsString;
@@ -81,6 +83,16 @@ pub enum Command {
         #[arg(long)]
         on_cluster: bool,
     },
+    /// Who, beyond the chain, the bucket, trust and key policies let in; exit 1 on findings.
+    Exposure {
+        /// The config and the output format.
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Examine the documents provision would leave (ours merged into the config's existing
+        /// policies); no credentials needed.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Remove what xacct created and its statements in shared policies.
     Destroy {
         /// The config and the output format.
@@ -123,6 +135,7 @@ impl Command {
             Command::Plan(c)
             | Command::Provision { config: c, .. }
             | Command::Verify { config: c, .. }
+            | Command::Exposure { config: c, .. }
             | Command::Destroy { config: c, .. }
             | Command::Render { config: c, .. } => c.output,
             Command::Simulate { output, .. } => *output,
@@ -270,6 +283,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Outcome {
         Command::Verify { config: c, offline, on_cluster } => {
             verify::verify(load(&c, out)?, offline, on_cluster, c.output, out)
         }
+        Command::Exposure { config: c, offline } => exposure::exposure(load(&c, out)?, offline, c.output, out),
         Command::Destroy { config: c, yes } => {
             let config = load(&c, out)?;
             plan::refuse_without_tty(yes, "destroy")?;
