@@ -14,4 +14,5 @@ mod foundation;
 mod lossy;
 mod multi;
 mod oracle;
+mod report;
 mod verify;

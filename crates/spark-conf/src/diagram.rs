@@ -10,6 +10,9 @@ use policy_model::{Flow, KmsKeyArn};
 
 pub use policy_model::chain::{link, link_ids, LinkStatus};
 
+mod svg;
+pub use svg::{escape_markup, svg};
+
 fn mark(status: LinkStatus) -> &'static str {
     match status {
         LinkStatus::Pass => "✔ pass",

@@ -7,7 +7,7 @@
 //! - [`databricks`]: the cluster Spark conf, the notebook snippets, the mount, and the commands
 //!   xacct runs on a cluster;
 //! - [`s3a`]: the open-source Hadoop equivalent (`AssumedRoleCredentialProvider`);
-//! - [`diagram`]: the chain as Mermaid or dot, with link ids shared with `verify`;
+//! - [`diagram`]: the chain as Mermaid, dot or an inline SVG, with link ids shared with `verify`;
 //! - [`check`](mod@check): parsing and checking Spark conf text.
 //!
 //! **Invariants:** the S3A key rule is [`policy_model::chain::s3a`]'s, the one `verify` checks a
@@ -86,7 +86,7 @@ pub use databricks::{
     mount_scala, notebook_python, notebook_scala, spark_conf_json, spark_conf_lines, spark_conf_map,
     unmount_command_python,
 };
-pub use diagram::{link, link_ids, DiagramFormat, LinkStatus, UnknownName};
+pub use diagram::{link, link_ids, svg, DiagramFormat, LinkStatus, UnknownName};
 pub use keys::{python_str, scala_str, uses_per_bucket_keys};
 pub use s3a::{core_site_xml, s3a_settings, spark_defaults_conf, S3aOptions, SessionName, SessionNameError};
 

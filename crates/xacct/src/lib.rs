@@ -37,6 +37,7 @@ pub mod config;
 mod error;
 pub mod exposure;
 pub mod reconcile;
+pub mod report;
 pub mod session;
 
 pub use error::Error;

@@ -107,7 +107,7 @@ pub enum Command {
         /// The config and the output format.
         #[command(flatten)]
         config: ConfigArg,
-        /// policies, spark-conf, notebook-scala, notebook-python, mount, s3a or diagram.
+        /// policies, spark-conf, notebook-scala, notebook-python, mount, s3a, diagram or report.
         #[arg(long, required_unless_present = "check", conflicts_with = "check")]
         what: Option<String>,
         /// Diagram format: mermaid or dot.

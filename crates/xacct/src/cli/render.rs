@@ -30,7 +30,19 @@ pub(super) fn simulate(input: &Path, output: Output, out: &mut dyn Write) -> Out
 
 /// `render --what W`: the text for one target.
 pub(super) fn render(config: &Config, what: &str, format: &str, output: Output, out: &mut dyn Write) -> Outcome {
-    let what = what.parse::<spark_conf::What>().map_err(|e| Failure::Usage(e.to_string()))?;
+    // The report joins verify and exposure, which spark-conf knows nothing of.
+    if what == "report" {
+        let page = crate::report::offline_html(config);
+        match output {
+            Output::Text => write!(out, "{page}")?,
+            Output::Json => writeln!(out, "{}", serde_json::json!({ "what": "report", "text": page }))?,
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let what = what.parse::<spark_conf::What>().map_err(|_| {
+        let names: Vec<&str> = spark_conf::What::ALL.iter().map(|w| w.name()).chain(["report"]).collect();
+        Failure::Usage(format!("unknown render target `{what}`; expected one of {}", names.join(", ")))
+    })?;
     let diagram_format = format.parse().map_err(|e| Failure::Usage(format!("{e}")))?;
     // The diagram shows each link's status from the offline evaluation, which needs no
     // credentials; the other targets need no evaluation at all.
