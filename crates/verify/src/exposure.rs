@@ -53,6 +53,8 @@ use serde::Serialize;
 
 use crate::state::State;
 
+pub mod corpus;
+
 /// What kind of resource a finding is on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

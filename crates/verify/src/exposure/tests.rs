@@ -247,3 +247,35 @@ fn json_shape() {
     expect![[r#"{"ok":false,"findings":[{"resource":"arn:aws:kms:us-east-1:222222222222:key/data","kind":"kms","principal":"arn:aws:iam::888888888888:root","principal_kind":"account","actions":["kms:Decrypt"],"statement":"PartnerDecrypt","conditions":"","accepted":false}],"unchecked":[]}"#]]
     .assert_eq(&json);
 }
+
+/// The corpus: each case alone, then every case of a kind in one document, gives its findings.
+#[test]
+fn corpus_cases_alone_and_together() {
+    let flow = corpus::flow(KEY);
+    let cases = super::corpus::cases(&flow);
+    assert!(cases.iter().all(|c| !c.statements.is_empty()), "a corpus case does not parse");
+    let run = |chosen: &[super::corpus::Case]| -> Vec<String> {
+        let mut inputs = OfflineInputs::default();
+        let bucket = super::corpus::planted(chosen, ResourceKind::Bucket, None);
+        inputs.bucket_policies.insert(corpus::BUCKET.to_owned(), bucket);
+        let key = super::corpus::planted(chosen, ResourceKind::Kms, Some(&default_key_policy_doc()));
+        inputs.key_policies.insert(KEY.to_owned(), key);
+        let mut state = State::offline(&flow, &inputs);
+        let trust = super::corpus::planted(chosen, ResourceKind::Trust, None);
+        let ours = policy_model::build::owner_trust_policy(&flow);
+        let trust = merge::merge(Some(&trust), &ours.statement, merge::TRUST_POLICY_LIMIT).unwrap();
+        state.roles.insert(flow.owners()[0].role_arn(), Role { trust, policies: Vec::new() });
+        let mut got: Vec<String> = exposure(&flow, &state, &[]).findings.iter().map(super::corpus::brief).collect();
+        got.sort();
+        got
+    };
+    for case in &cases {
+        let mut want = case.expected.clone();
+        want.sort();
+        assert_eq!(run(std::slice::from_ref(case)), want, "{}", case.name);
+    }
+    let mut all: Vec<String> = cases.iter().flat_map(|c| c.expected.clone()).collect();
+    all.sort();
+    assert_eq!(run(&cases), all);
+    assert!(all.len() >= 8, "{all:?}");
+}
