@@ -6,8 +6,9 @@
 //!
 //! This crate is the product: [`config`] loads and checks the file (every problem at once, with
 //! line and column, before any call), [`session`] holds the connections, [`reconcile`] plans and
-//! applies both sides, [`chain`] builds the verify report, and [`cli`] is the command line that
-//! the `xacct` binary runs.
+//! applies both sides, [`chain`] builds the verify report, [`exposure`] lists who else the
+//! documents let in, [`report`] renders both as one HTML page, and [`cli`] is the command line
+//! that the `xacct` binary runs.
 //!
 //! ```
 //! let text = r#"
