@@ -333,6 +333,21 @@ struct Subject<'a> {
     stranger: &'a str,
 }
 
+/// One request asked of a resource, for one Allow statement.
+struct Ask<'a> {
+    statement: &'a Statement,
+    /// The statement's Sid, or its index.
+    id: &'a str,
+    action: &'a str,
+    resource: &'a str,
+}
+
+/// The resource's compiled policy, and the permissive identity policy every candidate holds.
+struct Policies<'p> {
+    resource: &'p CompiledPolicy,
+    own: &'p CompiledPolicy,
+}
+
 /// A principal to evaluate, as the statement names it.
 struct Candidate {
     display: String,
@@ -395,6 +410,7 @@ impl Subject<'_> {
             Some(p) => p.labeled("the candidate's own identity policy"),
             None => return,
         };
+        let policies = Policies { resource: &policy, own: &own };
         let requests = self.requests(doc);
         // (statement, principal, kind) to the actions allowed, keeping the statement's order.
         let mut found: BTreeMap<(usize, String, PrincipalKind), (BTreeSet<String>, String)> = BTreeMap::new();
@@ -405,11 +421,8 @@ impl Subject<'_> {
             let id = statement.sid.clone().filter(|s| !s.is_empty()).unwrap_or_else(|| index.to_string());
             for candidate in self.candidates(statement) {
                 for (action, resource) in &requests {
-                    let Some((kind, display)) =
-                        self.allowed(&candidate, statement, &id, action, resource, &policy, &own)
-                    else {
-                        continue;
-                    };
+                    let ask = Ask { statement, id: &id, action, resource };
+                    let Some((kind, display)) = self.allowed(&candidate, &ask, &policies) else { continue };
                     found
                         .entry((index, display, kind))
                         .or_insert_with(|| (BTreeSet::new(), id.clone()))
@@ -436,21 +449,16 @@ impl Subject<'_> {
 
     /// Whether `candidate` is allowed `action` on `resource` through statement `id`: the kind and
     /// the principal to report.
-    #[expect(clippy::too_many_arguments, reason = "one evaluation's inputs, all needed")]
     fn allowed(
         &self,
         candidate: &Candidate,
-        statement: &Statement,
-        id: &str,
-        action: &str,
-        resource: &str,
-        policy: &CompiledPolicy,
-        own: &CompiledPolicy,
+        ask: &Ask<'_>,
+        policies: &Policies<'_>,
     ) -> Option<(PrincipalKind, String)> {
-        let condition = statement.condition.as_ref();
+        let condition = ask.statement.condition.as_ref();
         let plain = [Context::new(), condition.map(|c| witness(c, false)).unwrap_or_default()];
         for probe in &candidate.probes {
-            let by = |context: &Context| self.decides(probe, action, resource, context.clone(), policy, own, id);
+            let by = |context: &Context| self.decides(probe, ask, context.clone(), policies);
             if plain.iter().any(by) {
                 return Some((candidate.kind, candidate.display.clone()));
             }
@@ -466,22 +474,16 @@ impl Subject<'_> {
         None
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one evaluation's inputs, all needed")]
-    fn decides(
-        &self,
-        probe: &str,
-        action: &str,
-        resource: &str,
-        context: Context,
-        policy: &CompiledPolicy,
-        own: &CompiledPolicy,
-        id: &str,
-    ) -> bool {
-        let Ok(request) = Request::new(probe, action, resource, Some(self.account), context) else { return false };
-        let set = PolicySet { identity: vec![own], resource: Some(policy), ..PolicySet::default() };
+    /// Whether `probe` is allowed the request under `context`, with `ask`'s statement among
+    /// the resource statements that allow it.
+    fn decides(&self, probe: &str, ask: &Ask<'_>, context: Context, policies: &Policies<'_>) -> bool {
+        let Ok(request) = Request::new(probe, ask.action, ask.resource, Some(self.account), context) else {
+            return false;
+        };
+        let set = PolicySet { identity: vec![policies.own], resource: Some(policies.resource), ..PolicySet::default() };
         let decision = eval::evaluate(&request, &set);
         decision.decision == Outcome::Allowed
-            && decision.matched.iter().any(|m| m.kind == PolicyKind::Resource && m.statement == id)
+            && decision.matched.iter().any(|m| m.kind == PolicyKind::Resource && m.statement == ask.id)
     }
 
     /// The principals an Allow statement names, less the chain's own and the owner's account.
