@@ -135,6 +135,9 @@ accept = ["o-abc123def4"]
         assert!(dom.contains(&format!("data-node=\"{node}\"")), "node {node} missing");
     }
     assert_eq!(dom.matches("<g class=\"edge\"").count(), 7, "{dom}");
+    // The bucket's node says who else its policy lets in.
+    assert!(dom.contains("<g class=\"node alert\" data-node=\"bucket0\">"), "{dom}");
+    assert!(dom.contains("also lets in: arn:aws:iam::444444444444:root, *, o-abc123def4 (accepted)"), "{dom}");
 
     let shot = out_dir.join("report.png");
     let _ = std::fs::remove_file(&shot);

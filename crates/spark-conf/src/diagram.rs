@@ -11,7 +11,7 @@ use policy_model::{Flow, KmsKeyArn};
 pub use policy_model::chain::{link, link_ids, LinkStatus};
 
 mod svg;
-pub use svg::{escape_markup, svg};
+pub use svg::{escape_markup, svg, svg_with_notes, Note};
 
 fn mark(status: LinkStatus) -> &'static str {
     match status {

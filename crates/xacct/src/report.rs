@@ -22,7 +22,7 @@ pub fn offline_html(config: &Config) -> String {
 pub fn html(config: &Config, report: &Report, exposure: &Exposure, source: &str) -> String {
     let flow = &config.flow;
     let statuses = report.statuses().into_iter().collect();
-    let diagram = spark_conf::svg(flow, &statuses);
+    let diagram = spark_conf::diagram::svg_with_notes(flow, &statuses, &notes(exposure));
     let n = report.summary();
     let (verdict, verdict_class) = match report.verdict() {
         Verdict::Ok => ("Chain OK", "pass"),
@@ -77,7 +77,7 @@ pub fn html(config: &Config, report: &Report, exposure: &Exposure, source: &str)
         let fix = link.fix.as_deref().map_or_else(String::new, |f| format!("<pre>{}</pre>", esc(f)));
         let _ = writeln!(
             out,
-            "<tr class=\"link {status}\" data-link=\"{}\" data-status=\"{status}\"><td class=\"status\">{}</td><td><code>{}</code></td><td><code>{}</code> → <code>{}</code></td><td><code>{}</code></td><td><ul>{evidence}</ul></td><td class=\"fix\">{fix}</td></tr>",
+            "<tr class=\"link {status}\" data-link=\"{}\" data-status=\"{status}\"><td class=\"status\">{}</td><td class=\"id\"><code>{}</code></td><td class=\"who\"><code>{}</code> → <code>{}</code></td><td class=\"action\"><code>{}</code></td><td><ul>{evidence}</ul></td><td class=\"fix\">{fix}</td></tr>",
             esc(&link.id),
             status_mark(link.status),
             esc(&link.id),
@@ -137,6 +137,32 @@ pub fn html(config: &Config, report: &Report, exposure: &Exposure, source: &str)
     out
 }
 
+/// One line per resource with findings for its node in the picture: who else gets in, red while
+/// any of them is not accepted.
+fn notes(exposure: &Exposure) -> Vec<spark_conf::diagram::Note> {
+    let mut by_resource: std::collections::BTreeMap<&str, Vec<&verify::exposure::Finding>> = Default::default();
+    for f in &exposure.findings {
+        by_resource.entry(f.resource.as_str()).or_default().push(f);
+    }
+    by_resource
+        .into_iter()
+        .map(|(resource, findings)| {
+            let mut principals: Vec<String> = Vec::new();
+            for f in &findings {
+                let shown = if f.accepted { format!("{} (accepted)", f.principal) } else { f.principal.clone() };
+                if !principals.contains(&shown) {
+                    principals.push(shown);
+                }
+            }
+            spark_conf::diagram::Note {
+                resource: resource.to_owned(),
+                text: format!("⚠ also lets in: {}", principals.join(", ")),
+                alert: findings.iter().any(|f| !f.accepted),
+            }
+        })
+        .collect()
+}
+
 fn status_mark(status: Status) -> &'static str {
     match status {
         Status::Pass => "✔ pass",
@@ -167,6 +193,9 @@ tr.skipped td.status { color: #757575; }
 tr.unchecked td.status { color: #ef6c00; }
 tr.finding.accepted { color: #757575; }
 .help { color: #546e7a; }
+td.id { min-width: 9rem; }
+td.who { min-width: 20rem; }
+td.action { min-width: 12rem; }
 </style>
 "#;
 
@@ -214,6 +243,8 @@ accept = ["arn:aws:iam::444444444444:root"]
         // Statement ids come from foreign documents: they are text, never markup.
         assert!(page.contains("Public&lt;script&gt;") && !page.contains("<script"));
         assert!(page.contains("<svg ") && page.contains("data-node=\"roleA\""));
+        assert!(page.contains("<g class=\"node alert\" data-node=\"bucket0\">"), "{page}");
+        assert!(page.contains("⚠ also lets in: arn:aws:iam::444444444444:root (accepted), *"), "{page}");
         assert!(page.contains("Exposed beyond the chain: 1 finding, 1 accepted"));
         // Self-contained: the only URL is the SVG namespace, which is a name, not a fetch.
         let urls: Vec<&str> = page.match_indices("http").map(|(i, _)| &page[i..(i + 30).min(page.len())]).collect();

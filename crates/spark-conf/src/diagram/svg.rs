@@ -41,10 +41,41 @@ fn width(text: &str) -> f64 {
     text.chars().count() as f64 * CHAR
 }
 
+/// A line added to the node of a resource of the chain, such as who else its policy lets in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// The resource: a role ARN, a key ARN, or a bucket as `arn:aws:s3:::<name>`.
+    pub resource: String,
+    /// The line to add.
+    pub text: String,
+    /// Draw it (and the node's border) in red.
+    pub alert: bool,
+}
+
 /// An SVG picture of the chain; each edge is coloured by the worst status of its links and
 /// labelled with what it grants and those statuses.
 pub fn svg(flow: &Flow, status: &BTreeMap<String, LinkStatus>) -> String {
-    let nodes = nodes(flow);
+    svg_with_notes(flow, status, &[])
+}
+
+/// [`svg`] with `notes` added to the nodes of their resources; a note whose resource is not a
+/// node of the chain is left out.
+pub fn svg_with_notes(flow: &Flow, status: &BTreeMap<String, LinkStatus>, notes: &[Note]) -> String {
+    let mut nodes = nodes(flow);
+    // A role or key node carries its ARN as a line; a bucket node is headed `bucket <name>`.
+    let mut alert = vec![false; nodes.len()];
+    let mut noted = vec![0usize; nodes.len()];
+    for note in notes {
+        let heading = note.resource.strip_prefix("arn:aws:s3:::").map(|name| format!("bucket {name}"));
+        let found = nodes.iter().position(|n| {
+            n.lines.iter().skip(1).any(|l| *l == note.resource) || heading.as_ref().is_some_and(|h| n.lines[0] == *h)
+        });
+        if let Some(i) = found {
+            nodes[i].lines.push(note.text.clone());
+            noted[i] += 1;
+            alert[i] |= note.alert;
+        }
+    }
     let edges = edges(flow);
     let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
     let pairs: Vec<Option<(usize, usize)>> =
@@ -172,21 +203,28 @@ pub fn svg(flow: &Flow, status: &BTreeMap<String, LinkStatus>) -> String {
     out.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="context-stroke"/></marker></defs>"##);
     out.push('\n');
     out.push_str(&drawn);
-    for (n, p) in nodes.iter().zip(&placed) {
+    for (i, (n, p)) in nodes.iter().zip(&placed).enumerate() {
+        let (border, class) = if alert[i] { ("#c62828", "node alert") } else { ("#37474f", "node") };
         let _ = write!(
             out,
-            r##"<g class="node" data-node="{}"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="6" fill="#f5f7fa" stroke="#37474f"/>"##,
+            r##"<g class="{class}" data-node="{}"><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="6" fill="#f5f7fa" stroke="{border}"/>"##,
             escape_markup(&n.id),
             p.x,
             p.y,
             p.w,
             p.h
         );
+        let first_note = n.lines.len() - noted[i];
         for (k, line) in n.lines.iter().enumerate() {
             let weight = if k == 0 { r#" font-weight="bold""# } else { "" };
+            let fill = match (k >= first_note, alert[i]) {
+                (true, true) => "#c62828",
+                (true, false) => "#757575",
+                _ => "#263238",
+            };
             let _ = write!(
                 out,
-                r##"<text x="{:.1}" y="{:.1}" fill="#263238"{weight}>{}</text>"##,
+                r##"<text x="{:.1}" y="{:.1}" fill="{fill}"{weight}>{}</text>"##,
                 p.x + PAD,
                 p.y + PAD / 2.0 + LINE * (k as f64 + 0.75),
                 escape_markup(line)
@@ -284,6 +322,26 @@ mod tests {
                 kms0
                 #546e7a #546e7a #546e7a #546e7a #546e7a #546e7a #546e7a #546e7a #546e7a"#]],
         );
+    }
+
+    #[test]
+    fn notes_mark_their_nodes() {
+        let notes = [
+            Note { resource: "arn:aws:s3:::my-bucket".to_owned(), text: "also lets in: *".to_owned(), alert: true },
+            Note {
+                resource: "arn:aws:iam::222222222222:role/MyRoleB".to_owned(),
+                text: "also trusts: o-1 (accepted)".to_owned(),
+                alert: false,
+            },
+            Note { resource: "arn:aws:s3:::elsewhere".to_owned(), text: "left out".to_owned(), alert: true },
+        ];
+        let svg = svg_with_notes(&one_owner(), &BTreeMap::new(), &notes);
+        assert!(svg.contains(r##"<g class="node alert" data-node="bucket0"><rect"##), "{svg}");
+        assert!(svg.contains(r##"fill="#c62828">also lets in: *</text>"##), "{svg}");
+        assert!(svg.contains(r##"<g class="node" data-node="roleB0">"##));
+        assert!(svg.contains(r##"fill="#757575">also trusts: o-1 (accepted)</text>"##));
+        assert!(!svg.contains("left out"));
+        assert_eq!(svg.matches("node alert").count(), 1);
     }
 
     #[test]
