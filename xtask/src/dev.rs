@@ -105,12 +105,14 @@ fn e2e_only(args: &[String]) -> Vec<String> {
 }
 
 /// The criterion benches, then iam-simulate timed on the evaluator bench's case in the same
-/// run, so that the ratio between the two engines comes from one machine state.
+/// run, so that the ratio between the two engines comes from one machine state. The benches
+/// run in the one dev profile, as the product and the tests are built: the pure crates are
+/// optimized there, and a release build would compile the SDK stack a second time.
 pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
     ensure_venv()?;
     let root = testkit::workspace_root();
     let status = cargo_command()
-        .args(["bench", "--workspace"])
+        .args(["bench", "--workspace", "--profile", "dev"])
         .args(args)
         .current_dir(&root)
         .status()
@@ -131,7 +133,86 @@ pub fn bench(args: &[String]) -> anyhow::Result<ExitCode> {
     if !status.success() {
         return Ok(exit_code(status));
     }
-    simulate_processes(&root, &oracle)
+    let code = simulate_processes(&root, &oracle)?;
+    scale_processes()?;
+    Ok(code)
+}
+
+/// `verify --offline` and every `render` target as whole processes, from 500 to 5,000 owners
+/// with one bucket each and 5,000 buckets under one owner: wall time and peak memory, to show
+/// that the cost grows in proportion to the config.
+fn scale_processes() -> anyhow::Result<()> {
+    let dir = tempfile_dir("xacct-scale")?;
+    let exe = std::env::current_exe()?;
+    let mut commands: Vec<(String, Vec<String>)> =
+        vec![("verify --offline".into(), vec!["verify".into(), "--offline".into()])];
+    for what in spark_conf::What::ALL {
+        commands.push((format!("render {}", what.name()), vec!["render".into(), "--what".into(), what.name().into()]));
+    }
+    eprintln!("\nwhole processes on generated configs (wall time, peak memory):");
+    for (owners, buckets) in [(500, 1), (1_000, 1), (2_000, 1), (5_000, 1), (1, 5_000)] {
+        let config = dir.join(format!("{owners}x{buckets}.toml"));
+        std::fs::write(&config, scale_config(owners, buckets))?;
+        for (name, args) in &commands {
+            let start = std::time::Instant::now();
+            let child = Command::new(&exe)
+                .args(args)
+                .arg("--config")
+                .arg(&config)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .context("could not start")?;
+            let (code, peak_kb) = wait_with_peak_memory(child)?;
+            eprintln!(
+                "  {owners:>5} owners x {buckets:>4} buckets  {name:<24} {:>7.3} s  {:>5.0} MB  exit {code}",
+                start.elapsed().as_secs_f64(),
+                peak_kb as f64 / 1024.0,
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// A config of `owners` bucket owners with `buckets` buckets each.
+fn scale_config(owners: usize, buckets: usize) -> String {
+    let mut text = String::from(
+        "[aws]\nregion = \"us-east-1\"\n\n[deployment]\naccount_id = \"111111111111\"\ninstance_role = \"MyRoleA\"\n",
+    );
+    for o in 0..owners {
+        text +=
+            &format!("\n[[bucket_owners]]\naccount_id = \"{}\"\nrole = \"MyRoleB\"\n", 200_000_000_000u64 + o as u64);
+        for b in 0..buckets {
+            text += &format!("  [[bucket_owners.buckets]]\n  name = \"bucket-{o}-{b}\"\n  access = \"read-write\"\n");
+        }
+    }
+    text
+}
+
+/// Waits for the child and returns its exit code and its peak resident set in KiB: the
+/// kernel's high-water mark (`VmHWM` in `/proc/<pid>/status`), read every few milliseconds
+/// until the child ends, so the last reading misses at most its final moments.
+fn wait_with_peak_memory(mut child: std::process::Child) -> anyhow::Result<(i32, u64)> {
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kb = 0;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok((status.code().unwrap_or(-1), peak_kb));
+        }
+        let hwm = std::fs::read_to_string(&status_file).ok().and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        });
+        peak_kb = peak_kb.max(hwm.unwrap_or(0));
+        std::thread::sleep(std::time::Duration::from_millis(3));
+    }
+}
+
+fn tempfile_dir(prefix: &str) -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }
 
 /// `simulate` against iam-simulate as whole processes on the same 20,000 cases

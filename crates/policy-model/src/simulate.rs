@@ -27,6 +27,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
 
 use serde::de::{self, Deserialize, Deserializer};
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
@@ -82,52 +84,59 @@ pub struct Summary {
 }
 
 /// Decides every case in `input` and writes the results to `out`.
+///
+/// A large batch is decided on every core: the cases are split into chunks in order, each
+/// chunk's results are written to its own buffer, and the buffers are written in order, so
+/// the output is the same whatever the number of threads.
 pub fn run(input: &str, format: Format, out: &mut dyn Write) -> Result<Summary, SimulateError> {
+    run_on(input, format, out, None)
+}
+
+/// [`run`] on `threads` threads, or as many as [`workers`] picks.
+fn run_on(input: &str, format: Format, out: &mut dyn Write, threads: Option<usize>) -> Result<Summary, SimulateError> {
     let batch = input.trim_start().starts_with('[');
     let cases: Vec<&RawValue> = if batch {
         serde_json::from_str(input).map_err(SimulateError::Json)?
     } else {
         vec![serde_json::from_str(input).map_err(SimulateError::Json)?]
     };
-    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
-    // First every case is read, so that the cache keeps only the policies that recur: a
-    // policy used once is compiled, used and dropped with its case.
-    let parsed: Vec<Result<Case<'_>, String>> = cases.iter().map(|raw| parse_case(raw.get())).collect();
-    let mut cache = Cache::default();
-    for case in parsed.iter().flatten() {
-        for_each_policy(case, &mut |slot, raw| *cache.uses.entry((slot, Source(raw.get()))).or_default() += 1);
+    let workers = threads.unwrap_or_else(|| workers(cases.len()));
+    // First every case is read and each policy's uses counted, so that only the policies
+    // that recur are compiled for the batch: a policy used once is compiled for its case's
+    // request alone, used and dropped with the case.
+    let read = in_chunks(cases, workers, |_, chunk| {
+        let cases: Vec<Result<Case<'_>, String>> = chunk.into_iter().map(|raw| parse_case(raw.get())).collect();
+        let mut uses = Uses::new();
+        for case in cases.iter().flatten() {
+            for_each_policy(case, &mut |slot, raw| *uses.entry((slot, Source::new(raw.get()))).or_default() += 1);
+        }
+        (cases, uses)
+    });
+    let mut parsed = Vec::new();
+    let mut uses = Uses::new();
+    for (cases, chunk_uses) in read {
+        parsed.extend(cases);
+        for (key, n) in chunk_uses {
+            *uses.entry(key).or_default() += n;
+        }
     }
-    let mut summary = Summary { cases: cases.len(), ..Summary::default() };
+    let recurring: Vec<(Slot, Source<'_>)> = uses.into_iter().filter(|&(_, n)| n > 1).map(|(key, _)| key).collect();
+    let compiled = in_chunks(recurring.clone(), workers, |_, keys| {
+        keys.into_iter().map(|(slot, text)| compile(slot, text.text, None)).collect::<Vec<_>>()
+    });
+    let shared: Shared<'_> = recurring.into_iter().zip(compiled.into_iter().flatten()).collect();
+    let decided = in_chunks(parsed, workers, |start, chunk| decide_chunk(start, chunk, &shared, format, batch));
+    let mut out = io::BufWriter::with_capacity(64 * 1024, out);
+    let mut summary = Summary { compiled: shared.len(), ..Summary::default() };
     if batch && format == Format::Json {
         out.write_all(b"[")?;
     }
-    for (i, case) in parsed.into_iter().enumerate() {
-        if batch && format == Format::Json && i > 0 {
-            out.write_all(b",")?;
-        }
-        let result = case.and_then(|case| prepare_case(case, &mut cache));
-        if result.is_err() {
-            summary.errors += 1;
-        }
-        match (format, result) {
-            (Format::Json, Ok(())) => {
-                let (request, set) = cache.current.take().ok_or_else(|| io::Error::other("no decision"))?;
-                let policies = cache.resolve(&set);
-                let d = eval::evaluate(&request, &policies);
-                serde_json::to_writer(&mut out, &Out(&d)).map_err(io::Error::from)?;
-            }
-            (Format::Text, Ok(())) => {
-                let (request, set) = cache.current.take().ok_or_else(|| io::Error::other("no decision"))?;
-                let policies = cache.resolve(&set);
-                let d = eval::evaluate(&request, &policies);
-                writeln!(out, "case {i}: {}", TextLine(&d))?;
-            }
-            (Format::Json, Err(message)) => {
-                let message = format!("case {i}: {message}");
-                serde_json::to_writer(&mut out, &ErrorOut(&message)).map_err(io::Error::from)?;
-            }
-            (Format::Text, Err(message)) => writeln!(out, "case {i}: error: {message}")?,
-        }
+    for chunk in decided {
+        let chunk = chunk?;
+        out.write_all(&chunk.text)?;
+        summary.cases += chunk.cases;
+        summary.errors += chunk.errors;
+        summary.compiled += chunk.compiled;
     }
     if batch && format == Format::Json {
         out.write_all(b"]")?;
@@ -136,8 +145,101 @@ pub fn run(input: &str, format: Format, out: &mut dyn Write) -> Result<Summary, 
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    summary.compiled = cache.policies.len() + cache.compiled_locally;
     Ok(summary)
+}
+
+/// How many threads decide a batch of `cases`: one for a small batch, else one per core.
+fn workers(cases: usize) -> usize {
+    const PER_THREAD: usize = 256;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    cores.min(cases / PER_THREAD).clamp(1, 16)
+}
+
+/// `f` on consecutive chunks of `items`, given each chunk's first index, on up to `workers`
+/// threads; the results in the chunks' order. Chunks are small, so a thread slowed by a
+/// busy machine holds up little.
+fn in_chunks<T: Send, R: Send>(items: Vec<T>, workers: usize, f: impl Fn(usize, Vec<T>) -> R + Sync) -> Vec<R> {
+    if workers <= 1 {
+        return vec![f(0, items)];
+    }
+    let size = items.len().div_ceil(workers * 8).max(1);
+    let mut chunks = Vec::new();
+    let mut items = items.into_iter();
+    let mut start = 0;
+    loop {
+        let chunk: Vec<T> = items.by_ref().take(size).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let len = chunk.len();
+        chunks.push(Mutex::new(Some((start, chunk))));
+        start += len;
+    }
+    let results: Vec<Mutex<Option<R>>> = chunks.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| {
+                while let Some(slot) = chunks.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    let Some((start, chunk)) = slot.lock().ok().and_then(|mut c| c.take()) else { continue };
+                    let result = f(start, chunk);
+                    let i = start / size;
+                    if let Some(mut r) = results.get(i).and_then(|r| r.lock().ok()) {
+                        *r = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    results.into_iter().filter_map(|r| r.into_inner().ok().flatten()).collect()
+}
+
+/// One chunk's results, written out.
+struct Chunk {
+    text: Vec<u8>,
+    cases: usize,
+    errors: usize,
+    compiled: usize,
+}
+
+/// Decides the cases of one chunk, whose first case has index `start`, into a buffer.
+fn decide_chunk(
+    start: usize,
+    cases: Vec<Result<Case<'_>, String>>,
+    shared: &Shared<'_>,
+    format: Format,
+    batch: bool,
+) -> io::Result<Chunk> {
+    let mut chunk = Chunk { text: Vec::with_capacity(cases.len() * 256), cases: cases.len(), errors: 0, compiled: 0 };
+    let out = &mut chunk.text;
+    for (i, case) in (start..).zip(cases) {
+        if batch && format == Format::Json && i > 0 {
+            out.push(b',');
+        }
+        let mut local = Vec::new();
+        let prepared = case.and_then(|case| prepare_case(case, shared, &mut local));
+        chunk.compiled += local.len();
+        match (format, prepared) {
+            (format, Ok((request, set))) => {
+                let policies = set.resolve(shared, &local);
+                let d = eval::evaluate(&request, &policies);
+                match format {
+                    Format::Json => serde_json::to_writer(&mut *out, &Out(&d)).map_err(io::Error::from)?,
+                    Format::Text => writeln!(out, "case {i}: {}", TextLine(&d))?,
+                }
+            }
+            (Format::Json, Err(message)) => {
+                chunk.errors += 1;
+                let message = format!("case {i}: {message}");
+                serde_json::to_writer(&mut *out, &ErrorOut(&message)).map_err(io::Error::from)?;
+            }
+            (Format::Text, Err(message)) => {
+                chunk.errors += 1;
+                writeln!(out, "case {i}: error: {message}")?;
+            }
+        }
+    }
+    Ok(chunk)
 }
 
 /// [`run`] into a string, JSON results.
@@ -384,15 +486,18 @@ impl fmt::Display for Slot {
     }
 }
 
-/// A policy's source text as a cache key, hashed over every byte eight at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Source<'a>(&'a str);
+/// A policy's source text as a cache key, with its hash computed once: over every byte,
+/// eight at a time, with FxHash's step (rotate, xor a word, multiply).
+#[derive(Debug, Clone, Copy)]
+struct Source<'a> {
+    text: &'a str,
+    hash: u64,
+}
 
-impl Hash for Source<'_> {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        // FxHash's step: rotate, xor a word, multiply.
+impl<'a> Source<'a> {
+    fn new(text: &'a str) -> Source<'a> {
         const K: u64 = 0x517c_c1b7_2722_0a95;
-        let bytes = self.0.as_bytes();
+        let bytes = text.as_bytes();
         let mut h = bytes.len() as u64;
         let mut chunks = bytes.chunks_exact(8);
         for chunk in &mut chunks {
@@ -403,89 +508,103 @@ impl Hash for Source<'_> {
         for &b in chunks.remainder() {
             h = (h.rotate_left(5) ^ u64::from(b)).wrapping_mul(K);
         }
-        state.write_u64(h);
+        Source { text, hash: h }
     }
 }
 
-/// Where a compiled policy is kept: among those that recur in the batch, or with its case.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PolicyRef {
-    Shared(usize),
+impl PartialEq for Source<'_> {
+    fn eq(&self, other: &Source<'_>) -> bool {
+        self.hash == other.hash && self.text == other.text
+    }
+}
+
+impl Eq for Source<'_> {}
+
+impl Hash for Source<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// How many cases hold each policy, by slot and text.
+type Uses<'a> = HashMap<(Slot, Source<'a>), u32>;
+
+/// The policies that more than one case of the batch holds, each compiled and checked once,
+/// by slot and text.
+type Shared<'a> = HashMap<(Slot, Source<'a>), Result<CompiledPolicy, String>>;
+
+/// Where a case's compiled policy is kept: among those that recur in the batch, or with the
+/// case.
+#[derive(Clone, Copy)]
+enum PolicyRef<'a> {
+    Shared(Slot, Source<'a>),
     Local(usize),
 }
 
 /// The policies of one case.
-struct CaseSet {
-    identity: Vec<PolicyRef>,
-    resource: Option<PolicyRef>,
-    boundaries: Vec<PolicyRef>,
-    session: Option<PolicyRef>,
-    scps: Vec<Vec<PolicyRef>>,
-    rcps: Vec<Vec<PolicyRef>>,
+struct CaseSet<'a> {
+    identity: Vec<PolicyRef<'a>>,
+    resource: Option<PolicyRef<'a>>,
+    boundaries: Vec<PolicyRef<'a>>,
+    session: Option<PolicyRef<'a>>,
+    scps: Vec<Vec<PolicyRef<'a>>>,
+    rcps: Vec<Vec<PolicyRef<'a>>>,
 }
 
-/// Every distinct policy of the batch, compiled and checked once.
-#[derive(Default)]
-struct Cache<'a> {
-    /// How many cases of the batch hold each policy.
-    uses: HashMap<(Slot, Source<'a>), u32>,
-    index: HashMap<(Slot, Source<'a>), usize>,
-    policies: Vec<Result<CompiledPolicy, String>>,
-    /// The policies of the current case that no other case holds.
-    local: Vec<CompiledPolicy>,
-    compiled_locally: usize,
-    /// The case just prepared by [`decide_case`].
-    current: Option<(Request, CaseSet)>,
-}
-
-impl<'a> Cache<'a> {
-    /// Compiles the policy unless it already is; the error names the policy.
-    fn ensure(&mut self, slot: Slot, raw: &'a RawValue) -> Result<PolicyRef, String> {
-        let key = (slot, Source(raw.get()));
-        if self.uses.get(&key).copied().unwrap_or(0) <= 1 {
-            self.compiled_locally += 1;
-            self.local.push(compile(slot, raw.get())?);
-            return Ok(PolicyRef::Local(self.local.len() - 1));
-        }
-        let policies = &mut self.policies;
-        let i = *self.index.entry(key).or_insert_with(|| {
-            policies.push(compile(slot, raw.get()));
-            policies.len() - 1
-        });
-        match &self.policies[i] {
-            Ok(_) => Ok(PolicyRef::Shared(i)),
-            Err(e) => Err(e.clone()),
-        }
-    }
-
-    fn get(&self, r: PolicyRef) -> Option<&CompiledPolicy> {
-        match r {
-            PolicyRef::Shared(i) => self.policies.get(i).and_then(|r| r.as_ref().ok()),
-            PolicyRef::Local(i) => self.local.get(i),
-        }
-    }
-
-    fn resolve(&self, set: &CaseSet) -> PolicySet<'_> {
-        let list = |keys: &[PolicyRef]| keys.iter().filter_map(|&k| self.get(k)).collect();
+impl<'a> CaseSet<'a> {
+    fn resolve<'s>(&self, shared: &'s Shared<'a>, local: &'s [CompiledPolicy]) -> PolicySet<'s> {
+        let get = |r: PolicyRef<'a>| match r {
+            PolicyRef::Shared(slot, text) => shared.get(&(slot, text)).and_then(|p| p.as_ref().ok()),
+            PolicyRef::Local(i) => local.get(i),
+        };
+        let list = |keys: &[PolicyRef<'a>]| keys.iter().filter_map(|&k| get(k)).collect();
         PolicySet {
-            identity: list(&set.identity),
-            resource: set.resource.and_then(|k| self.get(k)),
-            boundaries: list(&set.boundaries),
-            session: set.session.and_then(|k| self.get(k)),
-            scps: set.scps.iter().map(|l| list(l)).collect(),
-            rcps: set.rcps.iter().map(|l| list(l)).collect(),
+            identity: list(&self.identity),
+            resource: self.resource.and_then(get),
+            boundaries: list(&self.boundaries),
+            session: self.session.and_then(get),
+            scps: self.scps.iter().map(|l| list(l)).collect(),
+            rcps: self.rcps.iter().map(|l| list(l)).collect(),
         }
     }
 }
 
-fn compile(slot: Slot, text: &str) -> Result<CompiledPolicy, String> {
+/// The policy at `slot` for a case: the batch's compiled copy when it recurs, else compiled
+/// now, for `request` alone, into `local`. The error names the policy.
+fn ensure<'a>(
+    slot: Slot,
+    raw: &'a RawValue,
+    shared: &Shared<'a>,
+    request: &Request,
+    local: &mut Vec<CompiledPolicy>,
+) -> Result<PolicyRef<'a>, String> {
+    // With no recurring policy in the batch, a policy's text need not be hashed again.
+    if !shared.is_empty() {
+        let text = Source::new(raw.get());
+        match shared.get(&(slot, text)) {
+            Some(Ok(_)) => return Ok(PolicyRef::Shared(slot, text)),
+            Some(Err(e)) => return Err(e.clone()),
+            None => {}
+        }
+    }
+    local.push(compile(slot, raw.get(), Some(request))?);
+    Ok(PolicyRef::Local(local.len() - 1))
+}
+
+/// Reads and checks a policy, then compiles it: whole, or only the statements that can
+/// apply to `request` when it decides that one request.
+fn compile(slot: Slot, text: &str, request: Option<&Request>) -> Result<CompiledPolicy, String> {
     let doc: PolicyDocument = serde_json::from_str(text).map_err(|e| format!("`{slot}`: {e}"))?;
     let refused = refusals(&doc, slot.kind());
     if !refused.is_empty() {
         let list: Vec<String> = refused.iter().map(|f| format!("{}: {}", f.path, f.message)).collect();
         return Err(format!("`{slot}` would be refused by AWS: {}", list.join("; ")));
     }
-    CompiledPolicy::compile(&doc).map(|p| p.labeled(slot.to_string())).map_err(|e| format!("`{slot}`: {e}"))
+    let compiled = match request {
+        Some(request) => CompiledPolicy::compile_for(&doc, request),
+        None => CompiledPolicy::compile(&doc),
+    };
+    compiled.map(|p| p.labeled(slot.to_string())).map_err(|e| format!("`{slot}`: {e}"))
 }
 
 /// The kind of document a resource policy is, from the resource it guards.
@@ -533,38 +652,13 @@ fn for_each_policy<'a>(case: &Case<'a>, f: &mut dyn FnMut(Slot, &'a RawValue)) {
     }
 }
 
-/// Compiles a case's policies and prepares its request into `cache.current`.
-fn prepare_case<'a>(case: Case<'a>, cache: &mut Cache<'a>) -> Result<(), String> {
-    cache.local.clear();
+/// Prepares a case's request and finds or compiles its policies.
+fn prepare_case<'a>(
+    case: Case<'a>,
+    shared: &Shared<'a>,
+    local: &mut Vec<CompiledPolicy>,
+) -> Result<(Request, CaseSet<'a>), String> {
     let rkind = resource_kind(&case.resource.0);
-    let mut set = CaseSet {
-        identity: Vec::new(),
-        resource: None,
-        boundaries: Vec::new(),
-        session: None,
-        scps: Vec::new(),
-        rcps: Vec::new(),
-    };
-    for (i, raw) in case.identity_policies.iter().flatten().enumerate() {
-        set.identity.push(cache.ensure(Slot::Identity(i), raw)?);
-    }
-    if let Some(raw) = case.resource_policy {
-        set.resource = Some(cache.ensure(Slot::Resource(rkind), raw)?);
-    }
-    for (i, raw) in case.permission_boundaries.iter().flatten().enumerate() {
-        set.boundaries.push(cache.ensure(Slot::Boundary(i), raw)?);
-    }
-    if let Some(raw) = case.session_policy {
-        set.session = Some(cache.ensure(Slot::Session, raw)?);
-    }
-    for (l, level) in case.scps.iter().flatten().enumerate() {
-        let level = level.iter().enumerate().map(|(i, raw)| cache.ensure(Slot::Scp(l, i), raw));
-        set.scps.push(level.collect::<Result<_, _>>()?);
-    }
-    for (l, level) in case.rcps.iter().flatten().enumerate() {
-        let level = level.iter().enumerate().map(|(i, raw)| cache.ensure(Slot::Rcp(l, i), raw));
-        set.rcps.push(level.collect::<Result<_, _>>()?);
-    }
     let context = case.context.map(|c| c.0).unwrap_or_default();
     let account = case.resource_account.as_ref().map(|a| &*a.0);
     let request = Request::new(&case.principal.0, &case.action.0, &case.resource.0, account, context).map_err(|e| {
@@ -575,8 +669,36 @@ fn prepare_case<'a>(case: Case<'a>, cache: &mut Cache<'a>) -> Result<(), String>
         };
         format!("`{field}`: {e}")
     })?;
-    cache.current = Some((request, set));
-    Ok(())
+    let mut ensure = |slot, raw| ensure(slot, raw, shared, &request, local);
+    let mut set = CaseSet {
+        identity: Vec::new(),
+        resource: None,
+        boundaries: Vec::new(),
+        session: None,
+        scps: Vec::new(),
+        rcps: Vec::new(),
+    };
+    for (i, raw) in case.identity_policies.iter().flatten().enumerate() {
+        set.identity.push(ensure(Slot::Identity(i), raw)?);
+    }
+    if let Some(raw) = case.resource_policy {
+        set.resource = Some(ensure(Slot::Resource(rkind), raw)?);
+    }
+    for (i, raw) in case.permission_boundaries.iter().flatten().enumerate() {
+        set.boundaries.push(ensure(Slot::Boundary(i), raw)?);
+    }
+    if let Some(raw) = case.session_policy {
+        set.session = Some(ensure(Slot::Session, raw)?);
+    }
+    for (l, level) in case.scps.iter().flatten().enumerate() {
+        let level = level.iter().enumerate().map(|(i, raw)| ensure(Slot::Scp(l, i), raw));
+        set.scps.push(level.collect::<Result<_, _>>()?);
+    }
+    for (l, level) in case.rcps.iter().flatten().enumerate() {
+        let level = level.iter().enumerate().map(|(i, raw)| ensure(Slot::Rcp(l, i), raw));
+        set.rcps.push(level.collect::<Result<_, _>>()?);
+    }
+    Ok((request, set))
 }
 
 /// A decision as the `simulate` result object, serialized without an intermediate tree.
@@ -855,5 +977,27 @@ mod tests {
         assert_eq!(summary, Summary { cases: 5, errors: 1, compiled: 2 });
         assert_eq!("text".parse::<Format>(), Ok(Format::Text));
         assert_eq!("xml".parse::<Format>(), Err("unknown output `xml`: use `json` or `text`".to_owned()));
+    }
+
+    /// A batch split over threads answers exactly as one thread does, in the same order:
+    /// recurring and single-use policies, a policy AWS would refuse, malformed cases.
+    #[test]
+    fn threads_do_not_change_the_output() {
+        let cases: Vec<String> = (0..3000)
+            .map(|i| match i % 7 {
+                0 => "{}".to_owned(),
+                1 => format!(r#"{{"principal":"arn:aws:iam::111111111111:role/R{i}","action":"s3:GetObject","resource":"arn:aws:s3:::my-bucket/k","resource_account":"111111111111","identity_policies":[{ALLOW_GET}]}}"#),
+                2 => r#"{"principal":"arn:aws:iam::111111111111:role/R","action":"s3:GetObject","resource":"arn:aws:s3:::my-bucket/k","resource_account":"111111111111","identity_policies":[{"Statement":[{"Effect":"Allow","Action":"s3:GetObject"}]}]}"#.to_owned(),
+                n => format!(r#"{{"principal":"arn:aws:iam::222222222222:role/R","action":"s3:{}","resource":"arn:aws:s3:::my-bucket/k{i}","resource_account":"111111111111","resource_policy":{{"Version":"2012-10-17","Statement":[{{"Sid":"S{i}","Effect":"Allow","Principal":{{"AWS":"222222222222"}},"Action":["s3:GetObject","s3:PutObject"],"Resource":"arn:aws:s3:::my-bucket/k{}"}}]}},"identity_policies":[{ALLOW_GET}]}}"#, if n % 2 == 0 { "GetObject" } else { "PutObject" }, i - i % 2),
+            })
+            .collect();
+        let input = format!("[{}]", cases.join(","));
+        for format in [Format::Json, Format::Text] {
+            let (mut one, mut many) = (Vec::new(), Vec::new());
+            let summary = run_on(&input, format, &mut one, Some(1)).unwrap();
+            assert_eq!(run_on(&input, format, &mut many, Some(3)).unwrap(), summary);
+            assert_eq!(String::from_utf8(one).unwrap(), String::from_utf8(many).unwrap());
+            assert_eq!((summary.cases, summary.errors), (3000, 858));
+        }
     }
 }

@@ -197,13 +197,24 @@ impl PrincipalMatch {
 impl CompiledPolicy {
     /// Compiles a document; the label defaults to the document's `Id` or `policy`.
     pub fn compile(doc: &PolicyDocument) -> Result<CompiledPolicy, CompileError> {
+        CompiledPolicy::compile_where(doc, None)
+    }
+
+    /// Compiles only the statements whose `Action` or `NotAction` takes in `req`'s action:
+    /// the others cannot apply to it, so a policy that decides this one request needs no
+    /// more. The skipped statements' principals and conditions are not checked; callers
+    /// check the document first ([`crate::validate::refusals`] refuses all that
+    /// [`CompileError`] names).
+    pub fn compile_for(doc: &PolicyDocument, req: &Request) -> Result<CompiledPolicy, CompileError> {
+        CompiledPolicy::compile_where(doc, Some(req))
+    }
+
+    fn compile_where(doc: &PolicyDocument, only_for: Option<&Request>) -> Result<CompiledPolicy, CompileError> {
         let variables = doc.version.as_deref() == Some(VERSION_2012);
-        let statements = doc
-            .statement
-            .iter()
-            .enumerate()
-            .map(|(i, s)| compile_statement(i, s, variables))
-            .collect::<Result<_, _>>()?;
+        let mut statements = Vec::with_capacity(doc.statement.len());
+        for (i, s) in doc.statement.iter().enumerate() {
+            statements.extend(compile_statement(i, s, variables, only_for)?);
+        }
         Ok(CompiledPolicy { label: doc.id.clone().unwrap_or_else(|| "policy".to_owned()), statements })
     }
 
@@ -230,20 +241,31 @@ impl CompiledPolicy {
     }
 }
 
-fn compile_statement(index: usize, s: &Statement, variables: bool) -> Result<CompiledStatement, CompileError> {
-    let id = s.sid.clone().filter(|sid| !sid.is_empty()).unwrap_or_else(|| index.to_string());
+/// The statement compiled, or `None` when `only_for` is given and the statement's actions
+/// leave its action out.
+fn compile_statement(
+    index: usize,
+    s: &Statement,
+    variables: bool,
+    only_for: Option<&Request>,
+) -> Result<Option<CompiledStatement>, CompileError> {
+    let statement_id = || s.sid.clone().filter(|sid| !sid.is_empty()).unwrap_or_else(|| index.to_string());
     let effect = match s.effect.as_str() {
         "Allow" => Effect::Allow,
         "Deny" => Effect::Deny,
-        other => return Err(CompileError::Effect { statement: id, effect: other.to_owned() }),
+        other => return Err(CompileError::Effect { statement: statement_id(), effect: other.to_owned() }),
     };
-    let both = |element| CompileError::Both { statement: id.clone(), element };
     let actions = match (&s.action, &s.not_action) {
         (Some(a), None) => Element::Is(a.iter().map(|a| action_pattern(a)).collect()),
         (None, Some(a)) => Element::Not(a.iter().map(|a| action_pattern(a)).collect()),
-        (Some(_), Some(_)) => return Err(both("Action")),
-        (None, None) => return Err(CompileError::NoAction { statement: id }),
+        (Some(_), Some(_)) => return Err(CompileError::Both { statement: statement_id(), element: "Action" }),
+        (None, None) => return Err(CompileError::NoAction { statement: statement_id() }),
     };
+    if only_for.is_some_and(|req| !actions_match(&actions, req)) {
+        return Ok(None);
+    }
+    let id = statement_id();
+    let both = |element| CompileError::Both { statement: id.clone(), element };
     let resource = |r: &OneOrMany<String>| r.iter().map(|r| resource_pattern(r, variables)).collect();
     let resources = match (&s.resource, &s.not_resource) {
         (Some(r), None) => Some(Element::Is(resource(r))),
@@ -282,7 +304,7 @@ fn compile_statement(index: usize, s: &Statement, variables: bool) -> Result<Com
             conditions.push(cond);
         }
     }
-    Ok(CompiledStatement { id, effect, principal, actions, resources, conditions })
+    Ok(Some(CompiledStatement { id, effect, principal, actions, resources, conditions }))
 }
 
 fn action_pattern(text: &str) -> ActionPattern {
@@ -430,6 +452,25 @@ fn federated_user_arn_is(p: &super::request::RequestPrincipal, arn: &str) -> boo
         && parts.resource().strip_prefix("user/") == Some(&*p.name)
 }
 
+/// Whether an `Action` or `NotAction` element takes in the request's action.
+fn actions_match(actions: &Element<ActionPattern>, req: &Request) -> bool {
+    let one = |a: &ActionPattern| match a {
+        ActionPattern::All => true,
+        ActionPattern::Service { service, name, name_exact } => {
+            service.is(&req.service_hashed)
+                && match name_exact {
+                    Some(exact) => exact.is(&req.name_hashed),
+                    None => name.matches_folded(req.action_name_folded(), &req.context) == Some(true),
+                }
+        }
+        ActionPattern::Invalid => false,
+    };
+    match actions {
+        Element::Is(list) => list.iter().any(one),
+        Element::Not(list) => !list.iter().any(one),
+    }
+}
+
 impl CompiledStatement {
     /// Action, resource and conditions; the principal is checked separately.
     pub(crate) fn applies(&self, req: &Request) -> bool {
@@ -446,21 +487,7 @@ impl CompiledStatement {
     }
 
     fn action_matches(&self, req: &Request) -> bool {
-        let one = |a: &ActionPattern| match a {
-            ActionPattern::All => true,
-            ActionPattern::Service { service, name, name_exact } => {
-                service.is(&req.service_hashed)
-                    && match name_exact {
-                        Some(exact) => exact.is(&req.name_hashed),
-                        None => name.matches_folded(req.action_name_folded(), &req.context) == Some(true),
-                    }
-            }
-            ActionPattern::Invalid => false,
-        };
-        match &self.actions {
-            Element::Is(list) => list.iter().any(one),
-            Element::Not(list) => !list.iter().any(one),
-        }
+        actions_match(&self.actions, req)
     }
 
     fn resource_matches(&self, req: &Request) -> bool {

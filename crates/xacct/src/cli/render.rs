@@ -7,8 +7,12 @@ use std::process::ExitCode;
 use super::{Failure, Outcome, Output};
 use crate::config::Config;
 
-fn read(path: &Path, what: &str) -> Result<String, Failure> {
-    crate::config::read_text_file(path, crate::config::MAX_FILE_BYTES)
+/// The largest `simulate` input xacct reads: a batch of a hundred thousand cases, each with its
+/// own policies, is about 400 MB.
+const MAX_CASES_BYTES: u64 = 1024 * 1024 * 1024;
+
+fn read(path: &Path, what: &str, max: u64) -> Result<String, Failure> {
+    crate::config::read_text_file(path, max)
         .map_err(|e| Failure::Usage(format!("cannot read {what} `{}`: {e}", path.display())))
 }
 
@@ -16,7 +20,7 @@ fn read(path: &Path, what: &str) -> Result<String, Failure> {
 /// stdout. A malformed case is an error object in its place; input that is not JSON is exit 2.
 pub(super) fn simulate(input: &Path, output: Output, out: &mut dyn Write) -> Outcome {
     use policy_model::simulate::{self, Format, SimulateError};
-    let text = read(input, "the cases")?;
+    let text = read(input, "the cases", MAX_CASES_BYTES)?;
     let format = match output {
         Output::Json => Format::Json,
         Output::Text => Format::Text,
@@ -61,7 +65,7 @@ pub(super) fn render(config: &Config, what: &str, format: &str, output: Output, 
 
 /// `render --check FILE`: every problem in a Spark conf the user already has; exit 1 on problems.
 pub(super) fn check(config: &Config, file: &Path, output: Output, out: &mut dyn Write) -> Outcome {
-    let text = read(file, "the Spark conf")?;
+    let text = read(file, "the Spark conf", crate::config::MAX_FILE_BYTES)?;
     let problems = spark_conf::check_file(&text, &config.flow);
     match output {
         Output::Json => writeln!(out, "{}", serde_json::json!({ "ok": problems.is_empty(), "problems": problems }))?,
