@@ -119,6 +119,21 @@ fn bucket_findings() {
             account 444444444444 (bucket) may s3:GetObject on arn:aws:s3:::xacct-verify-data by statement `Everything`
         "#]],
     );
+    // An Allow with NotPrincipal lets everyone else in.
+    check(
+        ResourceKind::Bucket,
+        r#"{"Sid":"AllButOne","Effect":"Allow","NotPrincipal":{"AWS":"arn:aws:iam::444444444444:root"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::xacct-verify-data/*"}"#,
+        expect![[r#"
+            public * (bucket) may s3:GetObject on arn:aws:s3:::xacct-verify-data by statement `AllButOne`
+        "#]],
+    );
+    // A Deny for everyone but the owner's role removes every foreign grant.
+    check(
+        ResourceKind::Bucket,
+        r#"{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"444444444444"},"Action":"s3:GetObject","Resource":"arn:aws:s3:::xacct-verify-data/*"},
+           {"Sid":"OnlyOurRole","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB","arn:aws:iam::222222222222:root"]},"Action":"s3:*","Resource":["arn:aws:s3:::xacct-verify-data","arn:aws:s3:::xacct-verify-data/*"]}"#,
+        expect!["none\n"],
+    );
     // Conditions that can never hold for the principal: `*` narrowed to the owner's account.
     check(
         ResourceKind::Bucket,
@@ -182,6 +197,14 @@ fn trust_findings() {
         r#"{"Sid":"Anyone","Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole"}"#,
         expect![[r#"
             public * (trust) may sts:AssumeRole on arn:aws:iam::222222222222:role/MyRoleB by statement `Anyone`
+        "#]],
+    );
+    // A web identity provider of the owner's own account still lets outside identities in.
+    check(
+        ResourceKind::Trust,
+        r#"{"Sid":"GitHub","Effect":"Allow","Principal":{"Federated":"arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringLike":{"token.actions.githubusercontent.com:sub":"repo:acme/*"}}}"#,
+        expect![[r#"
+            user arn:aws:iam::222222222222:oidc-provider/token.actions.githubusercontent.com (trust) may sts:AssumeRoleWithWebIdentity on arn:aws:iam::222222222222:role/MyRoleB by statement `GitHub` when StringLike token.actions.githubusercontent.com:sub = repo:acme/*
         "#]],
     );
     check(
