@@ -302,3 +302,75 @@ fn corpus_cases_alone_and_together() {
     assert_eq!(run(&cases), all);
     assert!(all.len() >= 8, "{all:?}");
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// A foreign bucket statement from a small vocabulary: every principal form, wildcard
+    /// actions and resources, conditions on who calls and on what the caller controls.
+    fn statement() -> impl Strategy<Value = String> {
+        let effect = prop_oneof![Just("Allow"), Just("Allow"), Just("Deny")];
+        let principal = prop::sample::select(vec![
+            r#""Principal":"*""#,
+            r#""Principal":{"AWS":"arn:aws:iam::444444444444:root"}"#,
+            r#""Principal":{"AWS":"555555555555"}"#,
+            r#""Principal":{"AWS":"arn:aws:iam::555555555555:role/etl"}"#,
+            r#""Principal":{"AWS":"arn:aws:iam::222222222222:root"}"#,
+            r#""Principal":{"AWS":"arn:aws:iam::222222222222:role/MyRoleB"}"#,
+            r#""Principal":{"Service":"logging.s3.amazonaws.com"}"#,
+            r#""NotPrincipal":{"AWS":"arn:aws:iam::444444444444:root"}"#,
+        ]);
+        let action = prop::sample::select(vec![
+            r#""s3:*""#,
+            r#""s3:GetObject""#,
+            r#""s3:Put*""#,
+            r#"["s3:ListBucket","s3:GetObject"]"#,
+        ]);
+        let resource = prop::sample::select(vec![
+            r#""arn:aws:s3:::xacct-verify-data/*""#,
+            r#""arn:aws:s3:::xacct-verify-data/public/*""#,
+            r#"["arn:aws:s3:::xacct-verify-data","arn:aws:s3:::xacct-verify-data/*"]"#,
+            r#""*""#,
+        ]);
+        let condition = prop::sample::select(vec![
+            "",
+            r#","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123def4"}}"#,
+            r#","Condition":{"StringNotEquals":{"aws:PrincipalAccount":"222222222222"}}"#,
+            r#","Condition":{"Bool":{"aws:SecureTransport":"false"}}"#,
+            r#","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}"#,
+            r#","Condition":{"ArnLike":{"aws:PrincipalArn":"arn:aws:iam::555555555555:role/*"}}"#,
+        ]);
+        (effect, principal, action, resource, condition, 0..1000u32).prop_map(|(e, p, a, r, c, n)| {
+            format!(r#"{{"Sid":"S{n}","Effect":"{e}",{p},"Action":{a},"Resource":{r}{c}}}"#)
+        })
+    }
+
+    fn findings(statements: &[String]) -> Exposure {
+        let (flow, state) = state(ResourceKind::Bucket, &statements.join(","));
+        exposure(&flow, &state, &[])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// Whatever the foreign statements: no finding names the chain or the owner's account,
+        /// a blanket Deny at the end removes every finding, and without Allow statements there
+        /// is none.
+        #[test]
+        fn findings_respect_the_rules(statements in proptest::collection::vec(statement(), 0..6)) {
+            let report = findings(&statements);
+            for f in &report.findings {
+                prop_assert!(!f.principal.contains("222222222222"), "{f}");
+                prop_assert!(!f.principal.contains("MyRoleA"), "{f}");
+                prop_assert!(!f.actions.is_empty(), "{f}");
+            }
+            let mut denied = statements.clone();
+            denied.push(r#"{"Sid":"NobodyElse","Effect":"Deny","NotPrincipal":{"AWS":["arn:aws:iam::222222222222:role/MyRoleB","arn:aws:iam::222222222222:root"]},"Action":"s3:*","Resource":["arn:aws:s3:::xacct-verify-data","arn:aws:s3:::xacct-verify-data/*"]}"#.to_owned());
+            prop_assert_eq!(findings(&denied).findings, Vec::new());
+            let denies: Vec<String> = statements.iter().filter(|s| s.contains(r#""Effect":"Deny""#)).cloned().collect();
+            prop_assert_eq!(findings(&denies).findings, Vec::new());
+        }
+    }
+}
