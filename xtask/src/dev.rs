@@ -5,7 +5,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::Context;
 
-/// Installs the emulator venvs when missing, runs the doctests, then the suite with nextest: the whole
+/// Installs the emulator venvs and headless Chromium when missing, runs the doctests, then the suite with nextest: the whole
 /// workspace against moto, then the e2e binary (`xacct-e2e`) again against LocalStack. With `XACCT_EMULATOR`
 /// or `XACCT_AWS_ENDPOINT` set, runs the whole workspace once, against that emulator.
 /// Tests named `moto_only_*` depend on moto's behaviour and are skipped on the other backend.
@@ -16,6 +16,7 @@ pub fn test(args: &[String]) -> anyhow::Result<ExitCode> {
     for backend in &backends {
         ensure_backend_venv(*backend)?;
     }
+    ensure_chromium()?;
     // nextest does not run doctests; they need no emulator, so they run once, first.
     let doctests = cargo_command()
         .args(["test", "--doc", "--workspace", "--quiet"])
@@ -251,6 +252,23 @@ fn simulate_processes(root: &std::path::Path, oracle: &std::path::Path) -> anyho
         theirs.as_secs_f64() / ours.as_secs_f64(),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Debian's headless Chromium for the HTML report test, installed by `tools/ensure-chromium.sh`
+/// unless it is on the PATH or `XACCT_CHROMIUM` names another browser.
+fn ensure_chromium() -> anyhow::Result<()> {
+    if std::env::var_os("XACCT_CHROMIUM").is_some() {
+        return Ok(());
+    }
+    let script = testkit::workspace_root().join("tools/ensure-chromium.sh");
+    let status =
+        Command::new("bash").arg(&script).status().with_context(|| format!("could not run {}", script.display()))?;
+    anyhow::ensure!(
+        status.success(),
+        "{} failed: install Debian's `chromium`, or set XACCT_CHROMIUM",
+        script.display()
+    );
+    Ok(())
 }
 
 pub fn ensure_venv() -> anyhow::Result<()> {
