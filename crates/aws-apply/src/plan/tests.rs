@@ -716,7 +716,7 @@ fn size_overflow_is_a_plan_error() {
 
 #[test]
 fn read_only_bucket_on_a_shared_key() {
-    let (region, deployment, mut owners) = flow().into_parts();
+    let (region, deployment, mut owners) = flow().into_parts().unwrap();
     owners[0].buckets.push(Bucket {
         name: BucketName::new("raw-data").unwrap(),
         access: Access::ReadOnly,
@@ -1101,7 +1101,7 @@ fn serializes_as_plain_data() {
 
 /// `n` owners with one bucket each, every bucket observed without a policy.
 fn owners(n: usize) -> (Flow, Observed) {
-    let (region, deployment, _) = flow().into_parts();
+    let (region, deployment, _) = flow().into_parts().unwrap();
     let owners: Vec<Owner> = (0..n)
         .map(|i| Owner {
             account_id: AccountId::new(&format!("{:012}", 300_000_000_000u64 + i as u64)).unwrap(),

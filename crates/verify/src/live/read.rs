@@ -19,11 +19,12 @@ pub(crate) async fn read_state(flow: &Flow, inputs: &LiveInputs) -> State {
     match &inputs.aws {
         None => {
             let why = "no AWS credentials".to_owned();
-            let deployment = flow.deployment();
-            state.unreadable.insert(deployment.instance_role_arn(), why.clone());
-            state.unreadable.insert(deployment.instance_profile_arn(), why.clone());
-            if let Some(x) = deployment.cross_account_role_arn() {
-                state.unreadable.insert(x, why.clone());
+            if let Some(deployment) = flow.deployment() {
+                state.unreadable.insert(deployment.instance_role_arn(), why.clone());
+                state.unreadable.insert(deployment.instance_profile_arn(), why.clone());
+                if let Some(x) = deployment.cross_account_role_arn() {
+                    state.unreadable.insert(x, why.clone());
+                }
             }
             for owner in flow.owners() {
                 state.unreadable.insert(owner.role_arn(), why.clone());
@@ -152,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn the_state_is_what_the_access_layer_read() {
         let flow = flow();
-        let a = flow.deployment().account_id.clone();
+        let a = flow.deployment().unwrap().account_id.clone();
         // Account B has no clients: its role and bucket are unreadable.
         let memory = Memory::new([&a]);
         let arn = "arn:aws:iam::111111111111:policy/extra";
@@ -174,7 +175,7 @@ mod tests {
         });
         let mut state = State::default();
         from_observation(&mut state, aws_apply::observe_each(&memory, &flow).await);
-        let role = &state.roles[&flow.deployment().instance_role_arn()];
+        let role = &state.roles[&flow.deployment().unwrap().instance_role_arn()];
         let names: Vec<(&str, String)> =
             role.policies.iter().map(|p| (p.name.as_str(), p.document.to_json())).collect();
         assert_eq!(
