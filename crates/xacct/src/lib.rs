@@ -37,5 +37,6 @@ pub mod config;
 mod error;
 pub mod reconcile;
 pub mod session;
+mod unity;
 
 pub use error::Error;

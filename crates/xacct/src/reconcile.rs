@@ -97,11 +97,19 @@ pub async fn plan(session: &Session, mode: Mode) -> Result<FullPlan, Error> {
     let flow = &session.config.flow;
     session.accounts.check_identities().await?;
     let observed = aws_apply::observe(&session.accounts, flow).await?;
+    // A Unity Catalog owner's trust names the external ID of its credential, when it exists.
+    let trust = match (&session.databricks, mode) {
+        (Some(client), Mode::Provision) => crate::unity::read_trust(client, flow).await?,
+        _ => Default::default(),
+    };
     let aws = match mode {
         Mode::Destroy => aws_apply::plan_destroy(flow, &observed),
-        Mode::Provision => aws_apply::plan(flow, &observed)?,
+        Mode::Provision => aws_apply::plan_with_trust(flow, &observed, &trust)?,
     };
     let mut databricks = Vec::new();
+    if let Some(client) = &session.databricks {
+        databricks.extend(crate::unity::plan(client, flow, mode == Mode::Destroy).await?);
+    }
     if let (Some(client), Some(deployment)) = (&session.databricks, runbook_deployment(flow)) {
         let profile = deployment.instance_profile_arn();
         let registered = client.plan_instance_profile(&profile, &deployment.instance_role_arn()).await?;
@@ -174,7 +182,9 @@ pub fn no_progress() -> Progress {
 pub async fn apply(session: &Session, plan: &FullPlan, on_progress: &Progress) -> Result<(), Error> {
     let options = ApplyOptions { on_progress: Some(on_progress.clone()), ..Default::default() };
     aws_apply::apply(&session.accounts, &plan.aws, &options).await?;
-    apply_databricks(session, on_progress).await
+    apply_databricks(session, on_progress).await?;
+    let changed = plan.aws.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| c.account.clone()).collect();
+    crate::unity::apply(session, &changed, on_progress).await
 }
 
 async fn apply_databricks(session: &Session, on_progress: &Progress) -> Result<(), Error> {
@@ -230,6 +240,10 @@ async fn apply_databricks(session: &Session, on_progress: &Progress) -> Result<(
 /// Databricks step fails, AWS is left alone and the error says what is still in place.
 pub async fn destroy(session: &Session, plan: &FullPlan, on_progress: &Progress) -> Result<(), Error> {
     destroy_databricks(session, plan, on_progress).await?;
+    crate::unity::destroy(session, on_progress).await.map_err(|e| Error::Partial {
+        source: Box::new(e),
+        left: "Unity Catalog locations and credentials not yet removed; every AWS resource (destroy stopped before AWS). Re-run destroy when fixed".to_owned(),
+    })?;
     let options = ApplyOptions { on_progress: Some(on_progress.clone()), ..Default::default() };
     aws_apply::apply(&session.accounts, &plan.aws, &options).await?;
     Ok(())
