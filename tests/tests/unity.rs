@@ -133,3 +133,97 @@ async fn both_modes_in_one_provision_converge_and_destroy_only_ours() {
     assert!(iam_c.get_role().role_name(UC_ROLE).send().await.is_err(), "the role xacct made is gone");
     assert_eq!(uc_bucket_policy().await, before);
 }
+
+fn link<'a>(json: &'a Value, id: &str) -> &'a Value {
+    json["links"].as_array().unwrap().iter().find(|l| l["id"] == id).unwrap_or_else(|| panic!("no link {id}: {json}"))
+}
+
+/// Each breakage made behind xacct's back fails `verify` on its own link, with a fix; a fresh
+/// provision repairs what is xacct's.
+#[tokio::test(flavor = "multi_thread")]
+async fn verify_names_the_broken_unity_catalog_link() {
+    let world = World::start(&[A, B, C]).await;
+    fixtures::existing_bucket(&world.profiles, B, IP_BUCKET).await.unwrap();
+    fixtures::existing_bucket(&world.profiles, C, UC_BUCKET).await.unwrap();
+    let config = mixed_config();
+    let (out, json) = world.xacct(&["provision", "--yes"], &config);
+    assert!(out.status.success(), "provision failed: {json}");
+
+    let (out, json) = world.xacct(&["verify", "--offline"], &config);
+    assert!(out.status.success(), "{json}");
+    for id in [format!("uc-trust:{C}"), format!("uc-self-assume:{C}"), format!("uc-bucket:{UC_BUCKET}")] {
+        assert_eq!(link(&json, &id)["status"], "pass", "{json}");
+    }
+    let (out, json) = world.xacct(&["verify"], &config);
+    let healthy = |json: &Value| {
+        for id in [
+            format!("uc-credential:{C}"),
+            format!("uc-trust:{C}"),
+            format!("uc-self-assume:{C}"),
+            format!("uc-bucket:{UC_BUCKET}"),
+            format!("uc-validate:{UC_BUCKET}:READ"),
+            format!("uc-validate:{UC_BUCKET}:LIST"),
+        ] {
+            assert_eq!(link(json, &id)["status"], "pass", "{id}: {json}");
+        }
+        assert_eq!(link(json, &format!("uc-validate:{UC_BUCKET}:WRITE"))["status"], "skipped", "read-only");
+    };
+    healthy(&json);
+    assert_eq!(out.status.code(), Some(0), "{json}");
+
+    let iam = world.iam(C).await;
+    let trust = decode(
+        iam.get_role().role_name(UC_ROLE).send().await.unwrap().role.unwrap().assume_role_policy_document().unwrap(),
+    );
+    let set_trust = |doc: PolicyDocument| {
+        let iam = iam.clone();
+        async move {
+            iam.update_assume_role_policy().role_name(UC_ROLE).policy_document(doc.to_json()).send().await.unwrap()
+        }
+    };
+    let broken = |json: &Value, id: &str, words: &str| {
+        let l = link(json, id);
+        assert_eq!(l["status"], "fail", "{id}: {json}");
+        assert!(l["evidence"].as_str().unwrap().contains(words), "{id}: {l}");
+        assert!(l["fix"].as_str().is_some_and(|f| !f.is_empty()), "{id}: {l}");
+    };
+
+    // 1. The self-assume statement is gone.
+    let mut no_self = trust.clone();
+    no_self.statement.truncate(1);
+    set_trust(no_self).await;
+    let (out, json) = world.xacct(&["verify"], &config);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    broken(&json, &format!("uc-self-assume:{C}"), "does not let the role assume itself");
+    assert_eq!(link(&json, &format!("uc-trust:{C}"))["status"], "pass");
+
+    // 2. A wrong external ID.
+    set_trust(PolicyDocument::from_json(&trust.to_json().replace("stand-in-external-id", "someone-elses-id")).unwrap())
+        .await;
+    let (_, json) = world.xacct(&["verify"], &config);
+    broken(&json, &format!("uc-trust:{C}"), "the trust requires external ID");
+
+    // 3. The trust names another master role.
+    let other = "arn:aws:iam::999999999999:role/other-master";
+    set_trust(PolicyDocument::from_json(&trust.to_json().replace(testkit::databricks::UC_MASTER_ROLE, other)).unwrap())
+        .await;
+    let (_, json) = world.xacct(&["verify"], &config);
+    broken(&json, &format!("uc-trust:{C}"), "but not Unity Catalog's master role");
+
+    // provision repairs the trust; verify passes again.
+    let (out, json) = world.xacct(&["provision", "--yes"], &config);
+    assert!(out.status.success(), "{json}");
+    let (_, json) = world.xacct(&["verify"], &config);
+    healthy(&json);
+
+    // 4. A bucket policy that denies the role.
+    let s3 = world.profiles.s3(C).await;
+    let deny = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"NoUnity","Effect":"Deny","Principal":{{"AWS":"arn:aws:iam::{C}:role/{UC_ROLE}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{UC_BUCKET}/*"}}]}}"#
+    );
+    s3.put_bucket_policy().bucket(UC_BUCKET).policy(deny).send().await.unwrap();
+    let (out, json) = world.xacct(&["verify"], &config);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    broken(&json, &format!("uc-bucket:{UC_BUCKET}"), "NoUnity");
+    assert_eq!(link(&json, &format!("uc-trust:{C}"))["status"], "pass");
+}

@@ -99,6 +99,8 @@ pub struct State {
     pub unreadable: BTreeMap<String, String>,
     /// Resource to why its document cannot be written (a merge over the size limit): its links fail.
     pub broken: BTreeMap<String, String>,
+    /// What Databricks says of each Unity Catalog owner's storage credential, by account.
+    pub unity: BTreeMap<String, crate::unity::UnityCredential>,
 }
 
 /// What the config says already exists, for [`crate::offline`]. Our statements are merged into
