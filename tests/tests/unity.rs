@@ -221,7 +221,14 @@ async fn verify_names_the_broken_unity_catalog_link() {
     let deny = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"NoUnity","Effect":"Deny","Principal":{{"AWS":"arn:aws:iam::{C}:role/{UC_ROLE}"}},"Action":"s3:GetObject","Resource":"arn:aws:s3:::{UC_BUCKET}/*"}}]}}"#
     );
-    s3.put_bucket_policy().bucket(UC_BUCKET).policy(deny).send().await.unwrap();
+    s3.put_bucket_policy().bucket(UC_BUCKET).policy(deny.clone()).send().await.unwrap();
+    // Offline, the same policy given as the bucket's existing one fails the same link.
+    std::fs::write(world.dir.path().join("deny.json"), &deny).unwrap();
+    let with_existing =
+        config.replace("  prefix = \"tables/\"", "  prefix = \"tables/\"\n  existing_policy = \"deny.json\"");
+    let (out, json) = world.xacct(&["verify", "--offline"], &with_existing);
+    assert_eq!(out.status.code(), Some(1), "{json}");
+    broken(&json, &format!("uc-bucket:{UC_BUCKET}"), "NoUnity");
     let (out, json) = world.xacct(&["verify"], &config);
     assert_eq!(out.status.code(), Some(1), "{json}");
     broken(&json, &format!("uc-bucket:{UC_BUCKET}"), "NoUnity");
