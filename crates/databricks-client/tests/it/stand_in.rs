@@ -453,6 +453,18 @@ async fn unity_catalog_credentials_locations_validation_and_grants() {
     let (validation, attempts) = client.validate_until_pass(&validate).await.unwrap();
     assert_eq!((attempts as usize, stand_in.validations() - before), (8, 8));
     assert_eq!(validation.failures()[0].operation, "READ");
+    // A validator decides from the credential's role and external ID, as AWS would.
+    stand_in.fail_next_validations(0);
+    let seen = id.clone();
+    stand_in.set_uc_validator(Arc::new(move |role, external_id, url, read_only| {
+        let verdict = if role.ends_with("role/uc") && external_id == seen && !read_only { "PASS" } else { "FAIL" };
+        vec![("WRITE".to_owned(), verdict.to_owned(), format!("checked {url}"))]
+    }));
+    let write = ValidateStorageCredential { read_only: Some(false), ..validate.clone() };
+    let answer = client.validate_storage_credential(&write).await.unwrap();
+    assert_eq!(answer.results[0].result, "PASS", "{answer:?}");
+    assert_eq!(answer.results[0].message.as_deref(), Some("checked s3://curated-lake/tables/"));
+    assert_eq!(client.validate_storage_credential(&validate).await.unwrap().results[0].result, "FAIL");
 
     let wanted = [PrivilegeAssignment { principal: "eng".to_owned(), privileges: vec!["READ_FILES".to_owned()] }];
     let changes = missing_grants(&client.get_location_grants("curated").await.unwrap(), &wanted);
