@@ -705,4 +705,52 @@ mod tests {
         assert!(is_our_comment(Some(&comment(&owner(false)))));
         assert!(!is_our_comment(Some("made by hand")));
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// For any role, bucket, prefix and access: both documents pass the validator, survive
+        /// parse -> serialize -> parse, and allow every request of the owner's links with the
+        /// external ID, and the master role without it is refused.
+        #[test]
+        fn documents_are_valid_and_allow_their_links(
+            role in "[A-Za-z][A-Za-z0-9+=,.@_-]{0,40}",
+            bucket in "[a-z0-9][a-z0-9-]{1,30}[a-z0-9]",
+            prefix in proptest::option::of("[a-z0-9]{1,8}/([a-z0-9]{1,8}/)?"),
+            read_only in proptest::bool::ANY,
+            id in "[a-z0-9-]{1,36}",
+        ) {
+            let Ok(name) = BucketName::new(&bucket) else { return Ok(()) };
+            let owner = UnityOwner {
+                account_id: AccountId::new("333333333333").unwrap(),
+                role: RoleName::new(&role).unwrap(),
+                storage_credential: "c".to_owned(),
+                buckets: vec![UnityBucket {
+                    name,
+                    access: if read_only { Access::ReadOnly } else { Access::ReadWrite },
+                    kms_key_arn: None,
+                    external_location: "l".to_owned(),
+                    prefix: prefix.unwrap_or_default(),
+                    grants: Vec::new(),
+                }],
+            };
+            let trust = trust_policy(&owner, MASTER_ROLE_COMMERCIAL, Some(&id));
+            let permission = permission_policy(&owner);
+            for (doc, kind) in [(&trust, DocKind::Trust), (&permission, DocKind::Identity { managed: false })] {
+                proptest::prop_assert!(validate(doc, kind).is_empty(), "{:?}", validate(doc, kind));
+                let back = PolicyDocument::from_json(&doc.to_json()).unwrap();
+                proptest::prop_assert_eq!(&back, doc);
+            }
+            let any = PolicyDocument::new(vec![Statement::allow("Any").with_action("sts:AssumeRole").with_resource("*".to_owned())]);
+            proptest::prop_assert_eq!(decide(&master_assume_request(&owner, MASTER_ROLE_COMMERCIAL, &id), &[any.clone()], &trust), Outcome::Allowed);
+            proptest::prop_assert_eq!(decide(&master_assume_request(&owner, MASTER_ROLE_COMMERCIAL, "other"), &[any], &trust), Outcome::ImplicitDeny);
+            proptest::prop_assert_eq!(decide(&self_assume_request(&owner, &id), &[permission.clone()], &trust), Outcome::Allowed);
+            let compiled = CompiledPolicy::compile(&permission).unwrap();
+            let set = PolicySet { identity: vec![&compiled], ..PolicySet::default() };
+            for request in bucket_requests(&owner, &owner.buckets[0]) {
+                let req = Request::new(&request.principal, request.action, &request.resource, Some("333333333333"), request.context.clone()).unwrap();
+                proptest::prop_assert_eq!(eval::decide(&req, &set), Outcome::Allowed, "{}", request.action);
+            }
+        }
+    }
 }
