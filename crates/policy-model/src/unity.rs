@@ -742,9 +742,9 @@ mod tests {
                 proptest::prop_assert_eq!(&back, doc);
             }
             let any = PolicyDocument::new(vec![Statement::allow("Any").with_action("sts:AssumeRole").with_resource("*".to_owned())]);
-            proptest::prop_assert_eq!(decide(&master_assume_request(&owner, MASTER_ROLE_COMMERCIAL, &id), &[any.clone()], &trust), Outcome::Allowed);
+            proptest::prop_assert_eq!(decide(&master_assume_request(&owner, MASTER_ROLE_COMMERCIAL, &id), std::slice::from_ref(&any), &trust), Outcome::Allowed);
             proptest::prop_assert_eq!(decide(&master_assume_request(&owner, MASTER_ROLE_COMMERCIAL, "other"), &[any], &trust), Outcome::ImplicitDeny);
-            proptest::prop_assert_eq!(decide(&self_assume_request(&owner, &id), &[permission.clone()], &trust), Outcome::Allowed);
+            proptest::prop_assert_eq!(decide(&self_assume_request(&owner, &id), std::slice::from_ref(&permission), &trust), Outcome::Allowed);
             let compiled = CompiledPolicy::compile(&permission).unwrap();
             let set = PolicySet { identity: vec![&compiled], ..PolicySet::default() };
             for request in bucket_requests(&owner, &owner.buckets[0]) {
