@@ -265,7 +265,7 @@ async fn a_second_client_walks_the_chain_and_writes_as_bucket_owner() {
         .arg(script)
         .args([
             &Profiles::profile_name(A),
-            &world.flow.deployment().instance_role_arn(),
+            &world.flow.deployment().unwrap().instance_role_arn(),
             &world.flow.owners()[0].role_arn(),
             &world.bucket,
             "chain/probe.txt",
@@ -361,7 +361,7 @@ async fn a_key_in_another_region_is_used_in_its_region() {
     let key = kms_west.create_key().description("xacct e2e west").send().await.unwrap();
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_owned();
     assert!(key_arn.starts_with("arn:aws:kms:us-west-2:"), "{key_arn}");
-    let (region, deployment, mut owners) = world.flow.clone().into_parts();
+    let (region, deployment, mut owners) = world.flow.clone().into_parts().unwrap();
     owners[0].buckets[0].kms_key_arn = Some(policy_model::KmsKeyArn::new(&key_arn).unwrap());
     world.flow = policy_model::Flow::new(region, deployment, owners).unwrap();
     let accounts = world.accounts().await;

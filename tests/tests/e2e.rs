@@ -15,4 +15,5 @@ mod lossy;
 mod multi;
 mod oracle;
 mod report;
+mod unity;
 mod verify;

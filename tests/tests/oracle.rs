@@ -725,12 +725,22 @@ fn unity_catalog_case(rng: &mut StdRng, t: &Target) -> Value {
         (format!("arn:aws:sts::{B}:assumed-role/{role}/s"), format!("arn:aws:iam::{B}:role/{role}"), B)
     };
     let external = "0d26a7b5-1c1a-4c1f-9f43-2a4c5b9c1e11";
-    let mut trust = vec![
-        json!({ "Sid": "UnityCatalogMaster", "Effect": "Allow", "Principal": { "AWS": UC_MASTER }, "Action": "sts:AssumeRole",
-                "Condition": { "StringEquals": { "sts:ExternalId": external } } }),
-        json!({ "Sid": "SelfAssume", "Effect": "Allow", "Principal": { "AWS": format!("arn:aws:iam::{B}:root") }, "Action": "sts:AssumeRole",
-                "Condition": { "StringEquals": { "sts:ExternalId": external }, "ArnLike": { "aws:PrincipalArn": own } } }),
-    ];
+    // The documents xacct writes for a Unity Catalog owner: its trust, and its permission policy.
+    let owner = policy_model::unity::UnityOwner {
+        account_id: policy_model::AccountId::new(B).unwrap(),
+        role: policy_model::RoleName::new(UC_ROLE).unwrap(),
+        storage_credential: "uc_lake_access".to_owned(),
+        buckets: vec![policy_model::unity::UnityBucket {
+            name: policy_model::BucketName::new("curated-lake").unwrap(),
+            access: policy_model::Access::ReadOnly,
+            kms_key_arn: None,
+            external_location: "curated_lake".to_owned(),
+            prefix: String::new(),
+            grants: Vec::new(),
+        }],
+    };
+    let built = policy_model::unity::trust_policy(&owner, UC_MASTER, Some(external));
+    let mut trust: Vec<Value> = built.statement.iter().map(|s| serde_json::to_value(s).unwrap()).collect();
     if rng.gen_bool(0.2) {
         trust.push(statement(rng, t, 0.3, false));
         if let Some(s) = trust.last_mut() {
@@ -749,11 +759,13 @@ fn unity_catalog_case(rng: &mut StdRng, t: &Target) -> Value {
         1 => context["sts:ExternalId"] = json!("another-id"),
         _ => context["sts:ExternalId"] = json!(external),
     }
-    let identity = if rng.gen_bool(0.8) {
-        let resource = pick(rng, &[own.clone(), "*".to_owned(), format!("arn:aws:iam::{B}:role/other")]);
-        vec![document(vec![json!({ "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": resource })])]
-    } else {
-        Vec::new()
+    let identity = match rng.gen_range(0..5) {
+        0 => Vec::new(),
+        1 => vec![serde_json::to_value(policy_model::unity::permission_policy(&owner)).unwrap()],
+        _ => {
+            let resource = pick(rng, &[own.clone(), "*".to_owned(), format!("arn:aws:iam::{B}:role/other")]);
+            vec![document(vec![json!({ "Effect": "Allow", "Action": "sts:AssumeRole", "Resource": resource })])]
+        }
     };
     json!({
         "principal": principal,

@@ -45,7 +45,7 @@ impl Deployed {
         let kms_b = aws_sdk_kms::Client::new(&config_b);
         let key = kms_b.create_key().send().await.unwrap().key_metadata.unwrap().arn.unwrap();
         let flow = corpus::flow_in(a, b, bucket, &key);
-        let deployment = flow.deployment();
+        let deployment = flow.deployment().unwrap();
         let owner = &flow.owners()[0];
 
         // Account A: the instance role and profile, and the cross-account role's PassRole.
@@ -130,7 +130,7 @@ impl Deployed {
         let account = |config: &SdkConfig, id: &AccountId| (id.clone(), config.clone());
         LiveInputs {
             aws: Some(aws_apply::Accounts::from_sdk_configs(BTreeMap::from([
-                account(&self.a, &self.flow.deployment().account_id),
+                account(&self.a, &self.flow.deployment().unwrap().account_id),
                 account(&self.b, &self.flow.owners()[0].account_id),
             ]))),
             databricks: Some(self.client.clone()),
@@ -144,7 +144,8 @@ impl Deployed {
     /// Applies a corpus change with a direct call to the emulator or the stand-in.
     async fn apply(&self, change: &Change, inputs: &mut LiveInputs) {
         let iam = |role_arn: &str| {
-            let config = if role_arn.contains(self.flow.deployment().account_id.as_str()) { &self.a } else { &self.b };
+            let config =
+                if role_arn.contains(self.flow.deployment().unwrap().account_id.as_str()) { &self.a } else { &self.b };
             aws_sdk_iam::Client::new(config)
         };
         let role_name = |arn: &str| arn.rsplit('/').next().unwrap().to_owned();

@@ -221,8 +221,9 @@ impl Accounts {
     /// endpoint is the SDK's (so `AWS_ENDPOINT_URL` is honoured), and S3 uses
     /// path-style addressing only when an endpoint override is set. No call is made.
     pub async fn load(flow: &Flow, profiles: &BTreeMap<AccountId, Option<String>>) -> Result<Accounts, Error> {
-        let mut ids = vec![flow.deployment().account_id.clone()];
+        let mut ids: Vec<AccountId> = flow.deployment().map(|d| d.account_id.clone()).into_iter().collect();
         ids.extend(flow.owners().iter().map(|o| o.account_id.clone()));
+        ids.extend(flow.unity_owners().iter().map(|o| o.account_id.clone()));
         let mut configs = BTreeMap::new();
         for id in ids {
             if configs.contains_key(&id) {

@@ -76,7 +76,7 @@
 //! #     Owner { account_id: AccountId::new("222222222222")?, role: RoleName::new("MyRoleB")?, buckets: vec![bucket] };
 //! # let flow = Flow::new("us-east-1", deployment, vec![owner]).map_err(|problems| format!("{problems:?}"))?;
 //!
-//! let (a, b) = (flow.deployment().account_id.clone(), flow.owners()[0].account_id.clone());
+//! let (a, b) = (flow.deployment().unwrap().account_id.clone(), flow.owners()[0].account_id.clone());
 //! let aws = Memory::new([&a, &b]);
 //! aws.edit(&b, |account| account.buckets.insert("my-bucket".to_owned(), None));
 //!
@@ -111,7 +111,7 @@ pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, Progress};
 pub use backend::{check_identities, Aws, Iam, Kms, Sts, S3};
 pub use model::{Boundary, BucketState, InstanceProfile, Observed, Role};
 pub use observe::{observe, observe_each, Observation};
-pub use plan::{plan, plan_destroy, Action, Change, Plan, PlanError, PlanProblem};
+pub use plan::{plan, plan_destroy, plan_with_trust, Action, Change, Plan, PlanError, PlanProblem, UnityTrust};
 pub use retry::{AccessOptions, RetryOptions, Timeouts};
 
 /// The tag key that marks a role or instance profile as created by xacct.

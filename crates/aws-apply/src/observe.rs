@@ -53,23 +53,54 @@ pub async fn observe<B: Aws + ?Sized>(aws: &B, flow: &Flow) -> Result<Observed, 
 /// Reads the live state of every resource the flow touches; a failed read
 /// leaves its resource out of `observed` and names it in `unreadable`.
 pub async fn observe_each<B: Aws + ?Sized>(aws: &B, flow: &Flow) -> Observation {
-    let deployment = flow.deployment();
-    let a = &deployment.account_id;
     let mut reads = Vec::new();
-    let role_a = deployment.instance_role.as_str();
-    let arn_a = deployment.instance_role_arn();
-    reads.push(async move { (arn_a.clone(), read_role(aws, a, role_a).await.map(|r| Found::Role(arn_a, r))) }.boxed());
-    let profile_arn = deployment.instance_profile_arn();
-    reads.push(
+    if let Some(deployment) = flow.deployment().filter(|_| !flow.owners().is_empty()) {
+        let a = &deployment.account_id;
+        let role_a = deployment.instance_role.as_str();
+        let arn_a = deployment.instance_role_arn();
+        reads.push(
+            async move { (arn_a.clone(), read_role(aws, a, role_a).await.map(|r| Found::Role(arn_a, r))) }.boxed(),
+        );
+        let profile_arn = deployment.instance_profile_arn();
+        reads.push(
         async move {
             (profile_arn.clone(), read_profile(aws, a, role_a).await.map(|p| Found::Profile(profile_arn, p)))
         }
         .boxed(),
     );
-    if let (Some(cross), Some(arn)) = (&deployment.cross_account_role, deployment.cross_account_role_arn()) {
+        if let (Some(cross), Some(arn)) = (&deployment.cross_account_role, deployment.cross_account_role_arn()) {
+            reads.push(
+                async move { (arn.clone(), read_role(aws, a, cross.as_str()).await.map(|r| Found::Role(arn, r))) }
+                    .boxed(),
+            );
+        }
+    }
+    // Unity Catalog owners: the role, and each bucket and key (verify looks for denies in them).
+    for owner in flow.unity_owners() {
+        let b = &owner.account_id;
+        let arn = owner.role_arn();
         reads.push(
-            async move { (arn.clone(), read_role(aws, a, cross.as_str()).await.map(|r| Found::Role(arn, r))) }.boxed(),
+            async move { (arn.clone(), read_role(aws, b, owner.role.as_str()).await.map(|r| Found::Role(arn, r))) }
+                .boxed(),
         );
+        let mut seen_keys = BTreeSet::new();
+        for bucket in &owner.buckets {
+            let name = bucket.name.as_str();
+            reads.push(
+                async move {
+                    (name.to_owned(), read_bucket(aws, b, name).await.map(|s| Found::Bucket(name.to_owned(), s)))
+                }
+                .boxed(),
+            );
+            if let Some(key) =
+                bucket.kms_key_arn.as_ref().map(|k| k.as_str()).filter(|k| seen_keys.insert(k.to_owned()))
+            {
+                reads.push(
+                    async move { (key.to_owned(), read_key(aws, b, key).await.map(|d| Found::Key(key.to_owned(), d))) }
+                        .boxed(),
+                );
+            }
+        }
     }
     let mut seen_roles = BTreeSet::new();
     let mut seen_keys = BTreeSet::new();

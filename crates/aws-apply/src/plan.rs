@@ -13,8 +13,9 @@ use std::fmt;
 use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
 use policy_model::document::OneOrMany;
 use policy_model::merge::{self as policy_merge, MergeError};
+use policy_model::unity::{self, PERMISSION_POLICY_NAME};
 use policy_model::validate::{self, DocKind};
-use policy_model::{AccountId, Flow, PolicyDocument, Principal, Statement};
+use policy_model::{AccountId, Deployment, Flow, PolicyDocument, Principal, Statement};
 use serde::Serialize;
 
 use crate::accounts::Service;
@@ -269,8 +270,74 @@ pub(crate) enum Op {
 /// role is missing, when an account is both A and B, or when a merged document
 /// would exceed its size limit.
 pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
+    plan_with_trust(flow, observed, &BTreeMap::new())
+}
+
+/// What a Unity Catalog owner's trust policy names, once Databricks has made its storage
+/// credential: the external ID it returned and the master role it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnityTrust {
+    /// `aws_iam_role.external_id` of the credential.
+    pub external_id: String,
+    /// `aws_iam_role.unity_catalog_iam_arn`, when the API returned one; otherwise the flow's.
+    pub master_role_arn: Option<String>,
+}
+
+/// [`plan`], with the trust each Unity Catalog owner's role must carry, by account. An owner
+/// without an entry (its credential does not exist yet) gets the trust with
+/// [`unity::PENDING_EXTERNAL_ID`], which nobody can assume; once the credential exists, the
+/// trust is rewritten with the real ID.
+pub fn plan_with_trust(
+    flow: &Flow,
+    observed: &Observed,
+    trust: &BTreeMap<AccountId, UnityTrust>,
+) -> Result<Plan, PlanError> {
     let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
-    let deployment = flow.deployment();
+    // Account A is touched only when some owner uses the instance-profile mode.
+    if let Some(deployment) = flow.deployment().filter(|_| !flow.owners().is_empty()) {
+        plan_runbook(&mut p, flow, deployment);
+    }
+    plan_unity(&mut p, flow, trust);
+    if p.problems.is_empty() {
+        Ok(Plan { changes: p.changes, warnings: p.warnings })
+    } else {
+        Err(PlanError { problems: p.problems })
+    }
+}
+
+/// The Unity Catalog owners' roles: the trust, then the permission policy. Buckets and keys are
+/// left alone (the role's identity policy grants what it needs in its own account).
+fn plan_unity(p: &mut Planner<'_>, flow: &Flow, trust: &BTreeMap<AccountId, UnityTrust>) {
+    let observed = p.observed;
+    for owner in flow.unity_owners() {
+        let arn = owner.role_arn();
+        let known = trust.get(&owner.account_id);
+        let master = known.and_then(|t| t.master_role_arn.as_deref()).unwrap_or(flow.uc_master_role_arn());
+        let want = unity::trust_policy(owner, master, known.map(|t| t.external_id.as_str()));
+        p.role(&owner.account_id, owner.role.as_str(), &arn, want, vec![]);
+        let existing = observed.roles.get(&arn).and_then(|r| r.inline.get(PERMISSION_POLICY_NAME));
+        let policy = unity::permission_policy(owner);
+        p.inline_policy(
+            &owner.account_id,
+            owner.role.as_str(),
+            PERMISSION_POLICY_NAME,
+            existing,
+            policy,
+            vec![key_role(&arn)],
+        );
+        for bucket in &owner.buckets {
+            if !observed.buckets.contains_key(bucket.name.as_str()) {
+                p.problems.push(PlanProblem::MissingBucket {
+                    account: owner.account_id.clone(),
+                    bucket: bucket.name.as_str().to_owned(),
+                });
+            }
+        }
+    }
+}
+
+fn plan_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
+    let observed = p.observed;
     let a = &deployment.account_id;
     // Account A as a bucket owner is refused by `Flow::new`, before any plan.
 
@@ -367,12 +434,6 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
             }
         }
     }
-
-    if p.problems.is_empty() {
-        Ok(Plan { changes: p.changes, warnings: p.warnings })
-    } else {
-        Err(PlanError { problems: p.problems })
-    }
 }
 
 /// The changes that take out what xacct put in: tagged roles and instance
@@ -381,7 +442,20 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
 /// policy). Buckets, keys, the cross-account role and untagged roles stay.
 pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
     let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
-    let deployment = flow.deployment();
+    for owner in flow.unity_owners() {
+        let arn = owner.role_arn();
+        let ours = observed.roles.get(&arn).and_then(|r| r.inline.get(PERMISSION_POLICY_NAME));
+        let extra: Vec<(&str, &PolicyDocument)> = ours.map(|doc| (PERMISSION_POLICY_NAME, doc)).into_iter().collect();
+        p.destroy_role(&owner.account_id, owner.role.as_str(), &arn, &extra, vec![]);
+    }
+    if let Some(deployment) = flow.deployment().filter(|_| !flow.owners().is_empty()) {
+        destroy_runbook(&mut p, flow, deployment);
+    }
+    Plan { changes: p.changes, warnings: Vec::new() }
+}
+
+fn destroy_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
+    let observed = p.observed;
     let a = &deployment.account_id;
     let mut role_a_after = Vec::new();
     let mut seen_roles = BTreeSet::new();
@@ -469,7 +543,6 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
     let assume = observed.roles.get(&deployment.instance_role_arn()).and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
     let extra: Vec<(&str, &PolicyDocument)> = assume.map(|doc| (ASSUME_POLICY_NAME, doc)).into_iter().collect();
     p.destroy_role(a, role_a_name, &deployment.instance_role_arn(), &extra, role_a_after);
-    Plan { changes: p.changes, warnings: Vec::new() }
 }
 
 struct Planner<'a> {

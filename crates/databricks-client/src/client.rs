@@ -157,6 +157,8 @@ impl fmt::Debug for Client {
 pub(crate) enum Verb {
     Get,
     Post,
+    Patch,
+    Delete,
 }
 
 impl Verb {
@@ -164,6 +166,8 @@ impl Verb {
         match self {
             Verb::Get => "GET",
             Verb::Post => "POST",
+            Verb::Patch => "PATCH",
+            Verb::Delete => "DELETE",
         }
     }
 }
@@ -241,7 +245,7 @@ impl Client {
         self.inner.reads.load(Ordering::Relaxed)
     }
 
-    /// POST requests sent to the REST API so far, retries included.
+    /// POST, PATCH and DELETE requests sent to the REST API so far, retries included.
     pub fn writes(&self) -> u64 {
         self.inner.writes.load(Ordering::Relaxed)
     }
@@ -268,6 +272,18 @@ impl Client {
         let body = serde_json::to_value(body)
             .map_err(|err| Error::Decode { path: path.to_owned(), detail: format!("cannot encode request: {err}") })?;
         self.send(Verb::Post, path, &[], Some(body), repeat).await
+    }
+
+    /// A PATCH; its repeat sets the same fields again.
+    pub(crate) async fn patch<T: DeserializeOwned>(&self, path: &str, body: &impl Serialize) -> Result<T, Error> {
+        let body = serde_json::to_value(body)
+            .map_err(|err| Error::Decode { path: path.to_owned(), detail: format!("cannot encode request: {err}") })?;
+        self.send(Verb::Patch, path, &[], Some(body), Repeat::Safe).await
+    }
+
+    /// A DELETE; a repeat after a lost reply answers not-found, which callers treat as done.
+    pub(crate) async fn delete<T: DeserializeOwned>(&self, path: &str, query: &[(&str, &str)]) -> Result<T, Error> {
+        self.send(Verb::Delete, path, query, None, Repeat::Safe).await
     }
 
     /// Takes one retry from the client's budget; false when it is spent.
@@ -323,6 +339,14 @@ impl Client {
                 Verb::Post => {
                     self.inner.writes.fetch_add(1, Ordering::Relaxed);
                     self.inner.http.post(&url)
+                }
+                Verb::Patch => {
+                    self.inner.writes.fetch_add(1, Ordering::Relaxed);
+                    self.inner.http.patch(&url)
+                }
+                Verb::Delete => {
+                    self.inner.writes.fetch_add(1, Ordering::Relaxed);
+                    self.inner.http.delete(&url)
                 }
             };
             request = request.header(AUTHORIZATION, header);

@@ -3,7 +3,8 @@
 //!
 //! - [`auth`]: unified auth (settings, `DATABRICKS_*` environment, `~/.databrickscfg`), PAT and OAuth M2M;
 //! - [`Client`]: retries on 429 and 503 honouring `Retry-After`, typed [`ApiError`]s, call counters;
-//! - instance profiles, clusters and command execution 1.2 as methods on [`Client`].
+//! - instance profiles, clusters and command execution 1.2 as methods on [`Client`];
+//! - Unity Catalog storage credentials, external locations, validation and grants, also on [`Client`].
 //!
 //! **Architecture Invariant:** this crate knows Databricks and nothing of AWS.
 //!
@@ -59,6 +60,7 @@ mod dbfs;
 mod error;
 mod instance_profiles;
 mod secret;
+mod unity_catalog;
 
 pub use auth::{AuthError, AuthMethod, AuthSettings, Credentials, EnvLookup};
 pub use client::{Client, ClientOptions};
@@ -72,6 +74,12 @@ pub use dbfs::FileInfo;
 pub use error::{ApiError, Error};
 pub use instance_profiles::{AddInstanceProfile, InstanceProfile};
 pub use secret::Secret;
+pub use unity_catalog::{
+    missing_grants, revoke_grants, AwsIamRole, AwsIamRoleRequest, CreateExternalLocation, CreateStorageCredential,
+    EncryptionDetails, ExternalLocation, PermissionsChange, PrivilegeAssignment, SseEncryptionDetails,
+    StorageCredential, UpdateExternalLocation, UpdateStorageCredential, ValidateStorageCredential, Validation,
+    ValidationResult,
+};
 
 /// What an `ensure_*` call did (or, from a `plan_*` call, would do).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,19 +14,43 @@ import json
 import sys
 import typing
 
-from databricks.sdk.service import compute
+from databricks.sdk.service import catalog, compute
 
+# kind -> (API class, method, path). A path with `{…}` takes those parameters from the case's
+# "path_params"; they are not part of the body.
 REQUESTS = {
     "add_instance_profile": (compute.InstanceProfilesAPI, "add", "/api/2.0/instance-profiles/add"),
     "edit_instance_profile": (compute.InstanceProfilesAPI, "edit", "/api/2.0/instance-profiles/edit"),
     "create_cluster": (compute.ClustersAPI, "create", "/api/2.1/clusters/create"),
     "edit_cluster": (compute.ClustersAPI, "edit", "/api/2.1/clusters/edit"),
+    "create_storage_credential": (catalog.StorageCredentialsAPI, "create", "/api/2.1/unity-catalog/storage-credentials"),
+    "update_storage_credential": (
+        catalog.StorageCredentialsAPI,
+        "update",
+        "/api/2.1/unity-catalog/storage-credentials/{name}",
+    ),
+    "validate_storage_credential": (
+        catalog.StorageCredentialsAPI,
+        "validate",
+        "/api/2.1/unity-catalog/validate-storage-credentials",
+    ),
+    "create_external_location": (catalog.ExternalLocationsAPI, "create", "/api/2.1/unity-catalog/external-locations"),
+    "update_external_location": (
+        catalog.ExternalLocationsAPI,
+        "update",
+        "/api/2.1/unity-catalog/external-locations/{name}",
+    ),
+    "update_permissions": (catalog.GrantsAPI, "update", "/api/2.1/unity-catalog/permissions/{securable_type}/{full_name}"),
 }
 
 RESPONSES = {
     "cluster_details": compute.ClusterDetails,
     "instance_profiles_list": compute.ListInstanceProfilesResponse,
     "command_status": compute.CommandStatusResponse,
+    "storage_credential": catalog.StorageCredentialInfo,
+    "external_location": catalog.ExternalLocationInfo,
+    "validation": catalog.ValidateStorageCredentialResponse,
+    "permissions": catalog.GetPermissionsResponse,
 }
 
 
@@ -84,18 +108,20 @@ def convert(value, hint, where, problems):
     return value
 
 
-def check_request(name, kind, body, problems):
+def check_request(name, kind, body, problems, path_params):
     api_class, method_name, path = REQUESTS[kind]
+    path = path.format(**path_params)
     method = getattr(api_class, method_name)
-    hints = typing.get_type_hints(method, vars(compute))
+    hints = typing.get_type_hints(method, {**vars(compute), **vars(catalog)})
     params = {p: v for p, v in inspect.signature(method).parameters.items() if p != "self"}
     for field in body:
-        if field not in params:
+        if field not in params or field in path_params:
             problems.append(f"{name}: `{field}` is not a parameter of {api_class.__name__}.{method_name}")
     for param, spec in params.items():
-        if spec.default is inspect.Parameter.empty and param not in body:
+        if spec.default is inspect.Parameter.empty and param not in body and param not in path_params:
             problems.append(f"{name}: required `{param}` is missing")
     kwargs = {k: convert(v, hints[k], f"{name}: field `{k}`", problems) for k, v in body.items() if k in params}
+    kwargs.update(path_params)
     recorder = Recorder()
     try:
         getattr(api_class(recorder), method_name)(**kwargs)
@@ -122,7 +148,7 @@ def main():
     problems = []
     for case in cases:
         if case["kind"] in REQUESTS:
-            check_request(case["name"], case["kind"], case["body"], problems)
+            check_request(case["name"], case["kind"], case["body"], problems, case.get("path_params", {}))
         else:
             check_response(case["name"], case["kind"], case["body"], problems)
     for problem in problems:

@@ -113,8 +113,8 @@ fn check_flow(flow: &Flow) -> usize {
     let trust = compile(&build::owner_trust_policy(flow), "owner trust policy".to_owned());
     let session_a = format!(
         "arn:aws:sts::{}:assumed-role/{}/databricks",
-        flow.deployment().account_id,
-        flow.deployment().instance_role
+        flow.deployment().unwrap().account_id,
+        flow.deployment().unwrap().instance_role
     );
     let mut allowed = 0;
     let mut decide = |request: Request, set: &PolicySet<'_>| {

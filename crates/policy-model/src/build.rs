@@ -155,17 +155,21 @@ pub fn assume_policies(flow: &Flow) -> Result<AssumePolicies, AssumePolicyTooLar
 
 /// The statement added to the cross-account role's policy: `iam:PassRole` on
 /// the instance role, so that Databricks can launch instances with its profile (runbook step 1).
+/// A flow without account A has no instance role: its statement allows nothing.
 pub fn pass_role_statement(flow: &Flow) -> Statement {
-    let deployment = flow.deployment();
+    let Some(deployment) = flow.deployment() else {
+        return Statement::allow(&sid(&["PassRole"])).with_action("iam:PassRole").with_resources(Vec::new());
+    };
     Statement::allow(&sid(&["PassRole", deployment.instance_role.as_str()]))
         .with_action("iam:PassRole")
         .with_resources(vec![deployment.instance_role_arn()])
 }
 
 /// The trust policy of each bucket owner's role: the instance role in account A
-/// may assume it (runbook step 2).
+/// may assume it (runbook step 2). A flow without account A has no instance-profile owner; its
+/// document is empty.
 pub fn owner_trust_policy(flow: &Flow) -> PolicyDocument {
-    let deployment = flow.deployment();
+    let Some(deployment) = flow.deployment() else { return PolicyDocument::new(Vec::new()) };
     PolicyDocument::new(vec![Statement::allow(&sid(&[
         "Trust",
         deployment.account_id.as_str(),
@@ -227,9 +231,29 @@ pub struct Labeled {
 }
 
 /// Every document or statement set xacct would write for this flow, in the
-/// order of the runbook: account A first, then each owner and its buckets and keys.
+/// order of the runbook: account A first, then each owner and its buckets and keys, then each
+/// Unity Catalog owner's trust (with the external ID still pending) and permission policy.
 pub fn all_documents(flow: &Flow) -> Vec<Labeled> {
-    let deployment = flow.deployment();
+    let mut out = runbook_documents(flow);
+    for owner in flow.unity_owners() {
+        out.push(Labeled {
+            account: owner.account_id.clone(),
+            resource: owner.role_arn(),
+            label: "trust policy".to_owned(),
+            document: crate::unity::trust_policy(owner, flow.uc_master_role_arn(), None),
+        });
+        out.push(Labeled {
+            account: owner.account_id.clone(),
+            resource: owner.role_arn(),
+            label: format!("inline policy {}", crate::unity::PERMISSION_POLICY_NAME),
+            document: crate::unity::permission_policy(owner),
+        });
+    }
+    out
+}
+
+fn runbook_documents(flow: &Flow) -> Vec<Labeled> {
+    let Some(deployment) = flow.deployment().filter(|_| !flow.owners().is_empty()) else { return Vec::new() };
     let a = &deployment.account_id;
     let mut out = vec![
         Labeled {
@@ -284,7 +308,7 @@ pub fn all_documents(flow: &Flow) -> Vec<Labeled> {
 /// `Xacct` followed by the letters and digits of each part. When a part loses
 /// characters that way (role names may hold `+=,.@_-`), a hash of the parts is
 /// appended, so that `My-Role` and `MyRole` still get different Sids.
-fn sid(parts: &[&str]) -> String {
+pub(crate) fn sid(parts: &[&str]) -> String {
     let mut out = SID_PREFIX.to_owned();
     let mut lossy = false;
     for part in parts {
@@ -337,7 +361,7 @@ mod tests {
 
     /// Two owners; the second has a read-only bucket and two buckets on one key.
     fn two_owners() -> Flow {
-        let (region, mut deployment, mut owners) = fixtures::runbook().into_parts();
+        let (region, mut deployment, mut owners) = fixtures::runbook().into_parts().unwrap();
         deployment.cross_account_role = None;
         deployment.instance_role = RoleName::new("xacct-instance.role").unwrap();
         let key = "arn:aws:kms:us-east-1:333333333333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
@@ -355,7 +379,7 @@ mod tests {
 
     /// A flow with `n` owners, one bucket each.
     fn owners(n: usize) -> Flow {
-        let (region, deployment, _) = fixtures::runbook().into_parts();
+        let (region, deployment, _) = fixtures::runbook().into_parts().unwrap();
         let owners = (0..n)
             .map(|i| Owner {
                 account_id: AccountId::new(&format!("{:012}", 200_000_000_000u64 + i as u64)).unwrap(),

@@ -25,7 +25,7 @@ use std::str::FromStr;
 
 use crate::arn::{AccountId, KmsKeyArn};
 use crate::eval::Context;
-use crate::flow::{Access, Bucket, Flow, Owner};
+use crate::flow::{Access, Bucket, Deployment, Flow, Owner};
 
 /// The ids of the links of the chain. Live probes use ids of their own that start with `probe:`.
 ///
@@ -59,6 +59,47 @@ pub mod link {
     pub fn kms(bucket: &(impl Display + ?Sized)) -> String {
         format!("kms:{bucket}")
     }
+    /// Unity Catalog mode: the owner's role trusts the master role with the external ID.
+    pub fn uc_trust(owner: &(impl Display + ?Sized)) -> String {
+        format!("uc-trust:{owner}")
+    }
+    /// Unity Catalog mode: the owner's role may assume itself with the external ID.
+    pub fn uc_self_assume(owner: &(impl Display + ?Sized)) -> String {
+        format!("uc-self-assume:{owner}")
+    }
+    /// Unity Catalog mode: the owner's role may do every action of the bucket's access level.
+    pub fn uc_bucket(bucket: &(impl Display + ?Sized)) -> String {
+        format!("uc-bucket:{bucket}")
+    }
+    /// Unity Catalog mode: the owner's role may use the bucket's key.
+    pub fn uc_kms(bucket: &(impl Display + ?Sized)) -> String {
+        format!("uc-kms:{bucket}")
+    }
+    /// Unity Catalog mode: Databricks holds the owner's storage credential on the owner's role.
+    pub fn uc_credential(owner: &(impl Display + ?Sized)) -> String {
+        format!("uc-credential:{owner}")
+    }
+    /// Unity Catalog mode: Databricks' validation of one operation on the bucket's location.
+    pub fn uc_validation(bucket: &(impl Display + ?Sized), operation: &str) -> String {
+        format!("uc-validate:{bucket}:{operation}")
+    }
+}
+
+/// The offline link ids of the Unity Catalog owners, in report order: each owner's trust and
+/// self-assume, then each bucket (and its key).
+pub fn unity_link_ids(flow: &Flow) -> Vec<String> {
+    let mut ids = Vec::new();
+    for owner in flow.unity_owners() {
+        ids.push(link::uc_trust(&owner.account_id));
+        ids.push(link::uc_self_assume(&owner.account_id));
+        for bucket in &owner.buckets {
+            ids.push(link::uc_bucket(&bucket.name));
+            if bucket.kms_key_arn.is_some() {
+                ids.push(link::uc_kms(&bucket.name));
+            }
+        }
+    }
+    ids
 }
 
 /// Every link id of the flow, in the order a verify report lists them: passrole, the instance
@@ -159,7 +200,7 @@ pub struct LinkRequest {
 /// The request of the `passrole` link, when the config names the cross-account role: it passes
 /// the instance role to EC2.
 pub fn passrole_request(flow: &Flow) -> Option<LinkRequest> {
-    let d = flow.deployment();
+    let d = flow.deployment()?;
     Some(LinkRequest {
         principal: d.cross_account_role_arn()?,
         action: "iam:PassRole",
@@ -169,23 +210,24 @@ pub fn passrole_request(flow: &Flow) -> Option<LinkRequest> {
     })
 }
 
-/// The request of the `instance-profile` link: EC2 assumes the instance role.
-pub fn instance_profile_request(flow: &Flow) -> LinkRequest {
-    let d = flow.deployment();
-    LinkRequest {
+/// The request of the `instance-profile` link: EC2 assumes the instance role. `None` for a flow
+/// without account A.
+pub fn instance_profile_request(flow: &Flow) -> Option<LinkRequest> {
+    let d = flow.deployment()?;
+    Some(LinkRequest {
         principal: "ec2.amazonaws.com".to_owned(),
         action: "sts:AssumeRole",
         resource: d.instance_role_arn(),
         resource_account: d.account_id.clone(),
         context: Context::new(),
-    }
+    })
 }
 
 /// The request of an owner's `assume-a-to-b` and `trust-b` links: the instance role assumes the
-/// owner's role.
+/// owner's role. Without account A (no instance-profile owner), the principal is empty.
 pub fn assume_request(flow: &Flow, owner: &Owner) -> LinkRequest {
     LinkRequest {
-        principal: flow.deployment().instance_role_arn(),
+        principal: flow.deployment().map(Deployment::instance_role_arn).unwrap_or_default(),
         action: "sts:AssumeRole",
         resource: owner.role_arn(),
         resource_account: owner.account_id.clone(),
@@ -358,7 +400,7 @@ mod tests {
     use crate::flow::{fixtures, Deployment};
 
     fn two_owners() -> Flow {
-        let (region, deployment, mut owners) = fixtures::runbook().into_parts();
+        let (region, deployment, mut owners) = fixtures::runbook().into_parts().unwrap();
         let key = |k: &str| Some(KmsKeyArn::new(&format!("arn:aws:kms:eu-west-1:333333333333:key/{k}")).unwrap());
         let bucket = |name: &str, access, kms_key_arn| Bucket {
             name: BucketName::new(name).unwrap(),
@@ -432,7 +474,7 @@ mod tests {
                 r.context.get("kms:ViaService")
             ))
         };
-        show(&instance_profile_request(&flow));
+        show(&instance_profile_request(&flow).unwrap());
         show(&assume_request(&flow, owner));
         bucket_requests(owner, &owner.buckets[0]).iter().for_each(&mut show);
         kms_requests(owner, &owner.buckets[1]).iter().for_each(&mut show);

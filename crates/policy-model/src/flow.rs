@@ -30,13 +30,64 @@ use std::fmt;
 use serde::Serialize;
 
 use crate::arn::{self, AccountId, BucketName, KmsKeyArn, RoleName};
+use crate::unity::{self, AccessMode, UnityOwner};
 
-/// The checked flow: the region, account A and the bucket owners, in config order.
+/// The checked flow: the region, account A (when some owner uses the instance-profile mode) and
+/// the bucket owners of each access mode, in config order.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Flow {
     region: String,
-    deployment: Deployment,
+    deployment: Option<Deployment>,
     owners: Vec<Owner>,
+    unity: Vec<UnityOwner>,
+    uc_master_role_arn: String,
+}
+
+/// A bucket owner of either access mode, as [`Flow::build`] takes them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OwnerEntry {
+    /// An owner in the instance-profile mode (the runbook).
+    InstanceProfile(Owner),
+    /// An owner in the Unity Catalog mode.
+    UnityCatalog(UnityOwner),
+}
+
+impl OwnerEntry {
+    /// The owner's account.
+    pub fn account_id(&self) -> &AccountId {
+        match self {
+            OwnerEntry::InstanceProfile(o) => &o.account_id,
+            OwnerEntry::UnityCatalog(o) => &o.account_id,
+        }
+    }
+    /// The owner's access mode.
+    pub fn mode(&self) -> AccessMode {
+        match self {
+            OwnerEntry::InstanceProfile(_) => AccessMode::InstanceProfile,
+            OwnerEntry::UnityCatalog(_) => AccessMode::UnityCatalog,
+        }
+    }
+    fn buckets(&self) -> Vec<(&BucketName, Option<&KmsKeyArn>)> {
+        match self {
+            OwnerEntry::InstanceProfile(o) => o.buckets.iter().map(|b| (&b.name, b.kms_key_arn.as_ref())).collect(),
+            OwnerEntry::UnityCatalog(o) => o.buckets.iter().map(|b| (&b.name, b.kms_key_arn.as_ref())).collect(),
+        }
+    }
+}
+
+/// What [`Flow::build`] checks: the region, account A when there is one, the owners of both
+/// modes in config order, and the Unity Catalog master role when the config names one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowParts {
+    /// The `[aws] region`.
+    pub region: String,
+    /// Account A; needed when some owner uses the instance-profile mode.
+    pub deployment: Option<Deployment>,
+    /// Every owner, in config order.
+    pub owners: Vec<OwnerEntry>,
+    /// `[databricks] uc_master_role_arn`; otherwise the region's default
+    /// ([`unity::default_master_role`]).
+    pub uc_master_role_arn: Option<String>,
 }
 
 /// Account A, where Databricks runs its clusters.
@@ -125,6 +176,32 @@ pub enum FlowPath {
         /// The bucket's index within the owner.
         bucket: usize,
     },
+    /// `bucket_owners[owner].access_mode`
+    AccessMode {
+        /// The owner's index.
+        owner: usize,
+    },
+    /// `bucket_owners[owner].storage_credential`
+    StorageCredential {
+        /// The owner's index.
+        owner: usize,
+    },
+    /// `bucket_owners[owner].buckets[bucket].external_location`
+    ExternalLocation {
+        /// The owner's index.
+        owner: usize,
+        /// The bucket's index within the owner.
+        bucket: usize,
+    },
+    /// `bucket_owners[owner].buckets[bucket].grants`
+    Grants {
+        /// The owner's index.
+        owner: usize,
+        /// The bucket's index within the owner.
+        bucket: usize,
+    },
+    /// `databricks.uc_master_role_arn`
+    MasterRole,
 }
 
 impl fmt::Display for FlowPath {
@@ -133,6 +210,13 @@ impl fmt::Display for FlowPath {
             FlowPath::OwnerAccount { owner } => write!(f, "bucket_owners[{owner}].account_id"),
             FlowPath::BucketName { owner, bucket } => write!(f, "bucket_owners[{owner}].buckets[{bucket}].name"),
             FlowPath::KmsKey { owner, bucket } => write!(f, "bucket_owners[{owner}].buckets[{bucket}].kms_key_arn"),
+            FlowPath::AccessMode { owner } => write!(f, "bucket_owners[{owner}].access_mode"),
+            FlowPath::StorageCredential { owner } => write!(f, "bucket_owners[{owner}].storage_credential"),
+            FlowPath::ExternalLocation { owner, bucket } => {
+                write!(f, "bucket_owners[{owner}].buckets[{bucket}].external_location")
+            }
+            FlowPath::Grants { owner, bucket } => write!(f, "bucket_owners[{owner}].buckets[{bucket}].grants"),
+            FlowPath::MasterRole => f.write_str("databricks.uc_master_role_arn"),
         }
     }
 }
@@ -185,6 +269,68 @@ pub enum FlowProblem {
         /// The owner's account.
         owner_account: AccountId,
     },
+    /// An owner in the instance-profile mode, and no account A.
+    #[error(
+        "bucket owner `{account}` uses the instance-profile mode, which needs `[deployment]` (account A); add it, or set `access_mode = \"unity-catalog\"`"
+    )]
+    DeploymentMissing {
+        /// The owner's index.
+        owner: usize,
+        /// The owner's account.
+        account: AccountId,
+    },
+    /// A bucket name with a dot in the Unity Catalog mode.
+    #[error("bucket `{name}` has a dot, which Unity Catalog external locations refuse; use a bucket without dots or the instance-profile mode")]
+    DottedUnityBucket {
+        /// The owner's index.
+        owner: usize,
+        /// The bucket's index within the owner.
+        bucket: usize,
+        /// The bucket.
+        name: BucketName,
+    },
+    /// Two Unity Catalog owners use one storage credential name.
+    #[error("storage credential `{name}` is named by two bucket owners; give each `storage_credential` its own name")]
+    CredentialTwice {
+        /// The index of the second owner.
+        owner: usize,
+        /// The name.
+        name: String,
+    },
+    /// Two buckets use one external location name.
+    #[error("external location `{name}` is named twice; give each bucket's `external_location` its own name")]
+    LocationTwice {
+        /// The owner's index.
+        owner: usize,
+        /// The bucket's index within the owner.
+        bucket: usize,
+        /// The name.
+        name: String,
+    },
+    /// A grant that writes on a read-only location.
+    #[error("grant of `{privilege}` to `{principal}` writes, but bucket `{bucket_name}` is `read-only`; drop it or make the bucket `read-write`")]
+    WriteGrantOnReadOnly {
+        /// The owner's index.
+        owner: usize,
+        /// The bucket's index within the owner.
+        bucket: usize,
+        /// The bucket.
+        bucket_name: BucketName,
+        /// The grantee.
+        principal: String,
+        /// The privilege.
+        privilege: String,
+    },
+    /// A master role that is not an IAM role ARN of the region's partition.
+    #[error("`uc_master_role_arn` `{arn}` is not an IAM role ARN in partition `{partition}` of region `{region}`; for GovCloud use `{}`", unity::MASTER_ROLE_GOVCLOUD)]
+    MasterRole {
+        /// The ARN as given.
+        arn: String,
+        /// The region.
+        region: String,
+        /// Its partition.
+        partition: String,
+    },
 }
 
 impl FlowProblem {
@@ -196,6 +342,12 @@ impl FlowProblem {
             }
             FlowProblem::BucketTwice { owner, bucket, .. } => FlowPath::BucketName { owner, bucket },
             FlowProblem::KeyInOtherAccount { owner, bucket, .. } => FlowPath::KmsKey { owner, bucket },
+            FlowProblem::DeploymentMissing { owner, .. } => FlowPath::AccessMode { owner },
+            FlowProblem::DottedUnityBucket { owner, bucket, .. } => FlowPath::BucketName { owner, bucket },
+            FlowProblem::CredentialTwice { owner, .. } => FlowPath::StorageCredential { owner },
+            FlowProblem::LocationTwice { owner, bucket, .. } => FlowPath::ExternalLocation { owner, bucket },
+            FlowProblem::WriteGrantOnReadOnly { owner, bucket, .. } => FlowPath::Grants { owner, bucket },
+            FlowProblem::MasterRole { .. } => FlowPath::MasterRole,
         }
     }
 }
@@ -204,36 +356,90 @@ impl FlowProblem {
 /// config order. [`Flow::new`] runs this; a config loader whose `[deployment]` did not parse can
 /// still report the owners' problems with `deployment: None`. Linear in the number of buckets.
 pub fn problems(deployment: Option<&Deployment>, owners: &[Owner]) -> Vec<FlowProblem> {
+    let entries: Vec<OwnerEntry> = owners.iter().cloned().map(OwnerEntry::InstanceProfile).collect();
+    entry_problems(deployment, &entries, false)
+}
+
+/// Every cross-field problem of owners of both modes, as [`problems`] does for the
+/// instance-profile mode alone, plus the Unity Catalog rules: no dots in bucket names, distinct
+/// storage credential and external location names, no writing grant on a read-only bucket, and
+/// (when `deployment_known`) account A present whenever an owner uses the instance-profile mode.
+/// The master role is checked by [`Flow::build`]. Linear in the number of buckets and grants.
+pub fn entry_problems(
+    deployment: Option<&Deployment>,
+    owners: &[OwnerEntry],
+    deployment_known: bool,
+) -> Vec<FlowProblem> {
     let mut out = Vec::new();
     let mut accounts: HashMap<&AccountId, usize> = HashMap::with_capacity(owners.len());
     let mut buckets: HashMap<&BucketName, &AccountId> = HashMap::new();
-    for (i, owner) in owners.iter().enumerate() {
-        if deployment.is_some_and(|d| d.account_id == owner.account_id) {
-            out.push(FlowProblem::DeploymentIsOwner { owner: i, account: owner.account_id.clone() });
+    let mut credentials: HashMap<&str, usize> = HashMap::new();
+    let mut locations: HashMap<&str, usize> = HashMap::new();
+    for (i, entry) in owners.iter().enumerate() {
+        let account = entry.account_id();
+        if deployment.is_some_and(|d| d.account_id == *account) {
+            out.push(FlowProblem::DeploymentIsOwner { owner: i, account: account.clone() });
         }
-        if let Some(&first) = accounts.get(&owner.account_id) {
-            out.push(FlowProblem::OwnerTwice { owner: i, first, account: owner.account_id.clone() });
+        if deployment_known && deployment.is_none() && entry.mode() == AccessMode::InstanceProfile {
+            out.push(FlowProblem::DeploymentMissing { owner: i, account: account.clone() });
+        }
+        if let Some(&first) = accounts.get(account) {
+            out.push(FlowProblem::OwnerTwice { owner: i, first, account: account.clone() });
         } else {
-            accounts.insert(&owner.account_id, i);
+            accounts.insert(account, i);
         }
-        for (j, bucket) in owner.buckets.iter().enumerate() {
-            if let Some(first) = buckets.get(&bucket.name) {
+        if let OwnerEntry::UnityCatalog(uc) = entry {
+            if credentials.insert(uc.storage_credential.as_str(), i).is_some() {
+                out.push(FlowProblem::CredentialTwice { owner: i, name: uc.storage_credential.clone() });
+            }
+        }
+        for (j, (name, key)) in entry.buckets().into_iter().enumerate() {
+            if let Some(first) = buckets.get(name) {
                 out.push(FlowProblem::BucketTwice {
                     owner: i,
                     bucket: j,
-                    name: bucket.name.clone(),
+                    name: name.clone(),
                     first_account: (*first).clone(),
                 });
             } else {
-                buckets.insert(&bucket.name, &owner.account_id);
+                buckets.insert(name, account);
             }
-            if let Some(key) = bucket.kms_key_arn.as_ref().filter(|k| *k.account() != owner.account_id) {
+            if let Some(key) = key.filter(|k| k.account() != account) {
                 out.push(FlowProblem::KeyInOtherAccount {
                     owner: i,
                     bucket: j,
                     key: key.clone(),
-                    owner_account: owner.account_id.clone(),
+                    owner_account: account.clone(),
                 });
+            }
+        }
+        if let OwnerEntry::UnityCatalog(uc) = entry {
+            for (j, bucket) in uc.buckets.iter().enumerate() {
+                if bucket.name.as_str().contains('.') {
+                    out.push(FlowProblem::DottedUnityBucket { owner: i, bucket: j, name: bucket.name.clone() });
+                }
+                if locations.insert(bucket.external_location.as_str(), i).is_some() {
+                    out.push(FlowProblem::LocationTwice {
+                        owner: i,
+                        bucket: j,
+                        name: bucket.external_location.clone(),
+                    });
+                }
+                if bucket.access == Access::ReadOnly {
+                    for grant in &bucket.grants {
+                        for privilege in
+                            grant.privileges.iter().filter(|p| unity::WRITE_PRIVILEGES.contains(&p.as_str()))
+                        {
+                            out.push(FlowProblem::WriteGrantOnReadOnly {
+                                owner: i,
+                                bucket: j,
+                                bucket_name: bucket.name.clone(),
+                                principal: grant.principal.clone(),
+                                privilege: privilege.clone(),
+                            });
+                        }
+                    }
+                }
             }
         }
     }
@@ -269,11 +475,66 @@ impl Flow {
         deployment: Deployment,
         owners: Vec<Owner>,
     ) -> Result<Flow, Vec<FlowProblem>> {
-        let found = problems(Some(&deployment), &owners);
-        if found.is_empty() {
-            Ok(Flow { region: region.into(), deployment, owners })
+        Flow::build(FlowParts {
+            region: region.into(),
+            deployment: Some(deployment),
+            owners: owners.into_iter().map(OwnerEntry::InstanceProfile).collect(),
+            uc_master_role_arn: None,
+        })
+    }
+
+    /// Checks every cross-field rule of owners of both modes (see [`entry_problems`]) and the
+    /// master role's partition, and returns every problem at once.
+    pub fn build(parts: FlowParts) -> Result<Flow, Vec<FlowProblem>> {
+        let FlowParts { region, deployment, owners, uc_master_role_arn } = parts;
+        let mut found = entry_problems(deployment.as_ref(), &owners, true);
+        let master = match uc_master_role_arn {
+            Some(arn) => {
+                let partition = arn::region_partition(&region).unwrap_or("aws");
+                let ok = matches!(arn.parse::<arn::Arn>(), Ok(a) if a.partition == partition && a.service == "iam" && a.resource.starts_with("role/"));
+                if !ok {
+                    found.push(FlowProblem::MasterRole {
+                        arn: arn.clone(),
+                        region: region.clone(),
+                        partition: partition.to_owned(),
+                    });
+                }
+                arn
+            }
+            None => unity::default_master_role(&region).to_owned(),
+        };
+        if !found.is_empty() {
+            return Err(found);
+        }
+        let (mut ip, mut uc) = (Vec::new(), Vec::new());
+        for entry in owners {
+            match entry {
+                OwnerEntry::InstanceProfile(o) => ip.push(o),
+                OwnerEntry::UnityCatalog(o) => uc.push(o),
+            }
+        }
+        Ok(Flow { region, deployment, owners: ip, unity: uc, uc_master_role_arn: master })
+    }
+
+    /// The owners in the Unity Catalog mode, in config order; no two share an account with each
+    /// other or with an owner of [`Flow::owners`].
+    pub fn unity_owners(&self) -> &[UnityOwner] {
+        &self.unity
+    }
+
+    /// The Unity Catalog master role the owners' trust policies name before the API returns one.
+    pub fn uc_master_role_arn(&self) -> &str {
+        &self.uc_master_role_arn
+    }
+
+    /// The access mode of the owner of this account, when the flow has it.
+    pub fn mode_of(&self, account: &AccountId) -> Option<AccessMode> {
+        if self.owners.iter().any(|o| o.account_id == *account) {
+            Some(AccessMode::InstanceProfile)
+        } else if self.unity.iter().any(|o| o.account_id == *account) {
+            Some(AccessMode::UnityCatalog)
         } else {
-            Err(found)
+            None
         }
     }
 
@@ -282,24 +543,44 @@ impl Flow {
         &self.region
     }
 
-    /// Account A.
-    pub fn deployment(&self) -> &Deployment {
-        &self.deployment
+    /// Account A; `None` only when every owner uses the Unity Catalog mode.
+    pub fn deployment(&self) -> Option<&Deployment> {
+        self.deployment.as_ref()
     }
 
-    /// The bucket owners, in config order; no two share an account.
+    /// The bucket owners in the instance-profile mode, in config order; no two share an account.
     pub fn owners(&self) -> &[Owner] {
         &self.owners
     }
 
-    /// Every bucket with its owner, in config order; no bucket appears twice.
+    /// Every bucket of an instance-profile owner with its owner, in config order; no bucket
+    /// appears twice.
     pub fn buckets(&self) -> impl Iterator<Item = (&Owner, &Bucket)> {
         self.owners.iter().flat_map(|o| o.buckets.iter().map(move |b| (o, b)))
     }
 
-    /// The parts, to change and check again with [`Flow::new`].
-    pub fn into_parts(self) -> (String, Deployment, Vec<Owner>) {
-        (self.region, self.deployment, self.owners)
+    /// The instance-profile parts, to change and check again with [`Flow::new`]. A flow without
+    /// account A gives `None`; use [`Flow::into_flow_parts`] for every part.
+    pub fn into_parts(self) -> Option<(String, Deployment, Vec<Owner>)> {
+        let deployment = self.deployment?;
+        Some((self.region, deployment, self.owners))
+    }
+
+    /// Every part, to change and check again with [`Flow::build`]; the instance-profile owners
+    /// come first, then the Unity Catalog ones.
+    pub fn into_flow_parts(self) -> FlowParts {
+        let owners = self
+            .owners
+            .into_iter()
+            .map(OwnerEntry::InstanceProfile)
+            .chain(self.unity.into_iter().map(OwnerEntry::UnityCatalog))
+            .collect();
+        FlowParts {
+            region: self.region,
+            deployment: self.deployment,
+            owners,
+            uc_master_role_arn: Some(self.uc_master_role_arn),
+        }
     }
 }
 
@@ -353,7 +634,7 @@ mod tests {
 
     #[track_caller]
     fn check(owners: Vec<Owner>, expect: expect_test::Expect) {
-        let (_, deployment, _) = fixtures::runbook().into_parts();
+        let (_, deployment, _) = fixtures::runbook().into_parts().unwrap();
         let got = match Flow::new("us-east-1", deployment, owners) {
             Ok(flow) => format!("ok: {} owner(s)\n", flow.owners().len()),
             Err(problems) => problems.iter().map(|p| format!("{}: {p}\n", p.path())).collect(),
@@ -391,5 +672,78 @@ mod tests {
         let owners = vec![owner("111111111111", &[("a-bucket", None)]), owner("111111111111", &[])];
         let got: Vec<String> = problems(None, &owners).iter().map(|p| p.path().to_string()).collect();
         assert_eq!(got, ["bucket_owners[1].account_id"]);
+    }
+
+    #[test]
+    fn unity_catalog_rules() {
+        use crate::unity::{Grant, UnityBucket};
+        let uc = |account: &str, credential: &str, buckets: &[(&str, &str, Access, &[&str])]| {
+            OwnerEntry::UnityCatalog(UnityOwner {
+                account_id: AccountId::new(account).unwrap(),
+                role: RoleName::new("uc-role").unwrap(),
+                storage_credential: credential.to_owned(),
+                buckets: buckets
+                    .iter()
+                    .map(|(name, location, access, privileges)| UnityBucket {
+                        name: BucketName::new(name).unwrap(),
+                        access: *access,
+                        kms_key_arn: None,
+                        external_location: (*location).to_owned(),
+                        prefix: String::new(),
+                        grants: vec![Grant {
+                            principal: "team".to_owned(),
+                            privileges: privileges.iter().map(|p| (*p).to_owned()).collect(),
+                        }],
+                    })
+                    .collect(),
+            })
+        };
+        let parts = |deployment: Option<Deployment>, owners: Vec<OwnerEntry>, master: Option<&str>| FlowParts {
+            region: "us-east-1".to_owned(),
+            deployment,
+            owners,
+            uc_master_role_arn: master.map(str::to_owned),
+        };
+        let show = |parts: FlowParts| match Flow::build(parts) {
+            Ok(flow) => format!("ok: {} + {}\n", flow.owners().len(), flow.unity_owners().len()),
+            Err(problems) => problems.iter().map(|p| format!("{}: {p}\n", p.path())).collect(),
+        };
+        let ip = OwnerEntry::InstanceProfile(owner("222222222222", &[("ip-bucket", None)]));
+        let (_, deployment, _) = fixtures::runbook().into_parts().unwrap();
+        // Both modes in one flow, and Unity Catalog alone without account A.
+        let good = uc("333333333333", "c1", &[("lake", "l1", Access::ReadOnly, &["READ_FILES"])]);
+        expect_test::expect!["ok: 1 + 1\n"].assert_eq(&show(parts(
+            Some(deployment.clone()),
+            vec![ip.clone(), good.clone()],
+            None,
+        )));
+        expect_test::expect!["ok: 0 + 1\n"].assert_eq(&show(parts(None, vec![good.clone()], None)));
+        expect_test::expect![[r#"
+            bucket_owners[0].access_mode: bucket owner `222222222222` uses the instance-profile mode, which needs `[deployment]` (account A); add it, or set `access_mode = "unity-catalog"`
+            bucket_owners[2].storage_credential: storage credential `c1` is named by two bucket owners; give each `storage_credential` its own name
+            bucket_owners[2].buckets[1].name: bucket `lake` is listed twice (first under bucket owner `333333333333`); a bucket has one owner and one entry
+            bucket_owners[2].buckets[0].name: bucket `a.lake` has a dot, which Unity Catalog external locations refuse; use a bucket without dots or the instance-profile mode
+            bucket_owners[2].buckets[0].external_location: external location `l1` is named twice; give each bucket's `external_location` its own name
+            bucket_owners[2].buckets[0].grants: grant of `WRITE_FILES` to `team` writes, but bucket `a.lake` is `read-only`; drop it or make the bucket `read-write`
+            bucket_owners[3].account_id: bucket owner account `333333333333` is listed twice; put all its buckets under one `[[bucket_owners]]`
+            databricks.uc_master_role_arn: `uc_master_role_arn` `arn:aws:iam::1:role/x` is not an IAM role ARN in partition `aws` of region `us-east-1`; for GovCloud use `arn:aws-us-gov:iam::044793339203:role/unity-catalog-prod-UCMasterRole-1QRFA8SGY15OJ`
+        "#]]
+        .assert_eq(&show(parts(
+            None,
+            vec![
+                ip,
+                good,
+                uc(
+                    "444444444444",
+                    "c1",
+                    &[
+                        ("a.lake", "l1", Access::ReadOnly, &["WRITE_FILES"]),
+                        ("lake", "l2", Access::ReadWrite, &["WRITE_FILES"]),
+                    ],
+                ),
+                uc("333333333333", "c3", &[]),
+            ],
+            Some("arn:aws:iam::1:role/x"),
+        )));
     }
 }

@@ -11,6 +11,7 @@
 //! - [`validate`](mod@validate): every finding in a document, with its JSON path, and the size limits;
 //! - [`build`]: the documents of the flow, with stable `Xacct` Sids;
 //! - [`merge`]: our statements into a foreign document by Sid, and out again;
+//! - [`unity`]: the Unity Catalog mode's owners, documents and requests;
 //! - `strategies` (feature `proptest`): proptest strategies for documents, for tests;
 //!
 //! **Invariants:** a [`Flow`] exists only through [`Flow::new`], which checks every cross-field
@@ -79,10 +80,12 @@ pub mod merge;
 pub mod simulate;
 #[cfg(any(test, feature = "proptest"))]
 pub mod strategies;
+pub mod unity;
 pub mod validate;
 
 pub use arn::{AccountId, Arn, BucketName, KmsKeyArn, NameError, RoleName, TypedArn};
 pub use chain::LinkStatus;
 pub use document::{OneOrMany, PolicyDocument, Principal, Statement};
-pub use flow::{Access, Bucket, Deployment, Flow, FlowPath, FlowProblem, Owner};
+pub use flow::{Access, Bucket, Deployment, Flow, FlowParts, FlowPath, FlowProblem, Owner, OwnerEntry};
+pub use unity::{AccessMode, UnityBucket, UnityOwner};
 pub use validate::{validate, validate_json, DocKind, Finding, Severity};

@@ -81,8 +81,84 @@ struct Edge {
 }
 
 fn nodes(flow: &Flow) -> Vec<Node> {
+    let mut out = runbook_nodes(flow);
+    out.extend(unity_nodes(flow));
+    out
+}
+
+/// The Unity Catalog chain: each owner's storage credential, the master role, the owner's role,
+/// its buckets (with their external locations) and keys.
+fn unity_nodes(flow: &Flow) -> Vec<Node> {
+    let node = |id: String, lines: Vec<String>| Node { id, lines };
+    let mut out = Vec::new();
+    if flow.unity_owners().is_empty() {
+        return out;
+    }
+    out.push(node(
+        "ucmaster".to_owned(),
+        vec!["Unity Catalog master role".to_owned(), flow.uc_master_role_arn().to_owned()],
+    ));
+    for (i, owner) in flow.unity_owners().iter().enumerate() {
+        out.push(node(format!("uccred{i}"), vec![format!("storage credential {}", owner.storage_credential)]));
+        out.push(node(format!("ucrole{i}"), vec![format!("role {}", owner.role), owner.role_arn()]));
+        for (j, bucket) in owner.buckets.iter().enumerate() {
+            let lines = vec![
+                format!("bucket {}", bucket.name),
+                format!("external location {}", bucket.external_location),
+                bucket.url(),
+                bucket.access.as_str().to_owned(),
+            ];
+            out.push(node(format!("ucbucket{i}x{j}"), lines));
+            if let Some(key) = &bucket.kms_key_arn {
+                out.push(node(format!("uckms{i}x{j}"), vec!["KMS key".to_owned(), key.as_str().to_owned()]));
+            }
+        }
+    }
+    out
+}
+
+fn unity_edges(flow: &Flow) -> Vec<Edge> {
+    let edge = |from: String, to: String, label, links: Vec<(&'static str, String)>| Edge {
+        from,
+        to,
+        label,
+        links,
+        dashed: false,
+    };
+    let mut out = Vec::new();
+    for (i, owner) in flow.unity_owners().iter().enumerate() {
+        let a = &owner.account_id;
+        out.push(edge(format!("uccred{i}"), "ucmaster".to_owned(), "names role", vec![("", link::uc_credential(a))]));
+        let links = vec![("trust", link::uc_trust(a)), ("self", link::uc_self_assume(a))];
+        out.push(edge("ucmaster".to_owned(), format!("ucrole{i}"), "sts:AssumeRole + ExternalId", links));
+        for (j, bucket) in owner.buckets.iter().enumerate() {
+            let label = match bucket.access {
+                policy_model::Access::ReadWrite => "s3 read-write",
+                policy_model::Access::ReadOnly => "s3 read-only",
+            };
+            out.push(edge(
+                format!("ucrole{i}"),
+                format!("ucbucket{i}x{j}"),
+                label,
+                vec![("", link::uc_bucket(&bucket.name))],
+            ));
+            if bucket.kms_key_arn.is_some() {
+                out.push(edge(
+                    format!("ucbucket{i}x{j}"),
+                    format!("uckms{i}x{j}"),
+                    "kms",
+                    vec![("", link::uc_kms(&bucket.name))],
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn runbook_nodes(flow: &Flow) -> Vec<Node> {
     let node = |id: &str, lines: Vec<String>| Node { id: id.to_owned(), lines };
-    let d = flow.deployment();
+    // A flow without account A has no instance-profile chain to draw.
+    let Some(d) = flow.deployment() else { return Vec::new() };
     let mut nodes = vec![node("cluster", vec!["Databricks cluster".to_owned()])];
     if let Some(arn) = d.cross_account_role_arn() {
         nodes.push(node("xrole", vec!["Databricks cross-account role".to_owned(), arn]));
@@ -113,6 +189,12 @@ fn kms_keys(flow: &Flow) -> Vec<&KmsKeyArn> {
 }
 
 fn edges(flow: &Flow) -> Vec<Edge> {
+    let mut out = runbook_edges(flow);
+    out.extend(unity_edges(flow));
+    out
+}
+
+fn runbook_edges(flow: &Flow) -> Vec<Edge> {
     let edge = |from: &str, to: String, label, links: Vec<(&'static str, String)>| Edge {
         from: from.to_owned(),
         to,
@@ -121,7 +203,8 @@ fn edges(flow: &Flow) -> Vec<Edge> {
         dashed: false,
     };
     let mut edges = Vec::new();
-    if flow.deployment().cross_account_role.is_some() {
+    let Some(d) = flow.deployment() else { return edges };
+    if d.cross_account_role.is_some() {
         edges.push(edge("xrole", "roleA".to_owned(), "iam:PassRole", vec![("", link::PASSROLE.to_owned())]));
     }
     edges.push(edge("cluster", "profile".to_owned(), "instance_profile_arn", vec![("", link::DATABRICKS.to_owned())]));
@@ -258,7 +341,7 @@ mod tests {
             let drawn: Vec<String> =
                 edges(&flow).into_iter().flat_map(|e| e.links.into_iter().map(|(_, id)| id)).collect();
             let mut reported = link_ids(&flow);
-            if flow.deployment().cross_account_role.is_none() {
+            if flow.deployment().unwrap().cross_account_role.is_none() {
                 reported.retain(|id| id != link::PASSROLE);
             }
             let mut sorted = drawn.clone();
@@ -371,5 +454,41 @@ mod tests {
         );
         let parsed: BTreeMap<String, LinkStatus> = serde_json::from_str(r#"{"scp": "skipped"}"#).unwrap();
         assert_eq!(parsed, statuses(&[("scp", LinkStatus::Skipped)]));
+    }
+
+    #[test]
+    fn unity_catalog_owners_are_drawn_with_their_links() {
+        use policy_model::unity::{UnityBucket, UnityOwner};
+        use policy_model::{AccountId, BucketName, FlowParts, OwnerEntry, RoleName};
+        let owner = UnityOwner {
+            account_id: AccountId::new("333333333333").unwrap(),
+            role: RoleName::new("uc-role").unwrap(),
+            storage_credential: "uc_role".to_owned(),
+            buckets: vec![UnityBucket {
+                name: BucketName::new("lake").unwrap(),
+                access: policy_model::Access::ReadWrite,
+                kms_key_arn: Some(policy_model::KmsKeyArn::new("arn:aws:kms:us-east-1:333333333333:key/k").unwrap()),
+                external_location: "lake".to_owned(),
+                prefix: String::new(),
+                grants: Vec::new(),
+            }],
+        };
+        let flow = Flow::build(FlowParts {
+            region: "us-east-1".to_owned(),
+            deployment: None,
+            owners: vec![OwnerEntry::UnityCatalog(owner)],
+            uc_master_role_arn: None,
+        })
+        .unwrap();
+        let mut drawn: Vec<String> =
+            edges(&flow).into_iter().flat_map(|e| e.links.into_iter().map(|(_, id)| id)).collect();
+        drawn.sort();
+        let mut want = policy_model::chain::unity_link_ids(&flow);
+        want.push(link::uc_credential("333333333333"));
+        want.sort();
+        assert_eq!(drawn, want);
+        let text = crate::render(&flow, crate::What::SparkConf, &crate::RenderOptions::default());
+        assert!(text.starts_with("# Owners in the Unity Catalog mode need no Spark conf"), "{text}");
+        assert!(text.contains("s3://lake/ (lake, storage credential uc_role)"), "{text}");
     }
 }

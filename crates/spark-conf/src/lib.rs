@@ -162,6 +162,38 @@ pub struct RenderOptions {
 
 /// The text of one render target, ending in a newline.
 pub fn render(flow: &Flow, what: What, opts: &RenderOptions) -> String {
+    let cluster_text =
+        matches!(what, What::SparkConf | What::NotebookScala | What::NotebookPython | What::Mount | What::S3a);
+    if cluster_text && !flow.unity_owners().is_empty() {
+        let note = unity_note(flow);
+        if flow.owners().is_empty() {
+            return note;
+        }
+        return format!("{}\n{note}", render_what(flow, what, opts));
+    }
+    render_what(flow, what, opts)
+}
+
+/// What the Spark conf, notebook, mount and S3A texts say of owners in the Unity Catalog mode:
+/// they need none of it.
+fn unity_note(flow: &Flow) -> String {
+    let mut out = String::from(
+        "# Owners in the Unity Catalog mode need no Spark conf, notebook settings, mount or S3A keys:\n# clusters reach their buckets through these external locations.\n",
+    );
+    for owner in flow.unity_owners() {
+        for bucket in &owner.buckets {
+            out.push_str(&format!(
+                "#   {} ({}, storage credential {})\n",
+                bucket.url(),
+                bucket.external_location,
+                owner.storage_credential
+            ));
+        }
+    }
+    out
+}
+
+fn render_what(flow: &Flow, what: What, opts: &RenderOptions) -> String {
     match what {
         What::Policies => policies::render_policies(flow),
         What::SparkConf => databricks::render_spark_conf(flow),

@@ -18,6 +18,10 @@ pub type LsHandler = Arc<dyn Fn(&str) -> Result<Vec<String>, String> + Send + Sy
 /// Checks an instance profile during `instance-profiles/add` (the ec2 dry run); `Err` is the AWS error text.
 pub type ProfileValidator = Arc<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
 
+mod unity;
+
+pub use unity::{UcValidator, MASTER_ROLE as UC_MASTER_ROLE};
+
 /// One request the stand-in received.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordedRequest {
@@ -118,6 +122,7 @@ struct State {
     dry_run_denials: usize,
     validator: Option<ProfileValidator>,
     ls_handler: LsHandler,
+    unity: unity::UnityState,
 }
 
 /// The stand-in. Dropping it stops the server.
@@ -165,6 +170,7 @@ impl DatabricksStandIn {
             dry_run_denials: 0,
             validator: None,
             ls_handler: Arc::new(|_| Ok(Vec::new())),
+            unity: unity::UnityState::default(),
         }));
         server.register(Mock::given(any()).respond_with(Responder { state: state.clone() })).await;
         DatabricksStandIn { server, state, token }
@@ -315,6 +321,57 @@ impl DatabricksStandIn {
     }
 
     /// Mounts made with `dbutils.fs.mount`.
+    /// Every storage credential, as `GET …/storage-credentials/{name}` returns it.
+    pub fn storage_credentials(&self) -> Vec<Value> {
+        self.state().unity.credentials.values().cloned().collect()
+    }
+
+    /// Every external location, as `GET …/external-locations/{name}` returns it.
+    pub fn external_locations(&self) -> Vec<Value> {
+        self.state().unity.locations.values().cloned().collect()
+    }
+
+    /// The grants on an external location: principal to privileges.
+    pub fn location_grants(&self, location: &str) -> BTreeMap<String, Vec<String>> {
+        self.state()
+            .unity
+            .grants
+            .get(location)
+            .map(|g| g.iter().map(|(p, s)| (p.clone(), s.iter().cloned().collect())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Adds a storage credential made outside xacct (as someone's console click would).
+    pub fn insert_storage_credential(&self, name: &str, role_arn: &str, comment: Option<&str>) {
+        let mut state = self.state();
+        let id = state.new_id();
+        let credential = json!({
+            "name": name,
+            "full_name": name,
+            "id": format!("foreign-{id}"),
+            "aws_iam_role": { "role_arn": role_arn, "external_id": format!("foreign-external-id-{id}"), "unity_catalog_iam_arn": UC_MASTER_ROLE },
+            "comment": comment,
+            "read_only": false,
+        });
+        state.unity.credentials.insert(name.to_owned(), credential);
+    }
+
+    /// Makes the next `times` validations fail on READ, as the first one after a trust change
+    /// does while IAM propagates.
+    pub fn fail_next_validations(&self, times: usize) {
+        self.state().unity.failing_validations = times;
+    }
+
+    /// Decides validations with `validator` instead of passing every operation.
+    pub fn set_uc_validator(&self, validator: UcValidator) {
+        self.state().unity.validator = Some(validator);
+    }
+
+    /// How many validations were asked for.
+    pub fn validations(&self) -> usize {
+        self.state().unity.validations
+    }
+
     pub fn mounts(&self) -> Vec<Mount> {
         self.state().mounts.clone()
     }
@@ -457,6 +514,10 @@ impl Respond for Responder {
             );
         }
 
+        if unity::handles(&path) {
+            let clock = state.tick();
+            return unity::respond(&mut state.unity, clock, &method, &path, &query, &body);
+        }
         let expects_post = !matches!(
             path.as_str(),
             "/api/2.0/instance-profiles/list"

@@ -7,7 +7,7 @@ use std::rc::Rc;
 use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
 use policy_model::chain::{self as vocab, LinkRequest};
 use policy_model::eval::{self, CompiledPolicy, Outcome, PolicySet, Request, SideResult};
-use policy_model::{Access, Bucket, Flow, Owner, PolicyDocument, Principal, Statement};
+use policy_model::{Access, Bucket, Deployment, Flow, Owner, PolicyDocument, Principal, Statement};
 
 use crate::report::{Link, Status};
 use crate::state::{self, State};
@@ -24,6 +24,7 @@ pub struct Evaluation {
 
 struct Eval<'a> {
     flow: &'a Flow,
+    deployment: &'a Deployment,
     state: &'a State,
     out: Evaluation,
     /// Every request of the chain, remembered for the SCP link.
@@ -39,8 +40,12 @@ struct Eval<'a> {
 
 /// Evaluates every link of the chain on `state`.
 pub fn evaluate(flow: &Flow, state: &State) -> Evaluation {
+    // The instance-profile chain exists only with account A (every owner of a flow without it
+    // uses the Unity Catalog mode).
+    let Some(deployment) = flow.deployment() else { return Evaluation::default() };
     let mut e = Eval {
         flow,
+        deployment,
         state,
         out: Evaluation::default(),
         requests: Vec::new(),
@@ -149,7 +154,7 @@ fn deny_fix(denies: &[(String, String)], action: &str, principal: &str) -> Strin
 
 impl Eval<'_> {
     fn a(&self) -> &str {
-        self.flow.deployment().account_id.as_str()
+        self.deployment.account_id.as_str()
     }
 
     /// The access the key policy of `key` grants: the widest of the buckets it encrypts.
@@ -229,7 +234,7 @@ impl Eval<'_> {
 
     /// Link 1: the cross-account role may pass the instance role.
     fn passrole(&mut self) -> Link {
-        let deployment = self.flow.deployment();
+        let deployment = self.deployment;
         let a_role = deployment.instance_role_arn();
         let a = self.a().to_owned();
         let Some(x_role) = deployment.cross_account_role_arn() else {
@@ -277,7 +282,7 @@ impl Eval<'_> {
 
     /// Link 2: the instance profile exists, holds the instance role, and the role trusts EC2.
     fn instance_profile(&mut self) -> Link {
-        let deployment = self.flow.deployment();
+        let deployment = self.deployment;
         let (a_role, profile) = (deployment.instance_role_arn(), deployment.instance_profile_arn());
         let a = self.a().to_owned();
         let name = deployment.instance_role.as_str();
@@ -316,7 +321,10 @@ impl Eval<'_> {
             Ok(t) => t,
             Err(e) => return link.fail(vec![e.clone()], e),
         };
-        let req = match prepare(&vocab::instance_profile_request(self.flow)) {
+        let Some(wanted) = vocab::instance_profile_request(self.flow) else {
+            return link.unchecked("the flow has no account A".to_owned());
+        };
+        let req = match prepare(&wanted) {
             Ok(r) => r,
             Err(e) => return link.unchecked(e),
         };
@@ -344,7 +352,7 @@ impl Eval<'_> {
     /// Links 3 and 4 for one owner: the instance role's policies allow `sts:AssumeRole` on the
     /// owner's role, and the owner's role trusts the instance role.
     fn assume(&mut self, owner: &Owner) -> (Link, Link) {
-        let a_role = self.flow.deployment().instance_role_arn();
+        let a_role = self.deployment.instance_role_arn();
         let b_role = owner.role_arn();
         let (a, b) = (self.a().to_owned(), owner.account_id.as_str().to_owned());
         let assume =
@@ -696,7 +704,7 @@ impl Eval<'_> {
 
     /// Link 8: the instance profile is registered, and the cluster uses it with the S3A keys.
     fn databricks(&mut self) -> Link {
-        let profile = self.flow.deployment().instance_profile_arn();
+        let profile = self.deployment.instance_profile_arn();
         let link =
             Link::new(ids::DATABRICKS, "Databricks workspace", &profile, "instance profile registered; cluster conf");
         let Some(db) = &self.state.databricks else {

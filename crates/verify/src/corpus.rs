@@ -60,7 +60,8 @@ pub fn flow_in(a: &str, b: &str, bucket: &str, kms_key_arn: &str) -> Flow {
 /// from 200000000000, each with role `MyRoleB`) and `buckets` read-write or read-only buckets
 /// each, every bucket encrypted with one of four keys of its owner.
 pub fn wide_flow(owners: usize, buckets: usize) -> Flow {
-    let deployment = flow(&format!("arn:aws:kms:us-east-1:{B}:key/k")).into_parts().1;
+    let deployment =
+        known(flow(&format!("arn:aws:kms:us-east-1:{B}:key/k")).into_parts().map(|p| p.1).ok_or("no account A"));
     let owners = (0..owners)
         .map(|o| {
             let account = known(AccountId::new(&format!("{:012}", 200_000_000_000u64 + o as u64)));
@@ -158,7 +159,7 @@ fn doc(text: &str) -> PolicyDocument {
 
 /// Every case, for the corpus flow `flow`.
 pub fn cases(flow: &Flow) -> Vec<Case> {
-    let deployment = flow.deployment();
+    let deployment = known(flow.deployment().ok_or("the corpus flow has account A"));
     let a_role = deployment.instance_role_arn();
     let x_role = deployment.cross_account_role_arn().unwrap_or_default();
     let owner = &flow.owners()[0];

@@ -242,17 +242,47 @@ const ORG_KEYS: &[&str] = &["aws:principalorgid", "aws:principalorgpaths"];
 /// `accept` lists principals that are known and wanted (ARNs, account IDs, organization IDs or
 /// paths, service names, `*`); their findings are kept with `accepted` set.
 pub fn exposure(flow: &Flow, state: &State, accept: &[String]) -> Exposure {
-    let mut chain_principals: Vec<String> = vec![flow.deployment().instance_role_arn()];
-    chain_principals.extend(flow.deployment().cross_account_role_arn());
+    let deployment = flow.deployment();
+    let mut chain_principals: Vec<String> = deployment.map(|d| d.instance_role_arn()).into_iter().collect();
+    chain_principals.extend(deployment.and_then(|d| d.cross_account_role_arn()));
     chain_principals.extend(flow.owners().iter().map(|o| o.role_arn()));
+    // In the Unity Catalog mode the chain starts at Unity Catalog's master role, the one the
+    // storage credential names (or the config's), and reaches each owner's role.
+    if !flow.unity_owners().is_empty() {
+        chain_principals.push(flow.uc_master_role_arn().to_owned());
+        chain_principals.extend(state.unity.values().filter_map(|f| f.master_role_arn.clone()));
+        chain_principals.extend(flow.unity_owners().iter().map(|o| o.role_arn()));
+    }
     let stranger = stranger_account(flow, state);
     let accept: BTreeSet<String> = accept.iter().map(|a| normalize(a)).collect();
 
+    // Each owner's role, buckets and keys, in either access mode.
+    let mut owners: Vec<(&str, String, Vec<&policy_model::BucketName>, Vec<String>)> = Vec::new();
+    for owner in flow.owners() {
+        let keys = chain::key_accesses(owner).into_iter().map(|(key, _)| key.as_str().to_owned()).collect();
+        owners.push((
+            owner.account_id.as_str(),
+            owner.role_arn(),
+            owner.buckets.iter().map(|b| &b.name).collect(),
+            keys,
+        ));
+    }
+    for owner in flow.unity_owners() {
+        let mut keys: Vec<String> =
+            owner.buckets.iter().filter_map(|b| b.kms_key_arn.as_ref().map(|k| k.as_str().to_owned())).collect();
+        keys.sort();
+        keys.dedup();
+        owners.push((
+            owner.account_id.as_str(),
+            owner.role_arn(),
+            owner.buckets.iter().map(|b| &b.name).collect(),
+            keys,
+        ));
+    }
+
     let mut findings = Vec::new();
     let mut unchecked = Vec::new();
-    for owner in flow.owners() {
-        let account = owner.account_id.as_str();
-        let role = owner.role_arn();
+    for (account, role, buckets, keys) in owners {
         let subject =
             |resource: String, kind| Subject { resource, kind, account, chain: &chain_principals, stranger: &stranger };
         match (state.unreadable.get(&role), state.roles.get(&role)) {
@@ -262,22 +292,21 @@ pub fn exposure(flow: &Flow, state: &State, accept: &[String]) -> Exposure {
             }
             (None, None) => {}
         }
-        for bucket in &owner.buckets {
-            let name = bucket.name.as_str();
+        for bucket in buckets {
+            let name = bucket.as_str();
             match (state.unreadable.get(name), state.buckets.get(name).and_then(|b| b.policy.as_ref())) {
-                (Some(why), _) => unchecked.push(Unchecked { resource: bucket.name.arn(), why: why.clone() }),
+                (Some(why), _) => unchecked.push(Unchecked { resource: bucket.arn(), why: why.clone() }),
                 (None, Some(policy)) => {
-                    subject(bucket.name.arn(), ResourceKind::Bucket).examine(policy, &mut findings, &mut unchecked)
+                    subject(bucket.arn(), ResourceKind::Bucket).examine(policy, &mut findings, &mut unchecked)
                 }
                 (None, None) => {}
             }
         }
-        for (key, _) in chain::key_accesses(owner) {
-            let key = key.as_str();
-            match (state.unreadable.get(key), state.keys.get(key)) {
-                (Some(why), _) => unchecked.push(Unchecked { resource: key.to_owned(), why: why.clone() }),
+        for key in keys {
+            match (state.unreadable.get(&key), state.keys.get(&key)) {
+                (Some(why), _) => unchecked.push(Unchecked { resource: key.clone(), why: why.clone() }),
                 (None, Some(policy)) => {
-                    subject(key.to_owned(), ResourceKind::Kms).examine(policy, &mut findings, &mut unchecked)
+                    subject(key.clone(), ResourceKind::Kms).examine(policy, &mut findings, &mut unchecked)
                 }
                 (None, None) => {}
             }

@@ -54,6 +54,7 @@ pub mod exposure;
 mod live;
 mod report;
 mod state;
+mod unity;
 
 #[cfg(test)]
 mod tests;
@@ -67,13 +68,17 @@ pub use state::{
     default_key_policy, expected_spark_conf, Bucket, Cluster, Databricks, InstanceProfile, NamedPolicy, OfflineInputs,
     Role, State,
 };
+pub use unity::{UnityCredential, OFFLINE_EXTERNAL_ID};
 
 /// Checks the documents `provision` would write for `flow`, merged into `inputs`' existing ones.
 pub fn offline(flow: &Flow, inputs: &OfflineInputs) -> Report {
     evaluate(flow, &State::offline(flow, inputs))
 }
 
-/// The links of the chain for a state, however it was obtained.
+/// The links of the chain for a state, however it was obtained: the instance-profile chain,
+/// then the Unity Catalog owners' links.
 pub fn evaluate(flow: &Flow, state: &State) -> Report {
-    Report::new(chain::evaluate(flow, state).links, Vec::new())
+    let mut links = chain::evaluate(flow, state).links;
+    links.extend(unity::links(flow, state, false));
+    Report::new(links, Vec::new())
 }

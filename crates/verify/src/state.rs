@@ -99,6 +99,8 @@ pub struct State {
     pub unreadable: BTreeMap<String, String>,
     /// Resource to why its document cannot be written (a merge over the size limit): its links fail.
     pub broken: BTreeMap<String, String>,
+    /// What Databricks says of each Unity Catalog owner's storage credential, by account.
+    pub unity: BTreeMap<String, crate::unity::UnityCredential>,
 }
 
 /// What the config says already exists, for [`crate::offline`]. Our statements are merged into
@@ -135,7 +137,9 @@ impl Databricks {
     /// What `provision` sets: the instance profile registered and, with a cluster id, the cluster
     /// using it with the S3A keys (global with one owner role, per bucket with several).
     pub fn expected(flow: &Flow, cluster_id: Option<&str>) -> Databricks {
-        let profile = flow.deployment().instance_profile_arn();
+        let Some(profile) = flow.deployment().map(|d| d.instance_profile_arn()) else {
+            return Databricks { instance_profiles: Vec::new(), cluster: None, missing_cluster: None };
+        };
         let cluster = cluster_id.map(|id| Cluster {
             cluster_id: id.to_owned(),
             instance_profile_arn: Some(profile.clone()),
@@ -191,9 +195,16 @@ impl State {
     /// into the existing ones the inputs name.
     /// A merge that fails (a document over its size limit) is recorded in `broken`.
     pub fn offline(flow: &Flow, inputs: &OfflineInputs) -> State {
-        let deployment = flow.deployment();
-        let a_role = deployment.instance_role_arn();
+        let mut state = State::offline_instance_profile(flow, inputs);
+        crate::unity::add_offline(flow, inputs, &mut state);
+        state
+    }
+
+    /// The documents of the instance-profile chain, when the flow has a deployment.
+    fn offline_instance_profile(flow: &Flow, inputs: &OfflineInputs) -> State {
         let mut state = State { scps: inputs.scps.clone(), ..State::default() };
+        let Some(deployment) = flow.deployment() else { return state };
+        let a_role = deployment.instance_role_arn();
         let existing = |arn: &str| inputs.role_policies.get(arn).cloned().unwrap_or_default();
 
         let mut a_policies = existing(&a_role);

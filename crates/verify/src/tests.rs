@@ -27,7 +27,7 @@ fn edited(
     flow: policy_model::Flow,
     edit: impl FnOnce(&mut policy_model::Deployment, &mut Vec<policy_model::Owner>),
 ) -> policy_model::Flow {
-    let (region, mut deployment, mut owners) = flow.into_parts();
+    let (region, mut deployment, mut owners) = flow.into_parts().unwrap();
     edit(&mut deployment, &mut owners);
     policy_model::Flow::new(region, deployment, owners).unwrap()
 }
@@ -234,7 +234,7 @@ fn read_only_bucket_needs_only_reads() {
 fn existing_pass_role_policy_keeps_its_statements() {
     let flow = corpus::flow(KEY);
     let mut inputs = healthy_inputs(&flow);
-    let x_role = flow.deployment().cross_account_role_arn().unwrap();
+    let x_role = flow.deployment().unwrap().cross_account_role_arn().unwrap();
     let ec2 = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Stmt1403287045000","Effect":"Allow","Action":["ec2:RunInstances"],"Resource":"*"},{"Sid":"NoPassing","Effect":"Deny","Action":"iam:PassRole","Resource":"*"}]}"#;
     inputs
         .role_policies
@@ -379,7 +379,7 @@ fn unchecked_links_make_the_report_not_ok() {
     state.buckets.get_mut(corpus::BUCKET).unwrap().policy = None;
     state.unreadable.insert(KEY.to_owned(), "GetKeyPolicy: AccessDenied".to_owned());
     state.unreadable.remove(corpus::BUCKET);
-    state.roles.remove(&flow.deployment().instance_role_arn());
+    state.roles.remove(&flow.deployment().unwrap().instance_role_arn());
     let report = crate::evaluate(&flow, &state);
     assert_eq!(report.verdict(), crate::Verdict::Failed);
     assert_eq!(report.verdict().exit_code(), 1);

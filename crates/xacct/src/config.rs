@@ -5,8 +5,10 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::Path;
 
+use policy_model::unity::{self, Grant, UnityBucket, UnityOwner};
 use policy_model::{
-    AccountId, Bucket, BucketName, Deployment, Flow, FlowPath, FlowProblem, KmsKeyArn, Owner, PolicyDocument, RoleName,
+    AccountId, Bucket, BucketName, Deployment, Flow, FlowParts, FlowPath, FlowProblem, KmsKeyArn, Owner, OwnerEntry,
+    PolicyDocument, RoleName,
 };
 use toml_edit::{ImDocument, Item, TableLike};
 
@@ -57,6 +59,9 @@ pub struct DatabricksSection {
     pub cluster_id: Option<String>,
     /// A cluster to create (or reuse by name) instead.
     pub new_cluster: Option<NewCluster>,
+    /// The Unity Catalog master role the owners' trust names before the API returns one (for
+    /// GovCloud or another partition); checked by [`Flow::build`].
+    pub uc_master_role_arn: Option<String>,
 }
 
 /// `[databricks.new_cluster]`: the spec of a cluster xacct creates.
@@ -178,9 +183,24 @@ const EXPOSURE_KEYS: &[&str] = &["accept"];
 const VERIFY_KEYS: &[&str] = &["scps"];
 const AWS_KEYS: &[&str] = &["region"];
 const DEPLOYMENT_KEYS: &[&str] = &["account_id", "aws_profile", "instance_role", "cross_account_role"];
-const OWNER_KEYS: &[&str] = &["account_id", "aws_profile", "role", "buckets", "existing_trust_policy"];
-const BUCKET_KEYS: &[&str] = &["name", "access", "kms_key_arn", "mount", "existing_policy", "existing_key_policy"];
-const DATABRICKS_KEYS: &[&str] = &["host", "profile", "cluster_id", "new_cluster"];
+const OWNER_KEYS: &[&str] =
+    &["account_id", "aws_profile", "role", "buckets", "existing_trust_policy", "access_mode", "storage_credential"];
+const BUCKET_KEYS: &[&str] = &[
+    "name",
+    "access",
+    "kms_key_arn",
+    "mount",
+    "existing_policy",
+    "existing_key_policy",
+    "external_location",
+    "prefix",
+    "grants",
+];
+const DATABRICKS_KEYS: &[&str] = &["host", "profile", "cluster_id", "new_cluster", "uc_master_role_arn"];
+/// Keys that only an owner in the Unity Catalog mode may set, on the owner and on its buckets.
+const UNITY_OWNER_KEYS: &[&str] = &["storage_credential"];
+const UNITY_BUCKET_KEYS: &[&str] = &["external_location", "prefix", "grants"];
+const UNITY_CATALOG: &str = "unity-catalog";
 const NEW_CLUSTER_KEYS: &[&str] = &["cluster_name", "spark_version", "node_type_id", "num_workers"];
 
 /// Parses config text; on failure returns every finding, in file order.
@@ -221,6 +241,12 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     .unwrap_or_else(|| "us-east-1".to_owned());
 
     let whole = 0..text.len().min(1);
+    // `[deployment]` may be left out only when there are owners and every one of them is in the
+    // Unity Catalog mode (read from the raw tables, so that an owner with other problems counts).
+    let raw_owners = root.get("bucket_owners").and_then(tables).unwrap_or_default();
+    let all_unity = !raw_owners.is_empty()
+        && raw_owners.iter().all(|t| t.get("access_mode").and_then(Item::as_str) == Some(UNITY_CATALOG));
+    let mut deployment_absent = false;
     let deployment = match root.get("deployment").and_then(|i| cx.table(i, "[deployment]")) {
         Some(t) => {
             cx.known_keys(t, DEPLOYMENT_KEYS, "[deployment]");
@@ -235,6 +261,10 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
                 }
                 _ => None,
             }
+        }
+        None if all_unity || root.contains_key("deployment") => {
+            deployment_absent = !root.contains_key("deployment");
+            None
         }
         None => {
             cx.error(whole.clone(), "missing section `[deployment]` (account A, where Databricks runs)".to_owned());
@@ -264,6 +294,24 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     let databricks = root.get("databricks").and_then(|i| cx.table(i, "[databricks]")).map(|t| cx.databricks(t));
     let exposure =
         root.get("exposure").and_then(|i| cx.table(i, "[exposure]")).map(|t| cx.exposure(t)).unwrap_or_default();
+    let master_span = root
+        .get("databricks")
+        .and_then(Item::as_table_like)
+        .map(|t| Cx::key_span(t, "uc_master_role_arn"))
+        .unwrap_or(0..0);
+    if databricks.is_none() {
+        for (owner, spans) in owners.iter().zip(&owner_spans) {
+            if let (OwnerEntry::UnityCatalog(uc), _) = owner {
+                cx.error(
+                    spans.access_mode.clone(),
+                    format!(
+                        "bucket owner `{}` uses `access_mode = \"unity-catalog\"`, which needs a `[databricks]` section (the workspace that holds its storage credential)",
+                        uc.account_id
+                    ),
+                );
+            }
+        }
+    }
     if let Some(verify) = root.get("verify").and_then(|i| cx.table(i, "[verify]")) {
         cx.known_keys(verify, VERIFY_KEYS, "[verify]");
         match verify.get("scps").map(|i| (i.as_array(), Cx::key_span(verify, "scps"))) {
@@ -285,19 +333,33 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
         }
     }
 
-    // The flow's cross-field rules are `Flow::new`'s; each problem is placed by its path.
-    let (owners, profiles): (Vec<Owner>, Vec<Option<String>>) = owners.into_iter().unzip();
+    // The flow's cross-field rules are `Flow::build`'s; each problem is placed by its path.
+    let (owners, profiles): (Vec<OwnerEntry>, Vec<Option<String>>) = owners.into_iter().unzip();
     let place = |problems: Vec<FlowProblem>, cx: &mut Cx<'_>| {
         for problem in problems {
-            cx.error(owner_spans_of(&owner_spans, problem.path()), problem.to_string());
+            let span = match problem.path() {
+                FlowPath::MasterRole => master_span.clone(),
+                path => owner_spans_of(&owner_spans, path),
+            };
+            cx.error(span, problem.to_string());
         }
     };
-    let Some((deployment, dep_profile)) = deployment else {
-        place(policy_model::flow::problems(None, &owners), &mut cx);
-        return Err(cx.finish());
+    let (deployment, dep_profile) = match deployment {
+        Some((d, profile)) => (Some(d), profile),
+        None if deployment_absent => (None, None),
+        None => {
+            place(policy_model::flow::entry_problems(None, &owners, false), &mut cx);
+            return Err(cx.finish());
+        }
     };
-    let accounts: Vec<AccountId> = owners.iter().map(|o| o.account_id.clone()).collect();
-    let flow = match Flow::new(region, deployment, owners) {
+    let accounts: Vec<AccountId> = owners.iter().map(|o| o.account_id().clone()).collect();
+    let parts = FlowParts {
+        region,
+        deployment,
+        owners,
+        uc_master_role_arn: databricks.as_ref().and_then(|d| d.uc_master_role_arn.clone()),
+    };
+    let flow = match Flow::build(parts) {
         Ok(flow) => flow,
         Err(problems) => {
             place(problems, &mut cx);
@@ -308,15 +370,22 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
         return Err(cx.finish());
     }
     let mut profiles: BTreeMap<AccountId, Option<String>> = accounts.into_iter().zip(profiles).collect();
-    profiles.insert(flow.deployment().account_id.clone(), dep_profile);
+    if let Some(deployment) = flow.deployment() {
+        profiles.insert(deployment.account_id.clone(), dep_profile);
+    }
     Ok(Config { flow, profiles, databricks, known: cx.known, exposure })
 }
 
 /// Where each parsed owner's values are in the file, in the order of the parsed owners and buckets.
 struct OwnerSpans {
     account: Range<usize>,
+    /// `access_mode`, or the account when the key is absent.
+    access_mode: Range<usize>,
+    storage_credential: Range<usize>,
     /// `(name, kms_key_arn)` for each parsed bucket.
     buckets: Vec<(Range<usize>, Range<usize>)>,
+    /// `(external_location, grants)` for each parsed bucket, or its name when a key is absent.
+    unity: Vec<(Range<usize>, Range<usize>)>,
 }
 
 fn owner_spans_of(spans: &[OwnerSpans], path: FlowPath) -> Range<usize> {
@@ -327,6 +396,14 @@ fn owner_spans_of(spans: &[OwnerSpans], path: FlowPath) -> Range<usize> {
         }
         FlowPath::KmsKey { owner, bucket } => {
             spans.get(owner).and_then(|o| o.buckets.get(bucket)).map(|(_, kms)| kms.clone())
+        }
+        FlowPath::AccessMode { owner } => spans.get(owner).map(|o| o.access_mode.clone()),
+        FlowPath::StorageCredential { owner } => spans.get(owner).map(|o| o.storage_credential.clone()),
+        FlowPath::ExternalLocation { owner, bucket } => {
+            spans.get(owner).and_then(|o| o.unity.get(bucket)).map(|(location, _)| location.clone())
+        }
+        FlowPath::Grants { owner, bucket } => {
+            spans.get(owner).and_then(|o| o.unity.get(bucket)).map(|(_, grants)| grants.clone())
         }
         _ => None,
     };
@@ -445,7 +522,7 @@ impl Cx<'_> {
         self.check(RoleName::new(&name), span)
     }
 
-    fn owner(&mut self, t: &dyn TableLike, region: &str) -> Option<((Owner, Option<String>), OwnerSpans)> {
+    fn owner(&mut self, t: &dyn TableLike, region: &str) -> Option<((OwnerEntry, Option<String>), OwnerSpans)> {
         let place = "[[bucket_owners]]";
         self.known_keys(t, OWNER_KEYS, place);
         let account = self.account(t, place);
@@ -456,15 +533,64 @@ impl Cx<'_> {
                 self.known.trust_policies.insert(policy_model::arn::role_arn(account, role), doc);
             }
         }
+        let account_span = Self::key_span(t, "account_id");
+        let unity = match self.opt_str(t, "access_mode") {
+            None => Some(false),
+            Some((s, _)) if s == "instance-profile" => Some(false),
+            Some((s, _)) if s == UNITY_CATALOG => Some(true),
+            Some((s, span)) => {
+                self.error(span, format!("`access_mode` is `{s}`; expected `instance-profile` or `unity-catalog`"));
+                None
+            }
+        };
+        let mut spans = OwnerSpans {
+            account: account_span.clone(),
+            access_mode: t.get("access_mode").map_or(account_span.clone(), |_| Self::key_span(t, "access_mode")),
+            storage_credential: t
+                .get("storage_credential")
+                .map_or(account_span.clone(), |_| Self::key_span(t, "storage_credential")),
+            buckets: Vec::new(),
+            unity: Vec::new(),
+        };
+        let is_unity = unity == Some(true);
+        if unity == Some(false) {
+            self.unity_only(t, UNITY_OWNER_KEYS);
+        }
+        let credential = if is_unity {
+            match self.opt_str(t, "storage_credential") {
+                Some((name, span)) => self.unity_check(unity::check_name(&name), span).map(|()| name),
+                None => role.as_ref().map(unity::default_credential_name),
+            }
+        } else {
+            None
+        };
         let mut buckets = Vec::new();
-        let mut spans = OwnerSpans { account: Self::key_span(t, "account_id"), buckets: Vec::new() };
+        let mut unity_buckets = Vec::new();
         match t.get("buckets").map(|item| (item, tables(item))) {
             Some((_, Some(list))) if !list.is_empty() => {
                 for b in list {
-                    if let Some(bucket) = self.bucket(b, region) {
-                        spans.buckets.push((Self::key_span(b, "name"), Self::key_span(b, "kms_key_arn")));
+                    let name_span = Self::key_span(b, "name");
+                    let parsed = self.bucket(b, region);
+                    // An unknown `access_mode` is reported once, not again for each bucket key.
+                    let extra = match unity {
+                        Some(true) => self.unity_bucket(b, parsed.as_ref()),
+                        Some(false) => {
+                            self.unity_only(b, UNITY_BUCKET_KEYS);
+                            None
+                        }
+                        None => None,
+                    };
+                    let Some(bucket) = parsed else { continue };
+                    let span_of = |key: &str| b.get(key).map_or(name_span.clone(), |_| Self::key_span(b, key));
+                    if is_unity {
+                        let Some(uc) = extra else { continue };
+                        spans.unity.push((span_of("external_location"), span_of("grants")));
+                        unity_buckets.push(uc);
+                    } else {
+                        spans.unity.push((name_span.clone(), name_span.clone()));
                         buckets.push(bucket);
                     }
+                    spans.buckets.push((name_span, Self::key_span(b, "kms_key_arn")));
                 }
             }
             Some((item, _)) => self.error(
@@ -476,7 +602,118 @@ impl Cx<'_> {
                 self.error(span, "[[bucket_owners]] has no `[[bucket_owners.buckets]]`".to_owned());
             }
         }
-        Some(((Owner { account_id: account?, role: role?, buckets }, profile), spans))
+        let (account_id, role) = (account?, role?);
+        let entry = if unity? {
+            OwnerEntry::UnityCatalog(UnityOwner {
+                account_id,
+                role,
+                storage_credential: credential?,
+                buckets: unity_buckets,
+            })
+        } else {
+            OwnerEntry::InstanceProfile(Owner { account_id, role, buckets })
+        };
+        Some(((entry, profile), spans))
+    }
+
+    /// Reports each of `keys` that an owner or bucket outside the Unity Catalog mode sets.
+    fn unity_only(&mut self, t: &dyn TableLike, keys: &[&str]) {
+        for key in keys {
+            if t.get(key).is_some() {
+                let span = t.key(key).and_then(|k| k.span()).unwrap_or(0..0);
+                self.error(
+                    span,
+                    format!("`{key}` applies only to an owner with `access_mode = \"unity-catalog\"`; set that or remove `{key}`"),
+                );
+            }
+        }
+    }
+
+    fn unity_check(&mut self, result: Result<(), unity::UnityNameError>, span: Range<usize>) -> Option<()> {
+        result.map_err(|e| self.error(span, e.to_string())).ok()
+    }
+
+    /// The Unity Catalog settings of a bucket: its external location, prefix and grants. `mount`
+    /// is refused: Unity Catalog reaches the bucket through the location.
+    fn unity_bucket(&mut self, t: &dyn TableLike, bucket: Option<&Bucket>) -> Option<UnityBucket> {
+        if t.get("mount").and_then(Item::as_bool) == Some(true) {
+            let span = Self::key_span(t, "mount");
+            self.error(
+                span,
+                "`mount` is for the instance-profile mode; an owner with `access_mode = \"unity-catalog\"` reaches the bucket through its external location".to_owned(),
+            );
+        }
+        let location = match self.opt_str(t, "external_location") {
+            Some((name, span)) => self.unity_check(unity::check_name(&name), span).map(|()| Some(name)),
+            None => Some(None),
+        };
+        let prefix = match self.opt_str(t, "prefix") {
+            Some((prefix, span)) => self.unity_check(unity::check_prefix(&prefix), span).map(|()| prefix),
+            None => Some(String::new()),
+        };
+        let grants = self.grants(t);
+        let bucket = bucket?;
+        let external_location = location?.unwrap_or_else(|| unity::default_location_name(&bucket.name));
+        Some(UnityBucket {
+            name: bucket.name.clone(),
+            access: bucket.access,
+            kms_key_arn: bucket.kms_key_arn.clone(),
+            external_location,
+            prefix: prefix?,
+            grants: grants?,
+        })
+    }
+
+    /// `grants = [{ principal = "…", privileges = ["READ_FILES", …] }, …]`.
+    fn grants(&mut self, t: &dyn TableLike) -> Option<Vec<Grant>> {
+        let Some(item) = t.get("grants") else { return Some(Vec::new()) };
+        let span = Self::key_span(t, "grants");
+        let shape = "`grants` must be an array of `{ principal = \"…\", privileges = [\"READ_FILES\", …] }`";
+        let Some(list) = item.as_array() else {
+            self.error(span, shape.to_owned());
+            return None;
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for value in list.iter() {
+            let vspan = value.span().unwrap_or(span.clone());
+            let Some(table) = value.as_inline_table() else {
+                self.error(vspan, shape.to_owned());
+                ok = false;
+                continue;
+            };
+            for (key, _) in table.iter() {
+                if key != "principal" && key != "privileges" {
+                    self.error(
+                        vspan.clone(),
+                        format!("unknown key `{key}` in a grant; expected `principal` and `privileges`"),
+                    );
+                    ok = false;
+                }
+            }
+            let principal = table.get("principal").and_then(|v| v.as_str()).filter(|p| !p.trim().is_empty());
+            let privileges: Option<Vec<&str>> =
+                table.get("privileges").and_then(|v| v.as_array()).and_then(|a| a.iter().map(|p| p.as_str()).collect());
+            match (principal, privileges) {
+                (Some(principal), Some(privileges)) if !privileges.is_empty() => {
+                    for privilege in &privileges {
+                        if let Err(e) = unity::check_privilege(privilege) {
+                            self.error(vspan.clone(), e.to_string());
+                            ok = false;
+                        }
+                    }
+                    out.push(Grant {
+                        principal: principal.to_owned(),
+                        privileges: privileges.into_iter().map(str::to_owned).collect(),
+                    });
+                }
+                _ => {
+                    self.error(vspan, shape.to_owned());
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
     }
 
     fn bucket(&mut self, t: &dyn TableLike, region: &str) -> Option<Bucket> {
@@ -625,7 +862,8 @@ impl Cx<'_> {
                 "[databricks] sets both `cluster_id` and `[databricks.new_cluster]`; choose one".to_owned(),
             );
         }
-        DatabricksSection { host, profile, cluster_id, new_cluster }
+        let uc_master_role_arn = self.opt_str(t, "uc_master_role_arn").map(|(arn, _)| arn);
+        DatabricksSection { host, profile, cluster_id, new_cluster, uc_master_role_arn }
     }
 }
 
@@ -939,6 +1177,115 @@ instance_role = "MyRoleA"
             &inline.replace("{ name = \"raw\" }", "{ name = \"raw\", mout = true }"),
             expect_test::expect![[r#"
                 9:28: unknown key `mout` in [[bucket_owners.buckets]]; did you mean `mount`?
+            "#]],
+        );
+    }
+
+    const MIXED: &str = r#"
+[deployment]
+account_id = "111111111111"
+instance_role = "MyRoleA"
+
+[[bucket_owners]]
+account_id = "222222222222"
+role = "MyRoleB"
+  [[bucket_owners.buckets]]
+  name = "my-bucket"
+
+[[bucket_owners]]
+account_id = "333333333333"
+role = "uc-lake-access"
+access_mode = "unity-catalog"
+  [[bucket_owners.buckets]]
+  name = "curated-lake"
+  access = "read-only"
+  prefix = "tables/"
+  grants = [{ principal = "data-engineers", privileges = ["READ_FILES"] }]
+
+[databricks]
+host = "https://dbc-123.cloud.databricks.com"
+"#;
+
+    #[test]
+    fn unity_catalog_owners() {
+        check(MIXED, expect_test::expect!["ok: 1 owner(s), 1 bucket(s)"]);
+        let config = parse(MIXED).unwrap();
+        let uc = &config.flow.unity_owners()[0];
+        assert_eq!(uc.storage_credential, "uc_lake_access");
+        assert_eq!(uc.buckets[0].external_location, "curated_lake");
+        assert_eq!(uc.buckets[0].url(), "s3://curated-lake/tables/");
+        assert_eq!(config.flow.uc_master_role_arn(), unity::MASTER_ROLE_COMMERCIAL);
+        assert_eq!(config.profiles.len(), 3);
+        // Without an instance-profile owner, `[deployment]` may go.
+        let only_uc = MIXED
+            .replace("[deployment]\naccount_id = \"111111111111\"\ninstance_role = \"MyRoleA\"\n", "")
+            .replace("[[bucket_owners]]\naccount_id = \"222222222222\"\nrole = \"MyRoleB\"\n  [[bucket_owners.buckets]]\n  name = \"my-bucket\"\n", "");
+        check(&only_uc, expect_test::expect!["ok: 0 owner(s), 0 bucket(s)"]);
+        let config = parse(&only_uc).unwrap();
+        assert!(config.flow.deployment().is_none());
+        assert_eq!(config.flow.unity_owners().len(), 1);
+        // GovCloud gets its own master role.
+        let gov = format!("[aws]\nregion = \"us-gov-west-1\"\n{only_uc}");
+        assert_eq!(parse(&gov).unwrap().flow.uc_master_role_arn(), unity::MASTER_ROLE_GOVCLOUD);
+    }
+
+    #[test]
+    fn unity_catalog_problems() {
+        // `[deployment]` is needed as soon as one owner uses the instance-profile mode.
+        check(
+            &MIXED.replace("[deployment]\naccount_id = \"111111111111\"\ninstance_role = \"MyRoleA\"\n", ""),
+            expect_test::expect![[r#"
+                1:1: missing section `[deployment]` (account A, where Databricks runs)
+            "#]],
+        );
+        // Every single-field and cross-field problem of the mode, each at its line and column.
+        let bad = MIXED
+            .replace("name = \"my-bucket\"", "name = \"my-bucket\"\n  prefix = \"x/\"")
+            .replace("role = \"MyRoleB\"", "role = \"MyRoleB\"\nstorage_credential = \"c\"")
+            .replace(
+                "name = \"curated-lake\"",
+                "name = \"curated.lake\"\n  mount = true\n  external_location = \"a b\"",
+            )
+            .replace("prefix = \"tables/\"", "prefix = \"/tables\"")
+            .replace("[\"READ_FILES\"]", "[\"READ_FILES\", \"WRITE_FILES\", \"READ\"]");
+        check(
+            &bad,
+            expect_test::expect![[r#"
+                9:1: `storage_credential` applies only to an owner with `access_mode = "unity-catalog"`; set that or remove `storage_credential`
+                12:3: `prefix` applies only to an owner with `access_mode = "unity-catalog"`; set that or remove `prefix`
+                20:11: `mount` is for the instance-profile mode; an owner with `access_mode = "unity-catalog"` reaches the bucket through its external location
+                21:23: name `a b` breaks the rule: no `.`, `/`, space or control character
+                23:12: prefix `/tables` breaks the rule: must end with `/`
+                24:13: privilege `READ` is not one an external location has; expected one of ALL_PRIVILEGES, BROWSE, CREATE_EXTERNAL_TABLE, CREATE_EXTERNAL_VOLUME, CREATE_MANAGED_STORAGE, MANAGE, READ_FILES, WRITE_FILES
+            "#]],
+        );
+        // Cross-field rules of the mode: a dotted bucket, a write grant on a read-only bucket,
+        // two owners with one credential name, a master role of another partition.
+        let second = "\n[[bucket_owners]]\naccount_id = \"444444444444\"\nrole = \"uc_lake_access\"\naccess_mode = \"unity-catalog\"\nstorage_credential = \"uc_lake_access\"\n  [[bucket_owners.buckets]]\n  name = \"raw.lake\"\n  external_location = \"curated_lake\"\n";
+        let cross = MIXED
+            .replace("[databricks]", &format!("{second}\n[databricks]"))
+            .replace("[\"READ_FILES\"]", "[\"WRITE_FILES\"]")
+            .replace("host = ", "uc_master_role_arn = \"arn:aws-us-gov:iam::044793339203:role/m\"\nhost = ");
+        check(
+            &cross,
+            expect_test::expect![[r#"
+                20:12: grant of `WRITE_FILES` to `data-engineers` writes, but bucket `curated-lake` is `read-only`; drop it or make the bucket `read-write`
+                27:22: storage credential `uc_lake_access` is named by two bucket owners; give each `storage_credential` its own name
+                29:10: bucket `raw.lake` has a dot, which Unity Catalog external locations refuse; use a bucket without dots or the instance-profile mode
+                30:23: external location `curated_lake` is named twice; give each bucket's `external_location` its own name
+                33:22: `uc_master_role_arn` `arn:aws-us-gov:iam::044793339203:role/m` is not an IAM role ARN in partition `aws` of region `us-east-1`; for GovCloud use `arn:aws-us-gov:iam::044793339203:role/unity-catalog-prod-UCMasterRole-1QRFA8SGY15OJ`
+            "#]],
+        );
+        check(
+            &MIXED.replace("access_mode = \"unity-catalog\"", "access_mode = \"uc\""),
+            expect_test::expect![[r#"
+                15:15: `access_mode` is `uc`; expected `instance-profile` or `unity-catalog`
+            "#]],
+        );
+        check(
+            &MIXED.replace("[databricks]\nhost = \"https://dbc-123.cloud.databricks.com\"\n", ""),
+            expect_test::expect![[r#"
+                15:15: bucket owner `333333333333` uses `access_mode = "unity-catalog"`, which needs a `[databricks]` section (the workspace that holds its storage credential)
             "#]],
         );
     }

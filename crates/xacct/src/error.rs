@@ -39,6 +39,10 @@ pub enum Error {
         /// What the failed run left behind, in words.
         left: String,
     },
+    /// A Unity Catalog step could not be done: a credential or location of that name is someone
+    /// else's, or the credential does not validate.
+    #[error("{0}")]
+    UnityCatalog(String),
     /// Local I/O: the async runtime, the terminal.
     #[error("{what}: {source}")]
     Io {

@@ -40,5 +40,6 @@ pub mod exposure;
 pub mod reconcile;
 pub mod report;
 pub mod session;
+mod unity;
 
 pub use error::Error;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use aws_apply::{Action, ApplyOptions, Progress};
 use databricks_client::{AccessSpec, ClusterTarget, Outcome};
-use policy_model::Flow;
+use policy_model::{Deployment, Flow};
 use serde::Serialize;
 
 use crate::session::Session;
@@ -79,10 +79,16 @@ impl FullPlan {
 /// manages so that stale ones (from an earlier config) are removed.
 pub fn cluster_access(flow: &Flow) -> AccessSpec {
     AccessSpec {
-        instance_profile_arn: flow.deployment().instance_profile_arn(),
+        instance_profile_arn: flow.deployment().map(Deployment::instance_profile_arn).unwrap_or_default(),
         spark_conf: spark_conf::spark_conf_map(flow),
         managed_keys: spark_conf::managed_spark_keys(flow),
     }
+}
+
+/// Account A, when some owner uses the instance-profile mode: only then does Databricks get an
+/// instance profile and a cluster.
+pub fn runbook_deployment(flow: &Flow) -> Option<&Deployment> {
+    flow.deployment().filter(|_| !flow.owners().is_empty())
 }
 
 /// Reads the live state of both sides and plans the changes. Before reading anything, checks that
@@ -91,14 +97,22 @@ pub async fn plan(session: &Session, mode: Mode) -> Result<FullPlan, Error> {
     let flow = &session.config.flow;
     session.accounts.check_identities().await?;
     let observed = aws_apply::observe(&session.accounts, flow).await?;
+    // A Unity Catalog owner's trust names the external ID of its credential, when it exists.
+    let trust = match (&session.databricks, mode) {
+        (Some(client), Mode::Provision) => crate::unity::read_trust(client, flow).await?,
+        _ => Default::default(),
+    };
     let aws = match mode {
         Mode::Destroy => aws_apply::plan_destroy(flow, &observed),
-        Mode::Provision => aws_apply::plan(flow, &observed)?,
+        Mode::Provision => aws_apply::plan_with_trust(flow, &observed, &trust)?,
     };
     let mut databricks = Vec::new();
     if let Some(client) = &session.databricks {
-        let profile = flow.deployment().instance_profile_arn();
-        let registered = client.plan_instance_profile(&profile, &flow.deployment().instance_role_arn()).await?;
+        databricks.extend(crate::unity::plan(client, flow, mode == Mode::Destroy).await?);
+    }
+    if let (Some(client), Some(deployment)) = (&session.databricks, runbook_deployment(flow)) {
+        let profile = deployment.instance_profile_arn();
+        let registered = client.plan_instance_profile(&profile, &deployment.instance_role_arn()).await?;
         let resource = format!("instance profile {profile}");
         match mode {
             Mode::Destroy => {
@@ -168,15 +182,18 @@ pub fn no_progress() -> Progress {
 pub async fn apply(session: &Session, plan: &FullPlan, on_progress: &Progress) -> Result<(), Error> {
     let options = ApplyOptions { on_progress: Some(on_progress.clone()), ..Default::default() };
     aws_apply::apply(&session.accounts, &plan.aws, &options).await?;
-    apply_databricks(session, on_progress).await
+    apply_databricks(session, on_progress).await?;
+    let changed = plan.aws.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| c.account.clone()).collect();
+    crate::unity::apply(session, &changed, on_progress).await
 }
 
 async fn apply_databricks(session: &Session, on_progress: &Progress) -> Result<(), Error> {
     let Some(client) = &session.databricks else { return Ok(()) };
     let flow = &session.config.flow;
-    let profile = flow.deployment().instance_profile_arn();
+    let Some(deployment) = runbook_deployment(flow) else { return Ok(()) };
+    let profile = deployment.instance_profile_arn();
     let t = Instant::now();
-    let outcome = client.ensure_instance_profile(&profile, &flow.deployment().instance_role_arn()).await?;
+    let outcome = client.ensure_instance_profile(&profile, &deployment.instance_role_arn()).await?;
     let resource = format!("databricks instance profile {profile}");
     report(on_progress, &resource, from_outcome(String::new(), &outcome).action, t);
     let Some(target) = session.cluster_target() else { return Ok(()) };
@@ -223,6 +240,10 @@ async fn apply_databricks(session: &Session, on_progress: &Progress) -> Result<(
 /// Databricks step fails, AWS is left alone and the error says what is still in place.
 pub async fn destroy(session: &Session, plan: &FullPlan, on_progress: &Progress) -> Result<(), Error> {
     destroy_databricks(session, plan, on_progress).await?;
+    crate::unity::destroy(session, on_progress).await.map_err(|e| Error::Partial {
+        source: Box::new(e),
+        left: "Unity Catalog locations and credentials not yet removed; every AWS resource (destroy stopped before AWS). Re-run destroy when fixed".to_owned(),
+    })?;
     let options = ApplyOptions { on_progress: Some(on_progress.clone()), ..Default::default() };
     aws_apply::apply(&session.accounts, &plan.aws, &options).await?;
     Ok(())
@@ -231,7 +252,8 @@ pub async fn destroy(session: &Session, plan: &FullPlan, on_progress: &Progress)
 async fn destroy_databricks(session: &Session, plan: &FullPlan, on_progress: &Progress) -> Result<(), Error> {
     let Some(client) = &session.databricks else { return Ok(()) };
     let flow = &session.config.flow;
-    let profile = flow.deployment().instance_profile_arn();
+    let Some(deployment) = runbook_deployment(flow) else { return Ok(()) };
+    let profile = deployment.instance_profile_arn();
     let left = |what: &str| {
         let left = format!("{what}; every AWS resource (destroy stopped before AWS). Re-run destroy when fixed");
         move |e: Error| Error::Partial { source: Box::new(e), left }

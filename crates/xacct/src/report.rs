@@ -33,7 +33,14 @@ pub fn html(config: &Config, report: &Report, exposure: &Exposure, source: &str)
     let accepted = exposure.findings.len() - open;
     let (exposure_verdict, exposure_class) =
         if exposure.ok { ("No exposure beyond the chain", "pass") } else { ("Exposed beyond the chain", "fail") };
-    let owners: Vec<String> = flow.owners().iter().map(|o| o.account_id.to_string()).collect();
+    let owners: Vec<String> = flow
+        .owners()
+        .iter()
+        .map(|o| o.account_id.to_string())
+        .chain(flow.unity_owners().iter().map(|o| o.account_id.to_string()))
+        .collect();
+    // Without `[deployment]` every owner is in the Unity Catalog mode.
+    let deployment = flow.deployment().map_or("none (Unity Catalog only)", |d| d.account_id.as_str());
 
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
@@ -41,18 +48,13 @@ pub fn html(config: &Config, report: &Report, exposure: &Exposure, source: &str)
     // Nothing may be fetched: not even a favicon.
     out.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
     out.push_str("<link rel=\"icon\" href=\"data:,\">\n");
-    let _ = writeln!(
-        out,
-        "<title>xacct report: account {} to {}</title>",
-        esc(flow.deployment().account_id.as_str()),
-        esc(&owners.join(", "))
-    );
+    let _ = writeln!(out, "<title>xacct report: account {} to {}</title>", esc(deployment), esc(&owners.join(", ")));
     out.push_str(STYLE);
     out.push_str("</head>\n<body>\n");
     let _ = writeln!(
         out,
         "<header><h1>Cross-account access report</h1><p class=\"source\">Deployment account {}, bucket owner account{} {}; {}.</p></header>",
-        esc(flow.deployment().account_id.as_str()),
+        esc(deployment),
         if owners.len() == 1 { "" } else { "s" },
         esc(&owners.join(", ")),
         esc(source)

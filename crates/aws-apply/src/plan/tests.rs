@@ -716,7 +716,7 @@ fn size_overflow_is_a_plan_error() {
 
 #[test]
 fn read_only_bucket_on_a_shared_key() {
-    let (region, deployment, mut owners) = flow().into_parts();
+    let (region, deployment, mut owners) = flow().into_parts().unwrap();
     owners[0].buckets.push(Bucket {
         name: BucketName::new("raw-data").unwrap(),
         access: Access::ReadOnly,
@@ -1101,7 +1101,7 @@ fn serializes_as_plain_data() {
 
 /// `n` owners with one bucket each, every bucket observed without a policy.
 fn owners(n: usize) -> (Flow, Observed) {
-    let (region, deployment, _) = flow().into_parts();
+    let (region, deployment, _) = flow().into_parts().unwrap();
     let owners: Vec<Owner> = (0..n)
         .map(|i| Owner {
             account_id: AccountId::new(&format!("{:012}", 300_000_000_000u64 + i as u64)).unwrap(),
@@ -1142,4 +1142,79 @@ fn validator_errors_stop_the_plan_and_warnings_go_with_it() {
     state.buckets.get_mut("my-bucket").unwrap().policy = Some(doc(open));
     let plan = plan(&flow(), &state).unwrap();
     expect!["bucket policy of my-bucket: warning at $.Statement[0].Principal: a wildcard principal allows anyone, in any account, unless a condition narrows it"].assert_eq(&plan.warnings.join("\n"));
+}
+
+/// A Unity Catalog owner's role: created with the pending external ID, rewritten once the
+/// credential's ID is known, then converged; destroy deletes the role xacct made, and in a role
+/// someone else made it takes out only its Sids and its inline policy.
+#[test]
+fn unity_catalog_role_from_pending_to_real_external_id() {
+    use policy_model::unity::{UnityBucket, UnityOwner, PENDING_EXTERNAL_ID};
+    use policy_model::{FlowParts, OwnerEntry};
+    const C: &str = "333333333333";
+    let owner = UnityOwner {
+        account_id: AccountId::new(C).unwrap(),
+        role: RoleName::new("uc-role").unwrap(),
+        storage_credential: "uc_role".to_owned(),
+        buckets: vec![UnityBucket {
+            name: BucketName::new("lake").unwrap(),
+            access: Access::ReadOnly,
+            kms_key_arn: None,
+            external_location: "lake".to_owned(),
+            prefix: String::new(),
+            grants: Vec::new(),
+        }],
+    };
+    let flow = Flow::build(FlowParts {
+        region: "us-east-1".to_owned(),
+        deployment: None,
+        owners: vec![OwnerEntry::UnityCatalog(owner)],
+        uc_master_role_arn: None,
+    })
+    .unwrap();
+    let arn = format!("arn:aws:iam::{C}:role/uc-role");
+    let mut observed = Observed::default();
+    observed.buckets.insert("lake".to_owned(), BucketState { policy: Some(doc(FOREIGN_BUCKET)), ownership: None });
+
+    let first = plan_with_trust(&flow, &observed, &BTreeMap::new()).unwrap();
+    let actions: Vec<String> = first.changes.iter().map(|c| format!("{} {:?}", c.resource, c.action)).collect();
+    assert_eq!(actions, ["role uc-role Create", "inline policy xacct-unity-catalog-access of role uc-role Create"]);
+    let after = simulate(&observed, &first);
+    let trust = after.roles[&arn].trust.as_ref().unwrap();
+    assert_eq!(policy_model::unity::trust_external_id(trust).as_deref(), Some(PENDING_EXTERNAL_ID));
+    // Account A is not touched, and neither is the bucket policy.
+    assert!(first.changes.iter().all(|c| c.account.as_str() == C));
+    assert_eq!(after.buckets["lake"].policy, Some(doc(FOREIGN_BUCKET)));
+
+    let known = BTreeMap::from([(
+        AccountId::new(C).unwrap(),
+        UnityTrust { external_id: "ext-1".to_owned(), master_role_arn: None },
+    )]);
+    let second = plan_with_trust(&flow, &after, &known).unwrap();
+    let writes: Vec<&str> =
+        second.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| c.resource.as_str()).collect();
+    assert_eq!(writes, ["role uc-role"], "only the trust changes");
+    let after = simulate(&after, &second);
+    let trust = after.roles[&arn].trust.as_ref().unwrap();
+    assert_eq!(policy_model::unity::trust_external_id(trust).as_deref(), Some("ext-1"));
+    assert!(plan_with_trust(&flow, &after, &known).unwrap().is_converged());
+
+    let destroy = plan_destroy(&flow, &after);
+    assert_eq!(simulate(&after, &destroy).roles.get(&arn), None, "the role xacct made is deleted");
+    // A role someone else made keeps its own trust statement and loses only ours.
+    let mut foreign = after.clone();
+    let role = foreign.roles.get_mut(&arn).unwrap();
+    role.tags.clear();
+    let mut own = role.trust.clone().unwrap();
+    own.statement.push(
+        Statement::allow("Theirs")
+            .with_principal(Principal::aws(vec![format!("arn:aws:iam::{C}:root")]))
+            .with_action("sts:AssumeRole"),
+    );
+    role.trust = Some(own);
+    let left = simulate(&foreign, &plan_destroy(&flow, &foreign));
+    let role = &left.roles[&arn];
+    let sids: Vec<Option<&str>> = role.trust.as_ref().unwrap().statement.iter().map(|s| s.sid.as_deref()).collect();
+    assert_eq!(sids, [Some("Theirs")]);
+    assert!(role.inline.is_empty());
 }

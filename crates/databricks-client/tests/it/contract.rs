@@ -157,3 +157,109 @@ fn contract_rejects_what_the_sdk_would_not_send() {
         );
     }
 }
+
+/// The Unity Catalog bodies xacct sends, and the stand-in's answers, against the SDK's
+/// `catalog` types: credentials, locations, validation and grants.
+#[tokio::test]
+async fn unity_catalog_bodies_match_the_python_sdk() {
+    use databricks_client::{
+        AwsIamRoleRequest, CreateExternalLocation, CreateStorageCredential, EncryptionDetails, PermissionsChange,
+        UpdateExternalLocation, UpdateStorageCredential, ValidateStorageCredential,
+    };
+    let stand_in = DatabricksStandIn::start().await;
+    let options = ClientOptions { clock: Arc::new(ManualClock::new()), ..ClientOptions::default() };
+    let client = Client::with_options(Credentials::pat(&stand_in.uri(), stand_in.token()).unwrap(), options).unwrap();
+    let role = "arn:aws:iam::333333333333:role/uc-lake-access";
+    let created = client
+        .create_storage_credential(&CreateStorageCredential {
+            name: "lake_333".to_owned(),
+            aws_iam_role: AwsIamRoleRequest { role_arn: role.to_owned() },
+            comment: Some("managed by xacct".to_owned()),
+            read_only: None,
+            skip_validation: Some(true),
+        })
+        .await
+        .unwrap();
+    assert!(created.external_id().is_some_and(|id| !id.is_empty()), "{created:?}");
+    client
+        .update_storage_credential(
+            "lake_333",
+            &UpdateStorageCredential {
+                aws_iam_role: Some(AwsIamRoleRequest { role_arn: role.to_owned() }),
+                skip_validation: Some(true),
+                ..UpdateStorageCredential::default()
+            },
+        )
+        .await
+        .unwrap();
+    let validate = ValidateStorageCredential {
+        storage_credential_name: Some("lake_333".to_owned()),
+        url: Some("s3://curated-lake/tables/".to_owned()),
+        read_only: Some(true),
+        ..ValidateStorageCredential::default()
+    };
+    let validation = client.validate_storage_credential(&validate).await.unwrap();
+    client
+        .create_external_location(&CreateExternalLocation {
+            name: "curated_lake".to_owned(),
+            url: "s3://curated-lake/tables/".to_owned(),
+            credential_name: "lake_333".to_owned(),
+            comment: Some("managed by xacct".to_owned()),
+            read_only: Some(true),
+            skip_validation: None,
+            encryption_details: Some(EncryptionDetails::kms("arn:aws:kms:us-east-1:333333333333:key/k")),
+        })
+        .await
+        .unwrap();
+    client
+        .update_external_location(
+            "curated_lake",
+            &UpdateExternalLocation { read_only: Some(false), ..UpdateExternalLocation::default() },
+        )
+        .await
+        .unwrap();
+    let change = PermissionsChange {
+        principal: "data-engineers".to_owned(),
+        add: vec!["READ_FILES".to_owned()],
+        remove: Vec::new(),
+    };
+    let grants = client.update_location_grants("curated_lake", &[change]).await.unwrap();
+    assert_eq!(grants.len(), 1);
+
+    let mut cases = Vec::new();
+    let with_path = |name: &str, kind: &str, body: Value, params: Value| json!({ "name": name, "kind": kind, "body": body, "path_params": params });
+    for (path, kind, params) in [
+        ("/api/2.1/unity-catalog/storage-credentials", "create_storage_credential", json!({})),
+        (
+            "/api/2.1/unity-catalog/storage-credentials/lake_333",
+            "update_storage_credential",
+            json!({"name": "lake_333"}),
+        ),
+        ("/api/2.1/unity-catalog/validate-storage-credentials", "validate_storage_credential", json!({})),
+        ("/api/2.1/unity-catalog/external-locations", "create_external_location", json!({})),
+        (
+            "/api/2.1/unity-catalog/external-locations/curated_lake",
+            "update_external_location",
+            json!({"name": "curated_lake"}),
+        ),
+        (
+            "/api/2.1/unity-catalog/permissions/external_location/curated_lake",
+            "update_permissions",
+            json!({"securable_type": "external_location", "full_name": "curated_lake"}),
+        ),
+    ] {
+        let sent: Vec<_> = stand_in.requests_to(path).into_iter().filter(|r| r.method != "GET").collect();
+        assert!(!sent.is_empty(), "nothing sent to {path}");
+        for (n, request) in sent.into_iter().enumerate() {
+            cases.push(with_path(&format!("{kind}#{n}"), kind, request.body, params.clone()));
+        }
+    }
+    cases.push(case("credential", "storage_credential", stand_in.storage_credentials()[0].clone()));
+    cases.push(case("location", "external_location", stand_in.external_locations()[0].clone()));
+    cases.push(case("validation", "validation", serde_json::to_value(&validation).unwrap()));
+    let grants_reply = json!({"privilege_assignments": serde_json::to_value(&grants).unwrap()});
+    cases.push(case("grants", "permissions", grants_reply));
+    let (ok, stdout) = run_contract(&cases);
+    assert!(ok, "{stdout}");
+    assert_eq!(stdout.trim(), format!("checked {} bodies, 0 problems", cases.len()));
+}

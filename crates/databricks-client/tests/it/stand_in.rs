@@ -388,3 +388,93 @@ async fn mount_or_update_program_and_json_ls() {
     let result = client.run_command(&id, Language::Python, probe).await.unwrap();
     assert_eq!(result.text(), Some("2 ['a.txt', 'b.txt']"));
 }
+
+/// Unity Catalog against the stand-in: a credential gets an external ID, a location needs its
+/// credential, a credential with a dependent location is not deleted without `force`, missing
+/// things read as `None`, and validation is retried while it fails (IAM propagation) within the
+/// bound, then returned as it is.
+#[tokio::test]
+async fn unity_catalog_credentials_locations_validation_and_grants() {
+    use databricks_client::{
+        missing_grants, AwsIamRoleRequest, CreateExternalLocation, CreateStorageCredential, PrivilegeAssignment,
+        ValidateStorageCredential,
+    };
+    let (stand_in, client, _clock) = setup().await;
+    assert_eq!(client.get_storage_credential("lake").await.unwrap(), None);
+    let role = "arn:aws:iam::333333333333:role/uc";
+    let create = |name: &str| CreateStorageCredential {
+        name: name.to_owned(),
+        aws_iam_role: AwsIamRoleRequest { role_arn: role.to_owned() },
+        comment: Some("managed by xacct".to_owned()),
+        read_only: None,
+        skip_validation: Some(true),
+    };
+    let made = client.create_storage_credential(&create("lake")).await.unwrap();
+    let id = made.external_id().unwrap().to_owned();
+    let read = client.get_storage_credential("lake").await.unwrap().unwrap();
+    assert_eq!((read.external_id(), read.role_arn()), (Some(id.as_str()), Some(role)));
+    let again = client.create_storage_credential(&create("lake")).await.unwrap_err();
+    assert!(matches!(&again, Error::Api { source, .. } if source.status == 409), "{again}");
+
+    let location = CreateExternalLocation {
+        name: "curated".to_owned(),
+        url: "s3://curated-lake/tables/".to_owned(),
+        credential_name: "nope".to_owned(),
+        comment: None,
+        read_only: Some(true),
+        skip_validation: None,
+        encryption_details: None,
+    };
+    assert!(client.create_external_location(&location).await.is_err(), "a location needs its credential");
+    let location = CreateExternalLocation { credential_name: "lake".to_owned(), ..location };
+    client.create_external_location(&location).await.unwrap();
+    assert_eq!(client.list_external_locations().await.unwrap().len(), 1);
+    assert_eq!(client.list_storage_credentials().await.unwrap().len(), 1);
+    assert!(client.delete_storage_credential("lake", false).await.is_err(), "it has a dependent location");
+
+    let validate = ValidateStorageCredential {
+        storage_credential_name: Some("lake".to_owned()),
+        url: Some(location.url.clone()),
+        read_only: Some(true),
+        ..ValidateStorageCredential::default()
+    };
+    stand_in.fail_next_validations(2);
+    let (validation, attempts) = client.validate_until_pass(&validate).await.unwrap();
+    assert_eq!(attempts, 3);
+    assert!(validation.failures().is_empty(), "{validation:?}");
+    let ops: Vec<(&str, &str)> = validation.results.iter().map(|r| (r.operation.as_str(), r.result.as_str())).collect();
+    assert_eq!(
+        ops,
+        [("READ", "PASS"), ("WRITE", "SKIP"), ("LIST", "PASS"), ("DELETE", "SKIP"), ("PATH_EXISTS", "PASS")]
+    );
+    // A failure that outlasts the bound comes back as it is, after the bound's attempts.
+    stand_in.fail_next_validations(100);
+    let before = stand_in.validations();
+    let (validation, attempts) = client.validate_until_pass(&validate).await.unwrap();
+    assert_eq!((attempts as usize, stand_in.validations() - before), (8, 8));
+    assert_eq!(validation.failures()[0].operation, "READ");
+    // A validator decides from the credential's role and external ID, as AWS would.
+    stand_in.fail_next_validations(0);
+    let seen = id.clone();
+    stand_in.set_uc_validator(Arc::new(move |role, external_id, url, read_only| {
+        let verdict = if role.ends_with("role/uc") && external_id == seen && !read_only { "PASS" } else { "FAIL" };
+        vec![("WRITE".to_owned(), verdict.to_owned(), format!("checked {url}"))]
+    }));
+    let write = ValidateStorageCredential { read_only: Some(false), ..validate.clone() };
+    let answer = client.validate_storage_credential(&write).await.unwrap();
+    assert_eq!(answer.results[0].result, "PASS", "{answer:?}");
+    assert_eq!(answer.results[0].message.as_deref(), Some("checked s3://curated-lake/tables/"));
+    assert_eq!(client.validate_storage_credential(&validate).await.unwrap().results[0].result, "FAIL");
+
+    let wanted = [PrivilegeAssignment { principal: "eng".to_owned(), privileges: vec!["READ_FILES".to_owned()] }];
+    let changes = missing_grants(&client.get_location_grants("curated").await.unwrap(), &wanted);
+    assert_eq!(changes.len(), 1);
+    client.update_location_grants("curated", &changes).await.unwrap();
+    assert!(missing_grants(&client.get_location_grants("curated").await.unwrap(), &wanted).is_empty());
+    assert_eq!(stand_in.location_grants("curated")["eng"], ["READ_FILES"]);
+
+    client.delete_external_location("curated", false).await.unwrap();
+    client.delete_storage_credential("lake", false).await.unwrap();
+    client.delete_storage_credential("lake", false).await.unwrap();
+    assert!(stand_in.storage_credentials().is_empty());
+}

@@ -36,8 +36,8 @@ pub fn brief(f: &Finding) -> String {
 
 /// The cases for the first owner and its first bucket of `flow`.
 pub fn cases(flow: &Flow) -> Vec<Case> {
-    let a = flow.deployment().account_id.as_str().to_owned();
-    let instance_role = flow.deployment().instance_role_arn();
+    let a = flow.deployment().map(|d| d.account_id.as_str().to_owned()).unwrap_or_default();
+    let instance_role = flow.deployment().map(|d| d.instance_role_arn()).unwrap_or_default();
     let owner = flow.owners().first();
     let b = owner.map(|o| o.account_id.as_str().to_owned()).unwrap_or_default();
     let bucket = owner.and_then(|o| o.buckets.first()).map(|b| b.name.as_str().to_owned()).unwrap_or_default();

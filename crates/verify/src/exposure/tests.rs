@@ -374,3 +374,48 @@ mod properties {
         }
     }
 }
+
+/// A Unity Catalog owner: the master role with its external ID and the role's own self-assume
+/// are the chain, not findings; a partner account planted in the same trust is one.
+#[test]
+fn unity_catalog_trust() {
+    use policy_model::unity::{self, UnityBucket, UnityOwner};
+    use policy_model::{Access, AccountId, BucketName, FlowParts, OwnerEntry, RoleName};
+    let owner = UnityOwner {
+        account_id: AccountId::new("333333333333").unwrap(),
+        role: RoleName::new("uc-lake-access").unwrap(),
+        storage_credential: "uc_lake_access".to_owned(),
+        buckets: vec![UnityBucket {
+            name: BucketName::new("curated-lake").unwrap(),
+            access: Access::ReadOnly,
+            kms_key_arn: None,
+            external_location: "curated_lake".to_owned(),
+            prefix: String::new(),
+            grants: Vec::new(),
+        }],
+    };
+    let flow = Flow::build(FlowParts {
+        region: "us-east-1".to_owned(),
+        deployment: None,
+        owners: vec![OwnerEntry::UnityCatalog(owner.clone())],
+        uc_master_role_arn: None,
+    })
+    .unwrap();
+    let findings = |partner: bool| {
+        let mut state = State::offline(&flow, &OfflineInputs::default());
+        let mut trust = unity::trust_policy(&owner, flow.uc_master_role_arn(), Some("the-external-id"));
+        if partner {
+            trust.statement.extend(
+                doc(r#"{"Sid":"Partner","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444444444444:root"},"Action":"sts:AssumeRole"}"#)
+                    .statement,
+            );
+        }
+        state.roles.get_mut(&owner.role_arn()).unwrap().trust = trust;
+        lines(&exposure(&flow, &state, &[]))
+    };
+    expect!["none\n"].assert_eq(&findings(false));
+    expect![[r#"
+        account arn:aws:iam::444444444444:root (trust) may sts:AssumeRole on arn:aws:iam::333333333333:role/uc-lake-access by statement `Partner`
+    "#]]
+    .assert_eq(&findings(true));
+}

@@ -48,6 +48,7 @@ pub async fn live_with_state(inputs: &LiveInputs, flow: &Flow, state: &State) ->
         links.extend(probe::on_cluster(flow, inputs, &eval, &mut warnings).await);
     }
     let mut all = eval.links.clone();
+    all.extend(crate::unity::links(flow, state, true));
     all.extend(links);
     // The validator's findings on the deployed documents: warnings, since they are already written.
     warnings.extend(state.findings());

@@ -117,7 +117,7 @@ impl Probes<'_> {
             let id = probe_ids::assume_b(owner.account_id.as_str());
             self.links.push(mark(Link::new(
                 id,
-                self.flow.deployment().instance_role_arn(),
+                self.flow.deployment().map(|d| d.instance_role_arn()).unwrap_or_default(),
                 owner.role_arn(),
                 "sts:AssumeRole (live)",
             )));
@@ -135,7 +135,8 @@ impl Probes<'_> {
     }
 
     pub(crate) async fn run(&mut self) {
-        let deployment = self.flow.deployment();
+        // Without account A there is no instance-profile chain to probe.
+        let Some(deployment) = self.flow.deployment() else { return };
         let a = deployment.account_id.clone();
         let a_role = deployment.instance_role_arn();
         let link =

@@ -19,11 +19,12 @@ pub(crate) async fn read_state(flow: &Flow, inputs: &LiveInputs) -> State {
     match &inputs.aws {
         None => {
             let why = "no AWS credentials".to_owned();
-            let deployment = flow.deployment();
-            state.unreadable.insert(deployment.instance_role_arn(), why.clone());
-            state.unreadable.insert(deployment.instance_profile_arn(), why.clone());
-            if let Some(x) = deployment.cross_account_role_arn() {
-                state.unreadable.insert(x, why.clone());
+            if let Some(deployment) = flow.deployment() {
+                state.unreadable.insert(deployment.instance_role_arn(), why.clone());
+                state.unreadable.insert(deployment.instance_profile_arn(), why.clone());
+                if let Some(x) = deployment.cross_account_role_arn() {
+                    state.unreadable.insert(x, why.clone());
+                }
             }
             for owner in flow.owners() {
                 state.unreadable.insert(owner.role_arn(), why.clone());
@@ -41,6 +42,9 @@ pub(crate) async fn read_state(flow: &Flow, inputs: &LiveInputs) -> State {
         }
     }
     if let Some(client) = &inputs.databricks {
+        if let Err(why) = read_unity(client, flow, &mut state).await {
+            state.unreadable.insert("databricks".to_owned(), why);
+        }
         match read_databricks(client, inputs.cluster_id.as_deref()).await {
             Ok(db) => state.databricks = Some(db),
             Err(why) => {
@@ -72,6 +76,46 @@ pub(crate) fn from_observation(state: &mut State, observation: aws_apply::Observ
     for (resource, err) in observation.unreadable {
         state.unreadable.insert(resource, err.to_string());
     }
+}
+
+/// Each Unity Catalog owner's storage credential and, when it names the role, Unity Catalog's
+/// validation of each bucket's location (a check, not a change).
+async fn read_unity(client: &databricks_client::Client, flow: &Flow, state: &mut State) -> Result<(), String> {
+    for owner in flow.unity_owners() {
+        let name = &owner.storage_credential;
+        let credential =
+            client.get_storage_credential(name).await.map_err(|e| format!("storage credential `{name}`: {e}"))?;
+        let mut facts = crate::unity::UnityCredential::default();
+        if let Some(credential) = credential {
+            let role = owner.role_arn();
+            facts.found = credential.role_arn() == Some(role.as_str());
+            facts.other_role = credential.role_arn().filter(|r| *r != role).map(str::to_owned);
+            facts.external_id = credential.external_id().map(str::to_owned);
+            facts.master_role_arn = credential.aws_iam_role.as_ref().and_then(|r| r.unity_catalog_iam_arn.clone());
+            if facts.found {
+                for bucket in &owner.buckets {
+                    let request = databricks_client::ValidateStorageCredential {
+                        storage_credential_name: Some(name.clone()),
+                        url: Some(bucket.url()),
+                        read_only: Some(bucket.read_only()),
+                        ..Default::default()
+                    };
+                    let validation = client
+                        .validate_storage_credential(&request)
+                        .await
+                        .map_err(|e| format!("validation of `{name}` on `{}`: {e}", bucket.url()))?;
+                    let results = validation
+                        .results
+                        .into_iter()
+                        .map(|r| (r.operation, r.result, r.message.unwrap_or_default()))
+                        .collect();
+                    facts.validations.insert(bucket.name.as_str().to_owned(), results);
+                }
+            }
+        }
+        state.unity.insert(owner.account_id.as_str().to_owned(), facts);
+    }
+    Ok(())
 }
 
 async fn read_databricks(client: &databricks_client::Client, cluster_id: Option<&str>) -> Result<Databricks, String> {
@@ -152,7 +196,7 @@ mod tests {
     #[tokio::test]
     async fn the_state_is_what_the_access_layer_read() {
         let flow = flow();
-        let a = flow.deployment().account_id.clone();
+        let a = flow.deployment().unwrap().account_id.clone();
         // Account B has no clients: its role and bucket are unreadable.
         let memory = Memory::new([&a]);
         let arn = "arn:aws:iam::111111111111:policy/extra";
@@ -174,7 +218,7 @@ mod tests {
         });
         let mut state = State::default();
         from_observation(&mut state, aws_apply::observe_each(&memory, &flow).await);
-        let role = &state.roles[&flow.deployment().instance_role_arn()];
+        let role = &state.roles[&flow.deployment().unwrap().instance_role_arn()];
         let names: Vec<(&str, String)> =
             role.policies.iter().map(|p| (p.name.as_str(), p.document.to_json())).collect();
         assert_eq!(
