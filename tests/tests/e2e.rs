@@ -13,4 +13,5 @@ mod foundation;
 mod lossy;
 mod multi;
 mod oracle;
+mod orgs;
 mod verify;

@@ -20,9 +20,11 @@ use policy_model::{AccountId, PolicyDocument};
 use serde::Serialize;
 
 use crate::accounts::{ApiCalls, Error, Service};
-use crate::backend::{all_pages, Aws};
+use crate::backend::{all_pages, Aws, BucketPolicy};
 use crate::model::is_managed;
+use crate::observe::parse;
 use crate::plan::{same, Action, Change, Op, Plan};
+use crate::rebase::{self, Guard, Rebased, Refused};
 use crate::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 
 /// Called after each change is made: resource, action, and how long it took.
@@ -168,9 +170,89 @@ pub async fn apply<B: Aws + ?Sized>(aws: &B, plan: &Plan, options: &ApplyOptions
 
 async fn run_change<B: Aws + ?Sized>(aws: &B, change: &Change) -> Result<(), Error> {
     for op in &change.ops {
-        run_op(aws, &change.account, op).await?;
+        match &change.guard {
+            Some(guard) => {
+                if let Some(op) = rebased(aws, change, guard, op).await? {
+                    run_op(aws, &change.account, &op).await?;
+                }
+            }
+            None => run_op(aws, &change.account, op).await?,
+        }
     }
     Ok(())
+}
+
+/// A policy write, after reading the document again (see [`rebase`](crate::rebase)): the planned
+/// op when the document is as the plan read it, otherwise the op that makes the plan's change to
+/// the new copy, or `None` when nothing is left to do. Ops that write no policy are returned as
+/// they are.
+async fn rebased<B: Aws + ?Sized>(aws: &B, change: &Change, guard: &Guard, op: &Op) -> Result<Option<Op>, Error> {
+    let account = &change.account;
+    let now = match op {
+        Op::UpdateTrust { role, .. } => match aws.get_role(account, role).await? {
+            Some(info) => info.trust.map(|t| parse(account, Service::Iam, "GetRole", &t)).transpose()?,
+            None => None,
+        },
+        Op::PutRolePolicy { role, name, .. } | Op::DeleteRolePolicy { role, name } => aws
+            .get_role_policy(account, role, name)
+            .await?
+            .map(|t| parse(account, Service::Iam, "GetRolePolicy", &t))
+            .transpose()?,
+        Op::PutBucketPolicy { bucket, .. } | Op::DeleteBucketPolicy { bucket } => {
+            match aws.get_bucket_policy(account, bucket).await? {
+                BucketPolicy::Some(t) => Some(parse(account, Service::S3, "GetBucketPolicy", &t)?),
+                BucketPolicy::None | BucketPolicy::NoBucket => None,
+            }
+        }
+        Op::PutKeyPolicy { key, .. } => aws
+            .get_key_policy(account, key)
+            .await?
+            .map(|t| parse(account, Service::Kms, "GetKeyPolicy", &t))
+            .transpose()?,
+        _ => return Ok(Some(op.clone())),
+    };
+    let resource = || change.resource.clone();
+    let rebased = rebase::rebase(guard, now.as_ref()).map_err(|refused| match refused {
+        Refused::Touched(sids) => Error::Conflict {
+            account: account.clone(),
+            resource: resource(),
+            sids: sids.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+        },
+        Refused::TooLarge { size } => {
+            Error::ConflictTooLarge { account: account.clone(), resource: resource(), size, limit: guard.limit }
+        }
+    })?;
+    if rebased != Rebased::AsPlanned {
+        tracing::warn!(%account, resource = %change.resource, "the document changed since the plan read it; the plan's change is made to the new copy");
+    }
+    Ok(match rebased {
+        Rebased::AsPlanned => Some(op.clone()),
+        Rebased::Nothing => None,
+        Rebased::Write(doc) => {
+            let doc = doc.to_json();
+            Some(match op {
+                Op::UpdateTrust { role, .. } => Op::UpdateTrust { role: role.clone(), doc },
+                Op::PutRolePolicy { role, name, .. } | Op::DeleteRolePolicy { role, name } => {
+                    Op::PutRolePolicy { role: role.clone(), name: name.clone(), doc }
+                }
+                Op::PutBucketPolicy { bucket, .. } | Op::DeleteBucketPolicy { bucket } => {
+                    Op::PutBucketPolicy { bucket: bucket.clone(), doc }
+                }
+                Op::PutKeyPolicy { key, .. } => Op::PutKeyPolicy { key: key.clone(), doc },
+                other => other.clone(),
+            })
+        }
+        Rebased::Delete => match op {
+            Op::PutRolePolicy { role, name, .. } | Op::DeleteRolePolicy { role, name } => {
+                Some(Op::DeleteRolePolicy { role: role.clone(), name: name.clone() })
+            }
+            Op::PutBucketPolicy { bucket, .. } | Op::DeleteBucketPolicy { bucket } => {
+                Some(Op::DeleteBucketPolicy { bucket: bucket.clone() })
+            }
+            // A trust or key policy cannot be deleted: what is left of the plan's change is nothing.
+            _ => None,
+        },
+    })
 }
 
 fn managed_tags() -> BTreeMap<String, String> {
@@ -286,3 +368,6 @@ async fn delete_role<B: Aws + ?Sized>(aws: &B, account: &AccountId, name: &str) 
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod concurrent_tests;

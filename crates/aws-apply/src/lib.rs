@@ -103,6 +103,7 @@ pub mod memory;
 pub mod model;
 pub mod observe;
 pub mod plan;
+mod rebase;
 pub mod retry;
 mod sdk;
 

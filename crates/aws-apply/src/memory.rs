@@ -3,7 +3,8 @@
 //! error codes AWS gives (`NoSuchEntity`, `EntityAlreadyExists`,
 //! `LimitExceeded`, `DeleteConflict`), pages of a chosen size, counted calls,
 //! an optional delay per call (to see concurrency), a log of the writes, and
-//! an injected failure at the k-th write, before or after it takes effect.
+//! an injected failure at the k-th write, before or after it takes effect, and a hook that
+//! plays another writer: it may change an account just before any call takes effect.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,9 +63,22 @@ pub struct MemAccount {
     pub keys: BTreeMap<String, String>,
 }
 
+/// Another writer: called with the account, the call and its resource just before each call
+/// takes effect, and may change the account's resources.
+pub type Hook = Box<dyn Fn(&AccountId, &str, &str, &mut MemAccount) + Send + Sync>;
+
+struct HookSlot(Option<Hook>);
+
+impl std::fmt::Debug for HookSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(hook)" } else { "None" })
+    }
+}
+
 /// The in-memory AWS.
 #[derive(Debug)]
 pub struct Memory {
+    hook: HookSlot,
     accounts: Mutex<BTreeMap<AccountId, MemAccount>>,
     calls: Mutex<ApiCalls>,
     log: Mutex<Vec<String>>,
@@ -80,6 +94,7 @@ impl Memory {
     /// Empty accounts for these ids.
     pub fn new<'a>(accounts: impl IntoIterator<Item = &'a AccountId>) -> Memory {
         Memory {
+            hook: HookSlot(None),
             accounts: Mutex::new(accounts.into_iter().map(|a| (a.clone(), MemAccount::default())).collect()),
             calls: Mutex::default(),
             log: Mutex::default(),
@@ -107,6 +122,12 @@ impl Memory {
     /// The k-th write (1-based) fails, before or after it takes effect; `k = 0` fails nothing.
     pub fn failing_write(mut self, k: usize, at: FailAt) -> Memory {
         self.fail = (k > 0).then_some((k, at));
+        self
+    }
+
+    /// Runs `hook` just before each call takes effect, as another writer would.
+    pub fn with_hook(mut self, hook: Hook) -> Memory {
+        self.hook = HookSlot(Some(hook));
         self
     }
 
@@ -173,6 +194,9 @@ impl Memory {
         let result = {
             let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
             let Some(state) = accounts.get_mut(account) else { return Err(Error::NoAccount(account.clone())) };
+            if let Some(hook) = &self.hook.0 {
+                hook(account, call, resource, state);
+            }
             f(state)
         };
         let out = result.map_err(|(code, message)| Error::Call {

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use crate::accounts::Service;
 use crate::model::{InstanceProfile, Observed, Role};
+use crate::rebase::Guard;
 
 /// What happens to one resource document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -71,6 +72,9 @@ pub struct Change {
     /// Keys of the changes that must be done before this one.
     #[serde(skip)]
     pub(crate) after_keys: Vec<String>,
+    /// For a policy write: the document as the plan read it, re-read just before the write.
+    #[serde(skip)]
+    pub(crate) guard: Option<Guard>,
 }
 
 /// The changes, in an order that is also a valid sequential order.
@@ -505,8 +509,16 @@ impl Planner<'_> {
             ops,
             key: key.clone(),
             after_keys,
+            guard: None,
         });
         key
+    }
+
+    /// Marks the change just pushed as a policy write that [`rebase`](crate::rebase) guards.
+    fn guard(&mut self, read: Option<&PolicyDocument>, after: Option<&PolicyDocument>, kind: DocKind) {
+        if let Some(change) = self.changes.last_mut().filter(|c| c.action != Action::NoOp) {
+            change.guard = Some(Guard { read: read.cloned(), after: after.cloned(), limit: kind.size_limit() });
+        }
     }
 
     /// [`merge`], recording a failure as a problem.
@@ -583,6 +595,7 @@ impl Planner<'_> {
                     let ops = vec![Op::UpdateTrust { role: name.to_owned(), doc: want.to_json() }];
                     let after_json = Some(want.to_json_pretty());
                     self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after);
+                    self.guard(role.trust.as_ref(), Some(&want), DocKind::Trust);
                 }
             }
         }
@@ -611,7 +624,9 @@ impl Planner<'_> {
             vec![Op::PutRolePolicy { role: role.to_owned(), name: name.to_owned(), doc: want.to_json() }]
         };
         let before = existing.map(PolicyDocument::to_json_pretty);
-        self.push(account, Service::Iam, resource, action, before, Some(want.to_json_pretty()), ops, after)
+        let key = self.push(account, Service::Iam, resource, action, before, Some(want.to_json_pretty()), ops, after);
+        self.guard(existing, Some(&want), DocKind::Identity { managed: false });
+        key
     }
 
     fn delete_inline_policy(
@@ -624,7 +639,9 @@ impl Planner<'_> {
         let resource = format!("inline policy {name} of role {role}");
         let ops = vec![Op::DeleteRolePolicy { role: role.to_owned(), name: name.to_owned() }];
         let before = Some(existing.to_json_pretty());
-        self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, vec![])
+        let key = self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, vec![]);
+        self.guard(Some(existing), None, DocKind::Identity { managed: false });
+        key
     }
 
     /// The instance profile of the instance role's name, holding that role.
@@ -692,7 +709,9 @@ impl Planner<'_> {
         };
         let before = existing.map(PolicyDocument::to_json_pretty);
         let after_json = want.as_ref().map(PolicyDocument::to_json_pretty);
-        self.push(account, Service::S3, resource, action, before, after_json, ops, after)
+        let key = self.push(account, Service::S3, resource, action, before, after_json, ops, after);
+        self.guard(existing, want.as_ref(), DocKind::Bucket);
+        key
     }
 
     fn key_policy(
@@ -711,7 +730,9 @@ impl Planner<'_> {
             (Action::Update, vec![Op::PutKeyPolicy { key: key.to_owned(), doc: want.to_json() }])
         };
         let before = Some(existing.to_json_pretty());
-        self.push(account, Service::Kms, resource, action, before, Some(want.to_json_pretty()), ops, after)
+        let key = self.push(account, Service::Kms, resource, action, before, Some(want.to_json_pretty()), ops, after);
+        self.guard(Some(existing), Some(&want), DocKind::KmsKey);
+        key
     }
 
     /// Deletes a role xacct created; for a role someone else created, takes our
@@ -742,6 +763,7 @@ impl Planner<'_> {
                 let ops = vec![Op::UpdateTrust { role: name.to_owned(), doc: left.to_json() }];
                 let after_json = Some(left.to_json_pretty());
                 last = Some(self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after));
+                self.guard(Some(trust), Some(&left), DocKind::Trust);
             }
         }
         last
