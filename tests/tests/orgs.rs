@@ -1,9 +1,10 @@
 //! What real organizations meet and the emulator does not push back on by itself: another writer
-//! between xacct's read and its write.
+//! between xacct's read and its write, and roles that must carry a permissions boundary and tags.
 
 use std::collections::BTreeMap;
 
-use aws_apply::{Accounts, ApplyOptions};
+use aws_apply::intercept::ReplaceAnswer;
+use aws_apply::{Accounts, ApplyOptions, RoleSettings};
 use policy_model::{Access, AccountId, Bucket, BucketName, Deployment, Flow, Owner, PolicyDocument, RoleName};
 use testkit::{Emulator, Profiles};
 
@@ -85,4 +86,137 @@ async fn a_second_writer_between_plan_and_apply_keeps_its_statement() {
     );
     let again = aws_apply::plan(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap()).unwrap();
     assert!(again.is_converged(), "{again}");
+}
+
+async fn role_tags_and_boundary(iam: &aws_sdk_iam::Client, name: &str) -> (BTreeMap<String, String>, Option<String>) {
+    let role = iam.get_role().role_name(name).send().await.unwrap().role.unwrap();
+    let tags = role.tags().iter().map(|t| (t.key().to_owned(), t.value().to_owned())).collect();
+    (tags, role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned))
+}
+
+/// `[roles]`: both roles are created with the boundary (a name, resolved in each account) and the
+/// tags; a role whose boundary and tags were changed gets them back, and a tag someone else set stays.
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_carry_the_boundary_and_tags_and_get_them_back() {
+    let emulator = Emulator::start().unwrap();
+    let (a, b) = ("710000000011", "710000000012");
+    let profiles = emulator.bootstrap(&[a, b]).await.unwrap();
+    let bucket = format!("xacct-orgs-{b}");
+    s3(&profiles.sdk_config(b).await).create_bucket().bucket(&bucket).send().await.unwrap();
+    let boundary_doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","sts:AssumeRole"],"Resource":"*"}]}"#;
+    let (iam_a, iam_b) = (
+        aws_sdk_iam::Client::new(&profiles.sdk_config(a).await),
+        aws_sdk_iam::Client::new(&profiles.sdk_config(b).await),
+    );
+    for iam in [&iam_a, &iam_b] {
+        iam.create_policy().policy_name("org-boundary").policy_document(boundary_doc).send().await.unwrap();
+    }
+    let mut flow_accounts = BTreeMap::new();
+    for id in [a, b] {
+        flow_accounts.insert(AccountId::new(id).unwrap(), profiles.sdk_config(id).await);
+    }
+    let accounts = Accounts::from_sdk_configs(flow_accounts);
+    let flow = Flow::new(
+        "us-east-1",
+        Deployment {
+            account_id: AccountId::new(a).unwrap(),
+            instance_role: RoleName::new("MyRoleA").unwrap(),
+            cross_account_role: None,
+        },
+        vec![Owner {
+            account_id: AccountId::new(b).unwrap(),
+            role: RoleName::new("MyRoleB").unwrap(),
+            buckets: vec![Bucket {
+                name: BucketName::new(&bucket).unwrap(),
+                access: Access::ReadWrite,
+                kms_key_arn: None,
+                mount: false,
+            }],
+        }],
+    )
+    .unwrap();
+    let settings = RoleSettings {
+        permissions_boundary: Some("org-boundary".to_owned()),
+        tags: BTreeMap::from([
+            ("team".to_owned(), "data-platform".to_owned()),
+            ("cost-center".to_owned(), "1234".to_owned()),
+        ]),
+    };
+    let converge = || async {
+        let observed = aws_apply::observe(&accounts, &flow).await.unwrap();
+        let plan = aws_apply::plan_with(&flow, &observed, &settings).unwrap();
+        aws_apply::apply(&accounts, &plan, &ApplyOptions::default()).await.unwrap();
+        let again =
+            aws_apply::plan_with(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap(), &settings).unwrap();
+        assert!(again.is_converged(), "{again}");
+    };
+    converge().await;
+    for (iam, account, name) in [(&iam_a, a, "MyRoleA"), (&iam_b, b, "MyRoleB")] {
+        let (tags, boundary) = role_tags_and_boundary(iam, name).await;
+        assert_eq!(boundary, Some(format!("arn:aws:iam::{account}:policy/org-boundary")), "{name}");
+        assert_eq!(tags.get("team").map(String::as_str), Some("data-platform"), "{name}: {tags:?}");
+        assert_eq!(tags.get("cost-center").map(String::as_str), Some("1234"), "{name}: {tags:?}");
+        assert_eq!(tags.get("xacct:managed").map(String::as_str), Some("true"), "{name}: {tags:?}");
+    }
+
+    // Someone changes the boundary and a tag, and adds a tag of their own.
+    iam_b.create_policy().policy_name("other").policy_document(boundary_doc).send().await.unwrap();
+    let other = format!("arn:aws:iam::{b}:policy/other");
+    iam_b.put_role_permissions_boundary().role_name("MyRoleB").permissions_boundary(&other).send().await.unwrap();
+    let tag = |k: &str, v: &str| aws_sdk_iam::types::Tag::builder().key(k).value(v).build().unwrap();
+    iam_b
+        .tag_role()
+        .role_name("MyRoleB")
+        .tags(tag("team", "someone-else"))
+        .tags(tag("owner", "ops"))
+        .send()
+        .await
+        .unwrap();
+    converge().await;
+    let (tags, boundary) = role_tags_and_boundary(&iam_b, "MyRoleB").await;
+    assert_eq!(boundary, Some(format!("arn:aws:iam::{b}:policy/org-boundary")));
+    assert_eq!(tags.get("team").map(String::as_str), Some("data-platform"), "{tags:?}");
+    assert_eq!(tags.get("owner").map(String::as_str), Some("ops"), "a tag someone else set stays: {tags:?}");
+}
+
+/// An AccessDenied on CreateRole, as an SCP that demands a boundary answers, names the `[roles]`
+/// keys that meet such a rule.
+#[tokio::test(flavor = "multi_thread")]
+async fn access_denied_on_create_role_names_the_roles_keys() {
+    let emulator = Emulator::start().unwrap();
+    let (a, b) = ("710000000021", "710000000022");
+    let profiles = emulator.bootstrap(&[a, b]).await.unwrap();
+    let bucket = format!("xacct-orgs-{b}");
+    s3(&profiles.sdk_config(b).await).create_bucket().bucket(&bucket).send().await.unwrap();
+    let mut configs = BTreeMap::new();
+    for id in [a, b] {
+        configs.insert(AccountId::new(id).unwrap(), profiles.sdk_config(id).await);
+    }
+    let denied = r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:sts::710000000021:assumed-role/deployer/s is not authorized to perform: iam:CreateRole with an explicit deny in a service control policy</Message></Error><RequestId>1</RequestId></ErrorResponse>"#;
+    let accounts =
+        Accounts::from_sdk_configs(configs).with_interceptor(ReplaceAnswer::new("CreateRole", 10, 403, denied));
+    let flow = Flow::new(
+        "us-east-1",
+        Deployment {
+            account_id: AccountId::new(a).unwrap(),
+            instance_role: RoleName::new("MyRoleA").unwrap(),
+            cross_account_role: None,
+        },
+        vec![Owner {
+            account_id: AccountId::new(b).unwrap(),
+            role: RoleName::new("MyRoleB").unwrap(),
+            buckets: vec![Bucket {
+                name: BucketName::new(&bucket).unwrap(),
+                access: Access::ReadWrite,
+                kms_key_arn: None,
+                mount: false,
+            }],
+        }],
+    )
+    .unwrap();
+    let plan = aws_apply::plan(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap()).unwrap();
+    let err = aws_apply::apply(&accounts, &plan, &ApplyOptions::default()).await.unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("calling iam:CreateRole"), "{text}");
+    assert!(text.contains("set `[roles] permissions_boundary` and `[roles] tags`"), "{text}");
 }

@@ -530,7 +530,11 @@ impl Accounts {
                 || status(&err) == Some(403);
         if denied {
             let profile = format!("the credentials for account `{account}` (its `aws_profile`, or the default chain)");
-            let hint = format!("{profile} must allow `{service}:{call}`; check that they belong to account `{account}` and that no SCP or permission boundary denies it");
+            let mut hint = format!("{profile} must allow `{service}:{call}`; check that they belong to account `{account}` and that no SCP or permission boundary denies it");
+            if let Some(more) = crate::roles::access_denied_hint(call) {
+                hint.push_str("; ");
+                hint.push_str(more);
+            }
             return Error::AccessDenied { account: account.clone(), service, call, message, hint };
         }
         if matches!(err, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {

@@ -270,10 +270,15 @@ fn gone(result: Result<(), Error>) -> Result<(), Error> {
 
 async fn run_op<B: Aws + ?Sized>(aws: &B, account: &AccountId, op: &Op) -> Result<(), Error> {
     match op {
-        Op::CreateRole { name, trust } => match aws.create_role(account, name, trust, &managed_tags()).await {
-            Err(err) if err.code() == Some("EntityAlreadyExists") => role_is_ours(aws, account, name, trust).await,
-            other => other,
-        },
+        Op::CreateRole { name, trust, tags, boundary } => {
+            match aws.create_role(account, name, trust, tags, boundary.as_deref()).await {
+                Err(err) if err.code() == Some("EntityAlreadyExists") => role_is_ours(aws, account, name, trust).await,
+                other => other,
+            }
+        }
+        Op::PutRolePermissionsBoundary { role, arn } => aws.put_role_permissions_boundary(account, role, arn).await,
+        Op::TagRole { role, tags } => aws.tag_role(account, role, tags).await,
+        Op::UntagRole { role, keys } => aws.untag_role(account, role, keys).await,
         Op::UpdateTrust { role, doc } => aws.update_assume_role_policy(account, role, doc).await,
         Op::PutRolePolicy { role, name, doc } => aws.put_role_policy(account, role, name, doc).await,
         Op::DeleteRolePolicy { role, name } => gone(aws.delete_role_policy(account, role, name).await),

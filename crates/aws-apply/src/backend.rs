@@ -171,13 +171,35 @@ pub trait Iam: Sync {
         marker: Option<String>,
     ) -> impl Future<Output = Result<Page<String>, Error>> + Send;
 
-    /// CreateRole with a description and tags.
+    /// CreateRole with a description, tags and, when given, a permissions boundary.
     fn create_role(
         &self,
         account: &AccountId,
         name: &str,
         trust: &str,
         tags: &BTreeMap<String, String>,
+        boundary: Option<&str>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// PutRolePermissionsBoundary.
+    fn put_role_permissions_boundary(
+        &self,
+        account: &AccountId,
+        role: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// TagRole: adds these tags, replacing the values of keys the role already has.
+    fn tag_role(
+        &self,
+        account: &AccountId,
+        role: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// UntagRole: removes the tags of these keys.
+    fn untag_role(
+        &self,
+        account: &AccountId,
+        role: &str,
+        keys: &[String],
     ) -> impl Future<Output = Result<(), Error>> + Send;
     /// UpdateAssumeRolePolicy.
     fn update_assume_role_policy(

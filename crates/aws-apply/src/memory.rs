@@ -350,13 +350,45 @@ impl Iam for Memory {
         name: &str,
         trust: &str,
         tags: &BTreeMap<String, String>,
+        boundary: Option<&str>,
     ) -> Result<(), Error> {
         self.run(account, Service::Iam, "CreateRole", name, |a| {
             if a.roles.contains_key(name) {
                 return Err(("EntityAlreadyExists".to_owned(), format!("Role with name {name} already exists.")));
             }
-            a.roles
-                .insert(name.to_owned(), MemRole { trust: trust.to_owned(), tags: tags.clone(), ..MemRole::default() });
+            let role = MemRole {
+                trust: trust.to_owned(),
+                tags: tags.clone(),
+                boundary: boundary.map(str::to_owned),
+                ..MemRole::default()
+            };
+            a.roles.insert(name.to_owned(), role);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_role_permissions_boundary(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "PutRolePermissionsBoundary", role, |a| {
+            a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?.boundary = Some(arn.to_owned());
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tag_role(&self, account: &AccountId, role: &str, tags: &BTreeMap<String, String>) -> Result<(), Error> {
+        self.run(account, Service::Iam, "TagRole", role, |a| {
+            let r = a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?;
+            r.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn untag_role(&self, account: &AccountId, role: &str, keys: &[String]) -> Result<(), Error> {
+        self.run(account, Service::Iam, "UntagRole", role, |a| {
+            let r = a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?;
+            r.tags.retain(|k, _| !keys.contains(k));
             Ok(())
         })
         .await

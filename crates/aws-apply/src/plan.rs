@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::accounts::Service;
 use crate::model::{InstanceProfile, Observed, Role};
 use crate::rebase::Guard;
+use crate::roles::RoleSettings;
 
 /// What happens to one resource document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -222,6 +223,20 @@ pub(crate) enum Op {
     CreateRole {
         name: String,
         trust: String,
+        tags: BTreeMap<String, String>,
+        boundary: Option<String>,
+    },
+    PutRolePermissionsBoundary {
+        role: String,
+        arn: String,
+    },
+    TagRole {
+        role: String,
+        tags: BTreeMap<String, String>,
+    },
+    UntagRole {
+        role: String,
+        keys: Vec<String>,
     },
     UpdateTrust {
         role: String,
@@ -273,7 +288,14 @@ pub(crate) enum Op {
 /// role is missing, when an account is both A and B, or when a merged document
 /// would exceed its size limit.
 pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
-    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
+    plan_with(flow, observed, &RoleSettings::default())
+}
+
+/// [`plan`], with what the organization demands of every role xacct creates: its permissions
+/// boundary and tags are set when the role is created, and brought back on a role of ours whose
+/// boundary or tags differ.
+pub fn plan_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> Result<Plan, PlanError> {
+    let mut p = Planner { observed, settings, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
     let deployment = flow.deployment();
     let a = &deployment.account_id;
     // Account A as a bucket owner is refused by `Flow::new`, before any plan.
@@ -384,7 +406,9 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
 /// (a bucket policy with nothing foreign left is deleted, and so is a PassRole
 /// policy). Buckets, keys, the cross-account role and untagged roles stay.
 pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
-    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
+    let settings = RoleSettings::default();
+    let mut p =
+        Planner { observed, settings: &settings, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
     let deployment = flow.deployment();
     let a = &deployment.account_id;
     let mut role_a_after = Vec::new();
@@ -478,6 +502,7 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
 
 struct Planner<'a> {
     observed: &'a Observed,
+    settings: &'a RoleSettings,
     problems: Vec<PlanProblem>,
     changes: Vec<Change>,
     warnings: Vec<String>,
@@ -562,7 +587,12 @@ impl Planner<'_> {
                 if self.too_large(&format!("trust policy of {resource}"), &want, DocKind::Trust) {
                     return;
                 }
-                let ops = vec![Op::CreateRole { name: name.to_owned(), trust: want.to_json() }];
+                let ops = vec![Op::CreateRole {
+                    name: name.to_owned(),
+                    trust: want.to_json(),
+                    tags: self.settings.tags(),
+                    boundary: self.settings.boundary_arn(account),
+                }];
                 self.push(
                     account,
                     Service::Iam,
@@ -597,8 +627,46 @@ impl Planner<'_> {
                     self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after);
                     self.guard(role.trust.as_ref(), Some(&want), DocKind::Trust);
                 }
+                if role.is_managed() {
+                    self.role_settings(account, name, role);
+                }
             }
         }
+    }
+
+    /// The boundary and tags of a role xacct created, brought to the settings. A change is listed
+    /// when the settings ask for anything or something is to be done, so that a default config
+    /// plans as before.
+    fn role_settings(&mut self, account: &AccountId, name: &str, role: &Role) {
+        let want_boundary = self.settings.boundary_arn(account);
+        let have_boundary = role.boundary.as_ref().map(|b| b.arn.clone());
+        let (set, unset) = self.settings.tag_changes(&role.tags);
+        let mut ops = Vec::new();
+        if let Some(arn) = want_boundary.as_ref().filter(|w| have_boundary.as_ref() != Some(*w)) {
+            ops.push(Op::PutRolePermissionsBoundary { role: name.to_owned(), arn: arn.clone() });
+        }
+        if !set.is_empty() {
+            ops.push(Op::TagRole { role: name.to_owned(), tags: set });
+        }
+        if !unset.is_empty() {
+            ops.push(Op::UntagRole { role: name.to_owned(), keys: unset.clone() });
+        }
+        if ops.is_empty() && self.settings.is_default() {
+            return;
+        }
+        let shown = |boundary: Option<&String>, tags: &BTreeMap<String, String>| {
+            let value = serde_json::json!({ "PermissionsBoundary": boundary, "Tags": tags });
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        };
+        let before = shown(have_boundary.as_ref(), &role.tags);
+        let mut tags = role.tags.clone();
+        tags.extend(self.settings.tags());
+        tags.retain(|k, _| !unset.contains(k));
+        let after = shown(want_boundary.as_ref().or(have_boundary.as_ref()), &tags);
+        let action = if ops.is_empty() { Action::NoOp } else { Action::Update };
+        let resource = format!("boundary and tags of role {name}");
+        let after_keys = vec![format!("{account} iam role {name}")];
+        self.push(account, Service::Iam, resource, action, Some(before), Some(after), ops, after_keys);
     }
 
     /// An inline policy on a role, set to `want` whole.

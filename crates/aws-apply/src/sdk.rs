@@ -209,6 +209,7 @@ impl Iam for Accounts {
         name: &str,
         trust: &str,
         tags: &BTreeMap<String, String>,
+        boundary: Option<&str>,
     ) -> Result<(), Error> {
         let iam = &self.clients(account)?.iam;
         let tags = iam_tags(account, "CreateRole", tags)?;
@@ -222,7 +223,45 @@ impl Iam for Accounts {
                 .assume_role_policy_document(trust)
                 .description("Managed by xacct")
                 .set_tags(Some(tags.clone()))
+                .set_permissions_boundary(boundary.map(str::to_owned))
                 .send()
+        )
+        .map(drop)
+    }
+
+    async fn put_role_permissions_boundary(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "PutRolePermissionsBoundary",
+            iam.put_role_permissions_boundary().role_name(role).permissions_boundary(arn).send()
+        )
+        .map(drop)
+    }
+
+    async fn tag_role(&self, account: &AccountId, role: &str, tags: &BTreeMap<String, String>) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        let tags = iam_tags(account, "TagRole", tags)?;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "TagRole",
+            iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
+        )
+        .map(drop)
+    }
+
+    async fn untag_role(&self, account: &AccountId, role: &str, keys: &[String]) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "UntagRole",
+            iam.untag_role().role_name(role).set_tag_keys(Some(keys.to_vec())).send()
         )
         .map(drop)
     }

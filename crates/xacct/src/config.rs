@@ -21,6 +21,8 @@ pub struct Config {
     pub databricks: Option<DatabricksSection>,
     /// Documents that exist outside xacct's reach, for `verify --offline`.
     pub known: KnownDocuments,
+    /// `[roles]`: the permissions boundary and tags of every role xacct creates.
+    pub roles: aws_apply::RoleSettings,
 }
 
 /// Documents the config points at: SCP levels and bucket policies that already exist.
@@ -159,7 +161,7 @@ pub enum LoadError {
     Invalid(Box<ConfigErrors>),
 }
 
-const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify"];
+const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify", "roles"];
 const VERIFY_KEYS: &[&str] = &["scps"];
 const AWS_KEYS: &[&str] = &["region"];
 const DEPLOYMENT_KEYS: &[&str] = &["account_id", "aws_profile", "instance_role", "cross_account_role"];
@@ -247,6 +249,7 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     }
 
     let databricks = root.get("databricks").and_then(|i| cx.table(i, "[databricks]")).map(|t| cx.databricks(t));
+    let roles = root.get("roles").and_then(|i| cx.table(i, "[roles]")).map(|t| cx.roles(t)).unwrap_or_default();
     if let Some(verify) = root.get("verify").and_then(|i| cx.table(i, "[verify]")) {
         cx.known_keys(verify, VERIFY_KEYS, "[verify]");
         match verify.get("scps").map(|i| (i.as_array(), Cx::key_span(verify, "scps"))) {
@@ -292,8 +295,10 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     }
     let mut profiles: BTreeMap<AccountId, Option<String>> = accounts.into_iter().zip(profiles).collect();
     profiles.insert(flow.deployment().account_id.clone(), dep_profile);
-    Ok(Config { flow, profiles, databricks, known: cx.known })
+    Ok(Config { flow, profiles, databricks, known: cx.known, roles })
 }
+
+mod roles;
 
 /// Where each parsed owner's values are in the file, in the order of the parsed owners and buckets.
 struct OwnerSpans {

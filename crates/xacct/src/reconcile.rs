@@ -93,7 +93,7 @@ pub async fn plan(session: &Session, mode: Mode) -> Result<FullPlan, Error> {
     let observed = aws_apply::observe(&session.accounts, flow).await?;
     let aws = match mode {
         Mode::Destroy => aws_apply::plan_destroy(flow, &observed),
-        Mode::Provision => aws_apply::plan(flow, &observed)?,
+        Mode::Provision => aws_apply::plan_with(flow, &observed, &session.config.roles)?,
     };
     let mut databricks = Vec::new();
     if let Some(client) = &session.databricks {

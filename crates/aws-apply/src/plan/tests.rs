@@ -65,11 +65,20 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
         let profile_arn = |name: &str| format!("arn:aws:iam::{account}:instance-profile/{name}");
         for op in &change.ops {
             match op {
-                Op::CreateRole { name, trust } => {
-                    let role = Role { tags: managed_tags(), trust: Some(doc(trust)), ..Role::default() };
+                Op::CreateRole { name, trust, tags, boundary } => {
+                    let boundary = boundary.clone().map(|arn| crate::model::Boundary { arn, document: None });
+                    let role = Role { tags: tags.clone(), trust: Some(doc(trust)), boundary, ..Role::default() };
                     assert!(state.roles.insert(role_arn(name), role).is_none(), "{name} exists");
                 }
                 Op::UpdateTrust { role, doc: d } => state.roles.get_mut(&role_arn(role)).unwrap().trust = Some(doc(d)),
+                Op::PutRolePermissionsBoundary { role, arn } => {
+                    let boundary = crate::model::Boundary { arn: arn.clone(), document: None };
+                    state.roles.get_mut(&role_arn(role)).unwrap().boundary = Some(boundary);
+                }
+                Op::TagRole { role, tags } => state.roles.get_mut(&role_arn(role)).unwrap().tags.extend(tags.clone()),
+                Op::UntagRole { role, keys } => {
+                    state.roles.get_mut(&role_arn(role)).unwrap().tags.retain(|k, _| !keys.contains(k));
+                }
                 Op::PutRolePolicy { role, name, doc: d } => {
                     state.roles.get_mut(&role_arn(role)).unwrap().inline.insert(name.clone(), doc(d));
                 }
@@ -1143,3 +1152,5 @@ fn validator_errors_stop_the_plan_and_warnings_go_with_it() {
     let plan = plan(&flow(), &state).unwrap();
     expect!["bucket policy of my-bucket: warning at $.Statement[0].Principal: a wildcard principal allows anyone, in any account, unless a condition narrows it"].assert_eq(&plan.warnings.join("\n"));
 }
+
+mod roles;
