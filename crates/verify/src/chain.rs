@@ -35,6 +35,8 @@ struct Eval<'a> {
     key_policies: HashMap<String, Result<Rc<CompiledPolicy>, String>>,
     /// Key ARN to the access its key policy grants, filled on first use.
     key_access: HashMap<String, Access>,
+    /// Compiled permissions boundaries by role ARN; `None` for a role without one.
+    boundaries: HashMap<String, Option<Result<Rc<CompiledPolicy>, String>>>,
 }
 
 /// Evaluates every link of the chain on `state`.
@@ -47,6 +49,7 @@ pub fn evaluate(flow: &Flow, state: &State) -> Evaluation {
         identities: HashMap::new(),
         key_policies: HashMap::new(),
         key_access: HashMap::new(),
+        boundaries: HashMap::new(),
     };
     let link = e.passrole();
     e.out.links.push(link);
@@ -196,6 +199,60 @@ impl Eval<'_> {
             .collect()
     }
 
+    /// The role's permissions boundary, compiled on first use; `None` when it has none.
+    fn boundary_of(&mut self, role_arn: &str) -> Option<Result<Rc<CompiledPolicy>, String>> {
+        if let Some(found) = self.boundaries.get(role_arn) {
+            return found.clone();
+        }
+        let compiled = self.state.roles.get(role_arn).and_then(|r| r.boundary.as_ref()).map(|(arn, doc)| match doc {
+            Some(doc) => {
+                let label = format!(
+                    "account {} permissions boundary {arn} of role {}",
+                    account_of(role_arn),
+                    role_name(role_arn)
+                );
+                compile(doc, label).map(Rc::new)
+            }
+            None => Err(format!("the permissions boundary {arn} of {role_arn} cannot be read")),
+        });
+        self.boundaries.insert(role_arn.to_owned(), compiled.clone());
+        compiled
+    }
+
+    /// The link failed because the role's permissions boundary does not allow one of `reqs`
+    /// (each evaluated against the boundary alone); `None` when there is no boundary or it allows them all.
+    fn boundary_blocks(&mut self, link: &Link, role_arn: &str, reqs: &[Request]) -> Option<Link> {
+        let boundary = match self.boundary_of(role_arn)? {
+            Ok(b) => b,
+            Err(e) => return Some(link.clone().unchecked(e)),
+        };
+        let arn = self
+            .state
+            .roles
+            .get(role_arn)
+            .and_then(|r| r.boundary.as_ref())
+            .map(|(a, _)| a.clone())
+            .unwrap_or_default();
+        let refused: Vec<&Request> = reqs
+            .iter()
+            .filter(|req| {
+                run(req, &PolicySet { identity: vec![&*boundary], ..PolicySet::default() }).identity
+                    != SideResult::Allowed
+            })
+            .collect();
+        let first = refused.first()?;
+        let what: Vec<String> = refused.iter().map(|r| format!("{} on {}", r.action(), r.resource())).collect();
+        Some(link.clone().fail(
+            vec![format!("the permissions boundary {arn} of {role_arn} does not allow {}", what.join(", "))],
+            format!(
+                "allow {} on {} in the boundary policy {arn} (its default version; xacct never edits a boundary), \
+                 or set `[roles] permissions_boundary` to a boundary that allows every action of the chain",
+                first.action(),
+                first.resource()
+            ),
+        ))
+    }
+
     fn trust(&self, role_arn: &str) -> Option<Result<CompiledPolicy, String>> {
         let role = self.state.roles.get(role_arn)?;
         let account = account_of(role_arn);
@@ -263,6 +320,10 @@ impl Eval<'_> {
             Err(e) => return link.unchecked(e),
         };
         self.remember(&wanted);
+        if let Some(blocked) = self.boundary_blocks(&link, &x_role, std::slice::from_ref(&req)) {
+            self.record(ids::PASSROLE, "iam:PassRole", false);
+            return blocked;
+        }
         let set = PolicySet { identity: identity.iter().collect(), ..PolicySet::default() };
         let v = run(&req, &set);
         self.record(ids::PASSROLE, "iam:PassRole", v.outcome == Outcome::Allowed);
@@ -376,6 +437,9 @@ impl Eval<'_> {
                 vec![format!("role {a_role} does not exist in account {a}")],
                 format!("create role {} in account {a} (`xacct provision` does)", role_name(&a_role)),
             )
+        } else if let Some(blocked) = self.boundary_blocks(&assume, &a_role, std::slice::from_ref(&req)) {
+            self.record(&assume.id, "sts:AssumeRole", false);
+            blocked
         } else {
             match self.identity_of(&a_role) {
                 Err(e) => assume.fail(vec![e.clone()], e),
@@ -538,11 +602,17 @@ impl Eval<'_> {
             None => None,
         };
         let mut verdicts = Vec::new();
+        let mut reqs = Vec::new();
         for wanted in vocab::bucket_requests(owner, bucket) {
-            let req = match prepare(&wanted) {
-                Ok(r) => r,
+            match prepare(&wanted) {
+                Ok(r) => reqs.push(r),
                 Err(e) => return link.unchecked(e),
-            };
+            }
+        }
+        if let Some(blocked) = self.boundary_blocks(&link, &b_role, &reqs) {
+            return blocked;
+        }
+        for (wanted, req) in vocab::bucket_requests(owner, bucket).into_iter().zip(reqs) {
             let set =
                 PolicySet { identity: identity.iter().collect(), resource: policy.as_ref(), ..PolicySet::default() };
             let v = run(&req, &set);
@@ -607,11 +677,17 @@ impl Eval<'_> {
             Err(e) => return link.fail(vec![e.clone()], e),
         };
         let mut verdicts = Vec::new();
+        let mut reqs = Vec::new();
         for wanted in vocab::kms_requests(owner, bucket) {
-            let req = match prepare(&wanted) {
-                Ok(r) => r,
+            match prepare(&wanted) {
+                Ok(r) => reqs.push(r),
                 Err(e) => return link.unchecked(e),
-            };
+            }
+        }
+        if let Some(blocked) = self.boundary_blocks(&link, &b_role, &reqs) {
+            return blocked;
+        }
+        for (wanted, req) in vocab::kms_requests(owner, bucket).into_iter().zip(reqs) {
             let set =
                 PolicySet { identity: identity.iter().collect(), resource: Some(&*policy), ..PolicySet::default() };
             let v = run(&req, &set);
