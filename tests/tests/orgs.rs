@@ -141,6 +141,7 @@ async fn roles_carry_the_boundary_and_tags_and_get_them_back() {
             ("team".to_owned(), "data-platform".to_owned()),
             ("cost-center".to_owned(), "1234".to_owned()),
         ]),
+        cross_account_policy: None,
     };
     let converge = || async {
         let observed = aws_apply::observe(&accounts, &flow).await.unwrap();
@@ -219,4 +220,72 @@ async fn access_denied_on_create_role_names_the_roles_keys() {
     let text = err.to_string();
     assert!(text.contains("calling iam:CreateRole"), "{text}");
     assert!(text.contains("set `[roles] permissions_boundary` and `[roles] tags`"), "{text}");
+}
+
+/// The cross-account role's inline policies, with the PassRole statement, would pass IAM's
+/// 10,240 characters together: the plan stops before any write and names the size. Near the
+/// limit it plans, and shows the size.
+#[tokio::test(flavor = "multi_thread")]
+async fn inline_policies_past_their_limit_together_stop_the_plan() {
+    let emulator = Emulator::start().unwrap();
+    let (a, b) = ("710000000031", "710000000032");
+    let profiles = emulator.bootstrap(&[a, b]).await.unwrap();
+    let bucket = format!("xacct-orgs-{b}");
+    s3(&profiles.sdk_config(b).await).create_bucket().bucket(&bucket).send().await.unwrap();
+    let iam_a = aws_sdk_iam::Client::new(&profiles.sdk_config(a).await);
+    let ec2_trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::414351767826:root"},"Action":"sts:AssumeRole"}]}"#;
+    iam_a
+        .create_role()
+        .role_name("databricks-cross-account")
+        .assume_role_policy_document(ec2_trust)
+        .send()
+        .await
+        .unwrap();
+    let launch = |n: usize| {
+        let resources: Vec<String> = (0..n).map(|i| format!("\"arn:aws:s3:::some-other-bucket-{i:08}/*\"")).collect();
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"Launch","Effect":"Allow","Action":"s3:GetObject","Resource":[{}]}}]}}"#,
+            resources.join(",")
+        )
+    };
+    let put = |doc: String| {
+        iam_a.put_role_policy().role_name("databricks-cross-account").policy_name("launch").policy_document(doc).send()
+    };
+    put(launch(250)).await.unwrap();
+    let mut configs = BTreeMap::new();
+    for id in [a, b] {
+        configs.insert(AccountId::new(id).unwrap(), profiles.sdk_config(id).await);
+    }
+    let accounts = Accounts::from_sdk_configs(configs);
+    let flow = Flow::new(
+        "us-east-1",
+        Deployment {
+            account_id: AccountId::new(a).unwrap(),
+            instance_role: RoleName::new("MyRoleA").unwrap(),
+            cross_account_role: Some(RoleName::new("databricks-cross-account").unwrap()),
+        },
+        vec![Owner {
+            account_id: AccountId::new(b).unwrap(),
+            role: RoleName::new("MyRoleB").unwrap(),
+            buckets: vec![Bucket {
+                name: BucketName::new(&bucket).unwrap(),
+                access: Access::ReadWrite,
+                kms_key_arn: None,
+                mount: false,
+            }],
+        }],
+    )
+    .unwrap();
+    let err = aws_apply::plan(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "inline policies of role databricks-cross-account together (with xacct-pass-instance-role) would be 11273 characters, over the limit of 10240"
+    );
+    assert_eq!(accounts.api_calls().writes(), 0);
+
+    put(launch(220)).await.unwrap();
+    let plan = aws_apply::plan(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap()).unwrap();
+    let sizes: Vec<String> = plan.sizes.iter().map(ToString::to_string).collect();
+    assert_eq!(sizes, ["inline policies of role databricks-cross-account together (with xacct-pass-instance-role): 9953 of 10240 characters (97%)"]);
+    aws_apply::apply(&accounts, &plan, &ApplyOptions::default()).await.unwrap();
 }

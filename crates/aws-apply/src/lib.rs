@@ -108,13 +108,14 @@ mod rebase;
 pub mod retry;
 pub mod roles;
 mod sdk;
+pub mod sizes;
 
 pub use accounts::{is_write, Accounts, ApiCalls, Counts, Error, Service};
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, Progress};
 pub use backend::{check_identities, Aws, Iam, Kms, Sts, S3};
 pub use model::{Boundary, BucketState, InstanceProfile, Observed, Role};
 pub use observe::{observe, observe_each, Observation};
-pub use plan::{plan, plan_destroy, plan_with, Action, Change, Plan, PlanError, PlanProblem};
+pub use plan::{plan, plan_destroy, plan_destroy_with, plan_with, Action, Change, Plan, PlanError, PlanProblem};
 pub use retry::{AccessOptions, RetryOptions, Timeouts};
 pub use roles::RoleSettings;
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
+use policy_model::build::{self, ASSUME_POLICY_NAME};
 use policy_model::document::OneOrMany;
 use policy_model::merge::{self as policy_merge, MergeError};
 use policy_model::validate::{self, DocKind};
@@ -21,6 +21,7 @@ use crate::accounts::Service;
 use crate::model::{InstanceProfile, Observed, Role};
 use crate::rebase::Guard;
 use crate::roles::RoleSettings;
+use crate::sizes::{written_size, DocSize};
 
 /// What happens to one resource document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -87,6 +88,10 @@ pub struct Plan {
     /// not what was meant. Its errors are [`PlanProblem::Invalid`] and stop the plan.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The documents the plan writes that are past 80 % of their size limit, counted as their
+    /// service counts (see [`sizes`](crate::sizes)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<DocSize>,
 }
 
 impl Plan {
@@ -117,6 +122,12 @@ impl fmt::Display for Plan {
                 for line in diff.lines() {
                     writeln!(f, "    {line}")?;
                 }
+            }
+        }
+        if !self.sizes.is_empty() {
+            writeln!(f, "near their size limit:")?;
+            for size in &self.sizes {
+                writeln!(f, "    {size}")?;
             }
         }
         Ok(())
@@ -185,6 +196,14 @@ pub enum PlanProblem {
         what: String,
         /// What the validator found.
         finding: String,
+    },
+    /// The inline policy `cross_account_policy` names does not exist on the cross-account role.
+    #[error("inline policy `{policy}` of role `{role}` does not exist: `cross_account_policy` names an existing inline policy to merge the PassRole statement into; fix the name, or leave it out to have xacct write its own policy")]
+    MissingCrossAccountPolicy {
+        /// The role's ARN.
+        role: String,
+        /// The policy name.
+        policy: String,
     },
     /// The instance role's assume statement fits neither inline nor in the managed policies a role may have.
     #[error(transparent)]
@@ -295,7 +314,14 @@ pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
 /// boundary and tags are set when the role is created, and brought back on a role of ours whose
 /// boundary or tags differ.
 pub fn plan_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> Result<Plan, PlanError> {
-    let mut p = Planner { observed, settings, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
+    let mut p = Planner {
+        observed,
+        settings,
+        problems: Vec::new(),
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        sizes: Vec::new(),
+    };
     let deployment = flow.deployment();
     let a = &deployment.account_id;
     // Account A as a bucket owner is refused by `Flow::new`, before any plan.
@@ -347,10 +373,18 @@ pub fn plan_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> R
         match observed.roles.get(&cross_arn) {
             None => p.problems.push(PlanProblem::MissingCrossAccountRole { role: cross_arn.clone() }),
             Some(role) => {
-                let existing = role.inline.get(PASS_ROLE_POLICY_NAME);
-                let resource = format!("inline policy {PASS_ROLE_POLICY_NAME} of role {cross}");
-                if let Some(want) = p.merged(&resource, existing, &[build::pass_role_statement(flow)]) {
-                    p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing, want, vec![role_a_key.clone()]);
+                let name = settings.pass_role_policy();
+                let existing = role.inline.get(name);
+                if existing.is_none() && settings.cross_account_policy.is_some() {
+                    p.problems.push(PlanProblem::MissingCrossAccountPolicy {
+                        role: cross_arn.clone(),
+                        policy: name.to_owned(),
+                    });
+                } else {
+                    let resource = format!("inline policy {name} of role {cross}");
+                    if let Some(want) = p.merged(&resource, existing, &[build::pass_role_statement(flow)]) {
+                        p.inline_policy(a, cross.as_str(), name, existing, want, vec![role_a_key.clone()]);
+                    }
                 }
             }
         }
@@ -395,7 +429,7 @@ pub fn plan_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> R
     }
 
     if p.problems.is_empty() {
-        Ok(Plan { changes: p.changes, warnings: p.warnings })
+        Ok(Plan { changes: p.changes, warnings: p.warnings, sizes: p.sizes })
     } else {
         Err(PlanError { problems: p.problems })
     }
@@ -406,9 +440,19 @@ pub fn plan_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> R
 /// (a bucket policy with nothing foreign left is deleted, and so is a PassRole
 /// policy). Buckets, keys, the cross-account role and untagged roles stay.
 pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
-    let settings = RoleSettings::default();
-    let mut p =
-        Planner { observed, settings: &settings, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
+    plan_destroy_with(flow, observed, &RoleSettings::default())
+}
+
+/// [`plan_destroy`], taking our statement out of the inline policy the settings name for PassRole.
+pub fn plan_destroy_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> Plan {
+    let mut p = Planner {
+        observed,
+        settings,
+        problems: Vec::new(),
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        sizes: Vec::new(),
+    };
     let deployment = flow.deployment();
     let a = &deployment.account_id;
     let mut role_a_after = Vec::new();
@@ -444,12 +488,13 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
     }
 
     if let (Some(cross), Some(cross_arn)) = (&deployment.cross_account_role, deployment.cross_account_role_arn()) {
-        if let Some(existing) = observed.roles.get(&cross_arn).and_then(|r| r.inline.get(PASS_ROLE_POLICY_NAME)) {
+        let name = settings.pass_role_policy();
+        if let Some(existing) = observed.roles.get(&cross_arn).and_then(|r| r.inline.get(name)) {
             let left = without_ours(existing);
             let key = if left.statement.is_empty() {
-                p.delete_inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing)
+                p.delete_inline_policy(a, cross.as_str(), name, existing)
             } else {
-                p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, Some(existing), left, vec![])
+                p.inline_policy(a, cross.as_str(), name, Some(existing), left, vec![])
             };
             role_a_after.push(key);
         }
@@ -497,7 +542,7 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
     let assume = observed.roles.get(&deployment.instance_role_arn()).and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
     let extra: Vec<(&str, &PolicyDocument)> = assume.map(|doc| (ASSUME_POLICY_NAME, doc)).into_iter().collect();
     p.destroy_role(a, role_a_name, &deployment.instance_role_arn(), &extra, role_a_after);
-    Plan { changes: p.changes, warnings: Vec::new() }
+    Plan { changes: p.changes, warnings: Vec::new(), sizes: Vec::new() }
 }
 
 struct Planner<'a> {
@@ -506,6 +551,7 @@ struct Planner<'a> {
     problems: Vec<PlanProblem>,
     changes: Vec<Change>,
     warnings: Vec<String>,
+    sizes: Vec<DocSize>,
 }
 
 impl Planner<'_> {
@@ -542,7 +588,7 @@ impl Planner<'_> {
     /// Marks the change just pushed as a policy write that [`rebase`](crate::rebase) guards.
     fn guard(&mut self, read: Option<&PolicyDocument>, after: Option<&PolicyDocument>, kind: DocKind) {
         if let Some(change) = self.changes.last_mut().filter(|c| c.action != Action::NoOp) {
-            change.guard = Some(Guard { read: read.cloned(), after: after.cloned(), limit: kind.size_limit() });
+            change.guard = Some(Guard { read: read.cloned(), after: after.cloned(), kind, limit: kind.size_limit() });
         }
     }
 
@@ -561,12 +607,15 @@ impl Planner<'_> {
     /// are problems, which stop the plan before any write; warnings go with the plan. True when
     /// the document is over its size limit.
     fn too_large(&mut self, what: &str, doc: &PolicyDocument, kind: DocKind) -> bool {
-        let size = validate::size_without_whitespace(&doc.to_json());
-        let limit = kind.size_limit();
-        if size > limit {
-            self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit });
+        if self.over_limit(what, written_size(doc, kind), kind.size_limit(), crate::sizes::unit(kind)) {
             return true;
         }
+        self.findings(what, doc, kind);
+        false
+    }
+
+    /// The validator's findings on a document the plan writes: errors stop the plan, warnings go with it.
+    fn findings(&mut self, what: &str, doc: &PolicyDocument, kind: DocKind) {
         for finding in validate::validate(doc, kind) {
             match finding.severity {
                 validate::Severity::Error => {
@@ -574,6 +623,18 @@ impl Planner<'_> {
                 }
                 validate::Severity::Warning => self.warnings.push(format!("{what}: {finding}")),
             }
+        }
+    }
+
+    /// Records a size past its limit as a problem, and one past 80 % of it for the plan to show.
+    /// True when over the limit.
+    fn over_limit(&mut self, what: &str, size: usize, limit: usize, unit: &'static str) -> bool {
+        if size > limit {
+            self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit });
+            return true;
+        }
+        if let Some(near) = DocSize::notable(what, size, limit, unit) {
+            self.sizes.push(near);
         }
         false
     }
@@ -680,7 +741,23 @@ impl Planner<'_> {
         after: Vec<String>,
     ) -> String {
         let resource = format!("inline policy {name} of role {role}");
-        self.too_large(&resource, &want, DocKind::Identity { managed: false });
+        let kind = DocKind::Identity { managed: false };
+        // IAM's limit is on all of a role's inline policies together: the others count too.
+        let others: usize = self
+            .observed
+            .roles
+            .get(&format!("arn:aws:iam::{account}:role/{role}"))
+            .map(|r| r.inline.iter().filter(|(n, _)| n.as_str() != name).map(|(_, d)| written_size(d, kind)).sum())
+            .unwrap_or(0);
+        let together = others + written_size(&want, kind);
+        let what = if others > 0 {
+            format!("inline policies of role {role} together (with {name})")
+        } else {
+            resource.clone()
+        };
+        if !self.over_limit(&what, together, validate::INLINE_ROLE_POLICIES_LIMIT, "characters") {
+            self.findings(&resource, &want, kind);
+        }
         let action = match existing {
             None => Action::Create,
             Some(doc) if same(doc, &want) => Action::NoOp,
@@ -693,7 +770,10 @@ impl Planner<'_> {
         };
         let before = existing.map(PolicyDocument::to_json_pretty);
         let key = self.push(account, Service::Iam, resource, action, before, Some(want.to_json_pretty()), ops, after);
-        self.guard(existing, Some(&want), DocKind::Identity { managed: false });
+        self.guard(existing, Some(&want), kind);
+        if let Some(guard) = self.changes.last_mut().and_then(|c| c.guard.as_mut()) {
+            guard.limit = validate::INLINE_ROLE_POLICIES_LIMIT.saturating_sub(others);
+        }
         key
     }
 

@@ -14,6 +14,7 @@
 
 use policy_model::build;
 use policy_model::merge as policy_merge;
+use policy_model::validate::DocKind;
 use policy_model::{PolicyDocument, Statement};
 
 use crate::plan::same;
@@ -26,7 +27,10 @@ pub(crate) struct Guard {
     pub(crate) read: Option<PolicyDocument>,
     /// The document the plan writes; `None` when it deletes it.
     pub(crate) after: Option<PolicyDocument>,
-    /// Characters without whitespace a written document may have.
+    /// What the document is, for counting its size as its service does.
+    pub(crate) kind: DocKind,
+    /// The most a written document may have (for an inline policy: what the role's other
+    /// inline policies leave).
     pub(crate) limit: usize,
 }
 
@@ -94,7 +98,7 @@ pub(crate) fn rebase(guard: &Guard, now: Option<&PolicyDocument>) -> Result<Reba
         (None, Some(after)) => PolicyDocument { version: after.version.clone(), id: after.id.clone(), ..merged },
         _ => merged,
     };
-    let size = policy_model::validate::size_without_whitespace(&merged.to_json());
+    let size = crate::sizes::written_size(&merged, guard.kind);
     if size > guard.limit {
         return Err(Refused::TooLarge { size });
     }
@@ -166,7 +170,7 @@ mod tests {
     /// `read`, `after` and `now` are lists of statements; `["-"]` is no document.
     #[track_caller]
     fn check(read: &[&str], after: &[&str], now: &[&str], limit: usize, expect: Expect) {
-        let guard = Guard { read: doc(read), after: doc(after), limit };
+        let guard = Guard { read: doc(read), after: doc(after), kind: DocKind::Bucket, limit };
         let text = match rebase(&guard, doc(now).as_ref()) {
             Ok(Rebased::AsPlanned) => "as planned".to_owned(),
             Ok(Rebased::Write(d)) => format!("write {}", sids(&d)),

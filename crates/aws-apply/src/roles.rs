@@ -23,12 +23,21 @@ pub struct RoleSettings {
     pub permissions_boundary: Option<String>,
     /// Tags added to xacct's own on every role it creates.
     pub tags: BTreeMap<String, String>,
+    /// The config's `[deployment] cross_account_policy`: an existing inline policy of the
+    /// cross-account role to merge the PassRole statement into, instead of xacct's own
+    /// [`PASS_ROLE_POLICY_NAME`](policy_model::build::PASS_ROLE_POLICY_NAME).
+    pub cross_account_policy: Option<String>,
 }
 
 impl RoleSettings {
     /// True when the settings ask for nothing.
     pub fn is_default(&self) -> bool {
         self.permissions_boundary.is_none() && self.tags.is_empty()
+    }
+
+    /// The inline policy of the cross-account role that holds the PassRole statement.
+    pub fn pass_role_policy(&self) -> &str {
+        self.cross_account_policy.as_deref().unwrap_or(policy_model::build::PASS_ROLE_POLICY_NAME)
     }
 
     /// The boundary's ARN for a role in `account`, when one is asked for.
@@ -96,6 +105,7 @@ mod tests {
         RoleSettings {
             permissions_boundary: boundary.map(str::to_owned),
             tags: tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            cross_account_policy: None,
         }
     }
 

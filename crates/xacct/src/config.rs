@@ -164,7 +164,8 @@ pub enum LoadError {
 const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify", "roles"];
 const VERIFY_KEYS: &[&str] = &["scps"];
 const AWS_KEYS: &[&str] = &["region"];
-const DEPLOYMENT_KEYS: &[&str] = &["account_id", "aws_profile", "instance_role", "cross_account_role"];
+const DEPLOYMENT_KEYS: &[&str] =
+    &["account_id", "aws_profile", "instance_role", "cross_account_role", "cross_account_policy"];
 const OWNER_KEYS: &[&str] = &["account_id", "aws_profile", "role", "buckets"];
 const BUCKET_KEYS: &[&str] = &["name", "access", "kms_key_arn", "mount", "existing_policy"];
 const DATABRICKS_KEYS: &[&str] = &["host", "profile", "cluster_id", "new_cluster"];
@@ -249,7 +250,9 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     }
 
     let databricks = root.get("databricks").and_then(|i| cx.table(i, "[databricks]")).map(|t| cx.databricks(t));
-    let roles = root.get("roles").and_then(|i| cx.table(i, "[roles]")).map(|t| cx.roles(t)).unwrap_or_default();
+    let mut roles = root.get("roles").and_then(|i| cx.table(i, "[roles]")).map(|t| cx.roles(t)).unwrap_or_default();
+    roles.cross_account_policy =
+        root.get("deployment").and_then(Item::as_table_like).and_then(|t| cx.cross_account_policy(t));
     if let Some(verify) = root.get("verify").and_then(|i| cx.table(i, "[verify]")) {
         cx.known_keys(verify, VERIFY_KEYS, "[verify]");
         match verify.get("scps").map(|i| (i.as_array(), Cx::key_span(verify, "scps"))) {

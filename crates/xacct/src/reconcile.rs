@@ -92,7 +92,7 @@ pub async fn plan(session: &Session, mode: Mode) -> Result<FullPlan, Error> {
     session.accounts.check_identities().await?;
     let observed = aws_apply::observe(&session.accounts, flow).await?;
     let aws = match mode {
-        Mode::Destroy => aws_apply::plan_destroy(flow, &observed),
+        Mode::Destroy => aws_apply::plan_destroy_with(flow, &observed, &session.config.roles),
         Mode::Provision => aws_apply::plan_with(flow, &observed, &session.config.roles)?,
     };
     let mut databricks = Vec::new();

@@ -3,6 +3,7 @@ use policy_model::{Access, AccountId, Bucket, BucketName, Deployment, Owner, Rol
 
 use super::*;
 use crate::model::BucketState;
+use policy_model::build::PASS_ROLE_POLICY_NAME;
 
 const A: &str = "111111111111";
 const B: &str = "222222222222";
@@ -1154,3 +1155,4 @@ fn validator_errors_stop_the_plan_and_warnings_go_with_it() {
 }
 
 mod roles;
+mod sizes;

@@ -75,6 +75,28 @@ impl Cx<'_> {
         settings
     }
 
+    /// `[deployment] cross_account_policy`: a policy name, and only with `cross_account_role`.
+    pub(super) fn cross_account_policy(&mut self, t: &dyn TableLike) -> Option<String> {
+        let (name, span) = self.opt_str(t, "cross_account_policy")?;
+        if !policy_name_ok(&name) {
+            self.error(
+                span,
+                format!(
+                    "`cross_account_policy` `{name}` is not an IAM policy name: 1 to 128 letters, digits and `+=,.@_-`"
+                ),
+            );
+            return None;
+        }
+        if t.get("cross_account_role").is_none() {
+            self.error(
+                span,
+                "`cross_account_policy` names an inline policy of `cross_account_role`, which is not set".to_owned(),
+            );
+            return None;
+        }
+        Some(name)
+    }
+
     fn tags(&mut self, tags: &dyn TableLike, span: Range<usize>, settings: &mut RoleSettings) {
         for (key, value) in tags.iter() {
             let at = Self::key_span(tags, key);
@@ -140,6 +162,34 @@ role = "MyRoleB"
             Err(findings) => findings.iter().map(|f| format!("{}:{}: {}\n", f.line, f.column, f.message)).collect(),
         };
         expect.assert_eq(&got);
+    }
+
+    #[test]
+    fn cross_account_policy() {
+        use expect_test::expect;
+        #[track_caller]
+        fn deployment(extra: &str, expect: expect_test::Expect) {
+            let text = BASE.replace("instance_role = \"MyRoleA\"", &format!("instance_role = \"MyRoleA\"\n{extra}"));
+            let got = match parse(&text) {
+                Ok(config) => format!("ok: {:?}", config.roles.cross_account_policy),
+                Err(findings) => findings.iter().map(|f| format!("{}:{}: {}\n", f.line, f.column, f.message)).collect(),
+            };
+            expect.assert_eq(&got);
+        }
+        deployment("cross_account_role = \"x\"\ncross_account_policy = \"launch\"", expect![[r#"ok: Some("launch")"#]]);
+        deployment("", expect!["ok: None"]);
+        deployment(
+            "cross_account_policy = \"launch\"",
+            expect![[r#"
+            5:24: `cross_account_policy` names an inline policy of `cross_account_role`, which is not set
+        "#]],
+        );
+        deployment(
+            "cross_account_role = \"x\"\ncross_account_policy = \"no spaces\"",
+            expect![[r#"
+            6:24: `cross_account_policy` `no spaces` is not an IAM policy name: 1 to 128 letters, digits and `+=,.@_-`
+        "#]],
+        );
     }
 
     #[test]

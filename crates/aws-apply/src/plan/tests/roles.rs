@@ -7,6 +7,7 @@ fn settings() -> RoleSettings {
     RoleSettings {
         permissions_boundary: Some("org-boundary".to_owned()),
         tags: BTreeMap::from([("team".to_owned(), "data".to_owned())]),
+        cross_account_policy: None,
     }
 }
 
