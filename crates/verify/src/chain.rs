@@ -494,7 +494,6 @@ impl Eval<'_> {
                             "the trust policy trusts account {a} as a whole: {a_role}'s own policies then decide"
                         ));
                     }
-                    evidence.extend(self.unique_id_principals(&b_role));
                     match v.resource {
                         _ if allowed => trust_link.pass(evidence),
                         SideResult::ExplicitDeny => {
@@ -517,6 +516,8 @@ impl Eval<'_> {
                 }
             }
         };
+        let trust_doc = self.state.roles.get(&b_role).map(|r| &r.trust);
+        let trust_link = with_rot(trust_link, trust_doc, &format!("the trust policy of {b_role}"));
         (assume, trust_link)
     }
 
@@ -548,25 +549,6 @@ impl Eval<'_> {
                 keys.join(", ")
             )
         })
-    }
-
-    /// Principals written as unique IDs (`AROA…`, `AIDA…`): IAM shows these when the role or
-    /// user a statement named was deleted.
-    fn unique_id_principals(&self, role_arn: &str) -> Vec<String> {
-        let Some(role) = self.state.roles.get(role_arn) else { return Vec::new() };
-        let mut out = Vec::new();
-        for s in &role.trust.statement {
-            let Some(Principal::Map(map)) = &s.principal else { continue };
-            for value in map.get("AWS").map(|v| v.as_slice()).unwrap_or_default() {
-                if (value.starts_with("AROA") || value.starts_with("AIDA")) && !value.contains(':') {
-                    out.push(format!(
-                        "the trust policy of {role_arn} names `{value}`, the id of a role or user that was deleted: \
-                         recreating it does not restore the trust; save the statement again with the role's ARN"
-                    ));
-                }
-            }
-        }
-        out
     }
 
     /// Link 5: the owner's role may list, read and (for read-write) write the bucket.
@@ -628,6 +610,7 @@ impl Eval<'_> {
         )
         };
         let mut out = judge(link, &verdicts, &b_role, add);
+        out = with_rot(out, state.policy.as_ref(), &format!("the bucket policy of {name}"));
         if out.status == Status::Fail {
             match &state.policy {
                 None => out.evidence.insert(0, format!("bucket {name} has no bucket policy")),
@@ -703,7 +686,8 @@ impl Eval<'_> {
                 json(&build::kms_key_user_statement(owner, key, access))
             )
         };
-        judge(link, &verdicts, &b_role, add)
+        let linked = judge(link, &verdicts, &b_role, add);
+        with_rot(linked, self.state.keys.get(key), &format!("the key policy of {key}"))
     }
 
     /// Link 7: no SCP given in the config blocks a request of the chain.
@@ -923,4 +907,60 @@ fn judge(link: Link, verdicts: &[Verdict], principal: &str, add: impl FnOnce() -
     // The denied actions first: they are what the reader needs.
     evidence.extend(allowed);
     link.fail(evidence, fixes.join("; "))
+}
+
+/// The principals of `doc` written as unique IDs (`AROA…` for a role, `AIDA…` for a user), with
+/// the Sid of their statement: IAM shows the ID in place of the ARN once the role or user the
+/// statement was saved with is deleted. A role of the same name created later has another ID,
+/// so the statement no longer names anything that exists: the principal has rotted.
+fn unique_id_principals(doc: &PolicyDocument) -> Vec<(&Statement, &str)> {
+    let mut out = Vec::new();
+    for s in &doc.statement {
+        let Some(Principal::Map(map)) = &s.principal else { continue };
+        for value in map.get("AWS").map(|v| v.as_slice()).unwrap_or_default() {
+            if (value.starts_with("AROA") || value.starts_with("AIDA")) && !value.contains(':') {
+                out.push((s, value.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// A link whose document names a rotted principal. A statement of xacct's that rotted fails the
+/// link on its own, whatever else allows the request, with re-provisioning as the fix (the
+/// planner sees the ID differ from the ARN it writes). A rotted foreign statement fails the link
+/// only when the link fails anyway, and is otherwise named in its evidence.
+fn with_rot(link: Link, doc: Option<&PolicyDocument>, what: &str) -> Link {
+    let Some(doc) = doc else { return link };
+    let rotted = unique_id_principals(doc);
+    if rotted.is_empty() || link.status == Status::Unchecked {
+        return link;
+    }
+    let lines: Vec<String> = rotted
+        .iter()
+        .map(|(s, id)| {
+            let sid = s.sid.as_deref().map(|sid| format!("statement `{sid}`")).unwrap_or_else(|| "a statement".to_owned());
+            format!(
+                "{sid} of {what} names `{id}`, the unique ID of a role or user that was deleted: \
+                 IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID"
+            )
+        })
+        .collect();
+    let ours = rotted.iter().any(|(s, _)| build::is_ours(s));
+    if ours {
+        let evidence = [lines, link.evidence.clone()].concat();
+        return link.fail(
+            evidence,
+            "re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN",
+        );
+    }
+    if link.status == Status::Fail {
+        let fix = link.fix.clone().unwrap_or_default();
+        let evidence = [lines, link.evidence.clone()].concat();
+        return link.fail(
+            evidence,
+            format!("save the statements that name a unique ID again with the role's or user's ARN (xacct never edits statements it did not write); {fix}"),
+        );
+    }
+    Link { evidence: [link.evidence.clone(), lines].concat(), ..link }
 }

@@ -444,3 +444,65 @@ fn a_boundary_without_an_action_of_the_chain_fails_its_link() {
     "#]],
     );
 }
+
+/// A principal that IAM shows as a unique ID names a deleted role: in a statement of xacct's it
+/// fails the link on its own, with re-provisioning as the fix; in a foreign statement of a link
+/// that passes it is named in the evidence.
+#[test]
+fn rotted_principals_fail_their_link() {
+    #[track_caller]
+    fn check(edit: fn(&mut State), expect: Expect) {
+        let flow = corpus::flow(KEY);
+        let mut state = State::offline(&flow, &healthy_inputs(&flow));
+        edit(&mut state);
+        let report = crate::evaluate(&flow, &state);
+        let out: String = report
+            .links
+            .iter()
+            .filter(|l| l.evidence.iter().any(|e| e.contains("AROA")))
+            .map(|l| {
+                format!("{} {}: {}\n  fix: {}\n", l.status, l.id, l.evidence[0], l.fix.clone().unwrap_or_default())
+            })
+            .collect();
+        expect.assert_eq(&out);
+    }
+    fn rot(doc: &mut PolicyDocument, sid_prefix: &str) {
+        let s =
+            doc.statement.iter_mut().find(|s| s.sid.as_deref().unwrap_or_default().starts_with(sid_prefix)).unwrap();
+        s.principal = Some(serde_json::from_str(r#"{"AWS":"AROAEXAMPLEID1234567"}"#).unwrap());
+    }
+    check(
+        |state| rot(&mut state.roles.get_mut("arn:aws:iam::222222222222:role/MyRoleB").unwrap().trust, "XacctTrust"),
+        expect![[r#"
+            fail trust-b:222222222222: statement `XacctTrust111111111111MyRoleA` of the trust policy of arn:aws:iam::222222222222:role/MyRoleB names `AROAEXAMPLEID1234567`, the unique ID of a role or user that was deleted: IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID
+              fix: re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN
+        "#]],
+    );
+    check(
+        |state| rot(state.buckets.get_mut("xacct-verify-data").unwrap().policy.as_mut().unwrap(), "XacctObjects"),
+        expect![[r#"
+            fail bucket:xacct-verify-data: statement `XacctObjectsMyRoleB` of the bucket policy of xacct-verify-data names `AROAEXAMPLEID1234567`, the unique ID of a role or user that was deleted: IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID
+              fix: re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN
+        "#]],
+    );
+    check(
+        |state| rot(state.keys.get_mut(KEY).unwrap(), "XacctKeyUser"),
+        expect![[r#"
+        fail kms:xacct-verify-data: statement `XacctKeyUserMyRoleB` of the key policy of arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab names `AROAEXAMPLEID1234567`, the unique ID of a role or user that was deleted: IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID
+          fix: re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN
+    "#]],
+    );
+    check(
+        |state| {
+            let trust = &mut state.roles.get_mut("arn:aws:iam::222222222222:role/MyRoleB").unwrap().trust;
+            let mut foreign = trust.statement[0].clone();
+            foreign.sid = Some("Old".to_owned());
+            trust.statement.push(foreign);
+            rot(trust, "Old");
+        },
+        expect![[r#"
+            pass trust-b:222222222222: Allow statement `XacctTrust111111111111MyRoleA` (resource) of account 222222222222 trust policy of role MyRoleB
+              fix: 
+        "#]],
+    );
+}

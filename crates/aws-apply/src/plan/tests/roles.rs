@@ -103,3 +103,17 @@ fn a_default_config_plans_no_boundary_or_tag_change() {
     let done = converged(&fresh());
     check(&RoleSettings::default(), &done, "boundary and tags", expect![""]);
 }
+
+/// A statement of ours whose principal IAM now shows as a unique ID (the role was deleted and
+/// recreated) is written again with the ARN: re-provisioning is the fix verify names.
+#[test]
+fn a_rotted_principal_is_written_again() {
+    let mut done = converged(&fresh());
+    let bucket = done.buckets.get_mut("my-bucket").unwrap().policy.as_mut().unwrap();
+    bucket.statement[0].principal = Some(serde_json::from_str(r#"{"AWS":"AROAEXAMPLEID1234567"}"#).unwrap());
+    let planned = plan(&flow(), &done).unwrap();
+    let change = planned.changes.iter().find(|c| c.resource == "bucket policy of my-bucket").unwrap();
+    assert_eq!(change.action, Action::Update);
+    assert!(change.diff.as_deref().unwrap().contains("-        \"AWS\": \"AROAEXAMPLEID1234567\""), "{planned}");
+    assert!(plan(&flow(), &simulate(&done, &planned)).unwrap().is_converged());
+}
