@@ -289,3 +289,51 @@ async fn inline_policies_past_their_limit_together_stop_the_plan() {
     assert_eq!(sizes, ["inline policies of role databricks-cross-account together (with xacct-pass-instance-role): 9953 of 10240 characters (97%)"]);
     aws_apply::apply(&accounts, &plan, &ApplyOptions::default()).await.unwrap();
 }
+
+/// Right after a write, a canary refused twice (as S3 answers while IAM propagates) passes on the
+/// third attempt and says how long it waited; without the propagation bound it fails at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn probes_wait_for_propagation_only_when_asked() {
+    let emulator = Emulator::start().unwrap();
+    let profiles = emulator.bootstrap(&[A, B]).await.unwrap();
+    let bucket = format!("xacct-orgs-wait-{B}");
+    s3(&profiles.sdk_config(B).await).create_bucket().bucket(&bucket).send().await.unwrap();
+    let flow = flow(&bucket);
+    let accounts = accounts(&profiles).await;
+    let plan = aws_apply::plan(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap()).unwrap();
+    aws_apply::apply(&accounts, &plan, &ApplyOptions::default()).await.unwrap();
+
+    let denied = r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>1</RequestId></Error>"#;
+    let run = |propagation: Option<verify::Propagation>| {
+        let inputs = verify::LiveInputs {
+            aws: Some(accounts.clone()),
+            probe_interceptors: vec![aws_sdk_s3::config::SharedInterceptor::new(ReplaceAnswer::new(
+                "PutObject",
+                2,
+                403,
+                denied,
+            ))],
+            propagation,
+            ..verify::LiveInputs::default()
+        };
+        let flow = flow.clone();
+        async move { verify::live(&inputs, &flow).await }
+    };
+    let canary = format!("probe:canary:{bucket}");
+    let report = run(None).await;
+    let link = report.link(&canary).unwrap();
+    assert_eq!(link.status, verify::Status::Fail, "{report}");
+
+    let bound = verify::Propagation {
+        max_wait: std::time::Duration::from_secs(3),
+        first_delay: std::time::Duration::from_millis(100),
+    };
+    let report = run(Some(bound)).await;
+    let link = report.link(&canary).unwrap();
+    assert_eq!(link.status, verify::Status::Pass, "{report}");
+    let waited = link.evidence.iter().find(|e| e.starts_with("passed on attempt 3")).unwrap();
+    assert!(
+        waited.contains("after waiting 0.3 s for IAM to propagate the last write (retried while refused, 3 s at most)"),
+        "{waited}"
+    );
+}

@@ -26,6 +26,23 @@ pub fn offline_report(config: &Config) -> Report {
 /// Reads the deployed documents, evaluates them and runs the live probes. The cluster is found
 /// as `provision` finds it: by id, or by name preferring the one xacct created.
 pub async fn live_report(session: &Session, on_cluster: bool) -> Result<Report, Error> {
+    live_report_with(session, on_cluster, None).await
+}
+
+/// [`live_report`] right after a `provision` that wrote something, waiting for IAM propagation
+/// within [`verify::Propagation::AFTER_WRITE`].
+pub async fn live_report_after_write(session: &Session, on_cluster: bool) -> Result<Report, Error> {
+    live_report_with(session, on_cluster, Some(verify::Propagation::AFTER_WRITE)).await
+}
+
+/// [`live_report`] right after a write: probes refused with AccessDenied are tried again within
+/// `propagation` while IAM propagates ([`verify::Propagation::AFTER_WRITE`] waits 30 s at most per
+/// probe), and a probe that passed only after waiting says so in its evidence.
+pub async fn live_report_with(
+    session: &Session,
+    on_cluster: bool,
+    propagation: Option<verify::Propagation>,
+) -> Result<Report, Error> {
     let flow = &session.config.flow;
     // A profile that reaches another account must not be verified against. Any other failure
     // here (no credentials, an endpoint that does not answer) leaves the links to say what
@@ -49,6 +66,7 @@ pub async fn live_report(session: &Session, on_cluster: bool) -> Result<Report, 
         on_cluster,
         scps: session.config.known.scps.clone(),
         probe_interceptors: Vec::new(),
+        propagation,
     };
     Ok(verify::live(&inputs, flow).await)
 }
