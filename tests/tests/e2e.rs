@@ -7,6 +7,7 @@
 mod apply;
 mod cli;
 mod cluster;
+mod crash;
 mod faults;
 mod flow;
 mod foundation;
