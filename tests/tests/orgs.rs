@@ -94,8 +94,9 @@ async fn role_tags_and_boundary(iam: &aws_sdk_iam::Client, name: &str) -> (BTree
     (tags, role.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned))
 }
 
-/// `[roles]`: both roles are created with the boundary (a name, resolved in each account) and the
-/// tags; a role whose boundary and tags were changed gets them back, and a tag someone else set stays.
+/// `[roles]`: both roles are created under the path, with the boundary (a name, resolved in each
+/// account) and the tags; every document names the ARNs with the path, so the chain verifies; a
+/// role whose boundary and tags were changed gets them back, and a tag someone else set stays.
 #[tokio::test(flavor = "multi_thread")]
 async fn roles_carry_the_boundary_and_tags_and_get_them_back() {
     let emulator = Emulator::start().unwrap();
@@ -120,12 +121,12 @@ async fn roles_carry_the_boundary_and_tags_and_get_them_back() {
         "us-east-1",
         Deployment {
             account_id: AccountId::new(a).unwrap(),
-            instance_role: RoleName::new("MyRoleA").unwrap(),
+            instance_role: RoleName::new("MyRoleA").unwrap().with_path("/xacct/").unwrap(),
             cross_account_role: None,
         },
         vec![Owner {
             account_id: AccountId::new(b).unwrap(),
-            role: RoleName::new("MyRoleB").unwrap(),
+            role: RoleName::new("MyRoleB").unwrap().with_path("/xacct/").unwrap(),
             buckets: vec![Bucket {
                 name: BucketName::new(&bucket).unwrap(),
                 access: Access::ReadWrite,
@@ -152,6 +153,46 @@ async fn roles_carry_the_boundary_and_tags_and_get_them_back() {
         assert!(again.is_converged(), "{again}");
     };
     converge().await;
+    let role = iam_b.get_role().role_name("MyRoleB").send().await.unwrap().role.unwrap();
+    assert_eq!((role.path(), role.arn()), ("/xacct/", format!("arn:aws:iam::{b}:role/xacct/MyRoleB").as_str()));
+    let profile = iam_a.get_instance_profile().instance_profile_name("MyRoleA").send().await.unwrap();
+    assert_eq!(profile.instance_profile.unwrap().arn(), format!("arn:aws:iam::{a}:instance-profile/xacct/MyRoleA"));
+    let inputs = verify::LiveInputs { aws: Some(accounts.clone()), ..verify::LiveInputs::default() };
+    let report = verify::live(&inputs, &flow).await;
+    for id in ["instance-profile", &format!("assume-a-to-b:{b}"), &format!("trust-b:{b}"), &format!("bucket:{bucket}")]
+    {
+        assert_eq!(report.link(id).map(|l| l.status), Some(verify::Status::Pass), "{id}: {report}");
+    }
+    // The boundary's new default version denies s3:PutObject: verify reads it and fails the bucket link.
+    let no_put = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","sts:AssumeRole"],"Resource":"*"},{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}"#;
+    let boundary_b = format!("arn:aws:iam::{b}:policy/org-boundary");
+    iam_b
+        .create_policy_version()
+        .policy_arn(&boundary_b)
+        .policy_document(no_put)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+    let report = verify::live(&inputs, &flow).await;
+    let link = report.link(&format!("bucket:{bucket}")).unwrap();
+    assert_eq!(link.status, verify::Status::Fail, "{report}");
+    assert!(
+        link.evidence[0].contains(&format!(
+            "the permissions boundary {boundary_b} of arn:aws:iam::{b}:role/xacct/MyRoleB does not allow s3:PutObject"
+        )),
+        "{report}"
+    );
+    assert!(link.fix.as_deref().unwrap().contains("`[roles] permissions_boundary`"), "{report}");
+    iam_b
+        .create_policy_version()
+        .policy_arn(&boundary_b)
+        .policy_document(boundary_doc)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
+
     for (iam, account, name) in [(&iam_a, a, "MyRoleA"), (&iam_b, b, "MyRoleB")] {
         let (tags, boundary) = role_tags_and_boundary(iam, name).await;
         assert_eq!(boundary, Some(format!("arn:aws:iam::{account}:policy/org-boundary")), "{name}");

@@ -270,8 +270,8 @@ fn gone(result: Result<(), Error>) -> Result<(), Error> {
 
 async fn run_op<B: Aws + ?Sized>(aws: &B, account: &AccountId, op: &Op) -> Result<(), Error> {
     match op {
-        Op::CreateRole { name, trust, tags, boundary } => {
-            match aws.create_role(account, name, trust, tags, boundary.as_deref()).await {
+        Op::CreateRole { name, trust, tags, boundary, path } => {
+            match aws.create_role(account, name, trust, tags, boundary.as_deref(), path.as_deref()).await {
                 Err(err) if err.code() == Some("EntityAlreadyExists") => role_is_ours(aws, account, name, trust).await,
                 other => other,
             }
@@ -282,10 +282,12 @@ async fn run_op<B: Aws + ?Sized>(aws: &B, account: &AccountId, op: &Op) -> Resul
         Op::UpdateTrust { role, doc } => aws.update_assume_role_policy(account, role, doc).await,
         Op::PutRolePolicy { role, name, doc } => aws.put_role_policy(account, role, name, doc).await,
         Op::DeleteRolePolicy { role, name } => gone(aws.delete_role_policy(account, role, name).await),
-        Op::CreateInstanceProfile { name } => match aws.create_instance_profile(account, name, &managed_tags()).await {
-            Err(err) if err.code() == Some("EntityAlreadyExists") => profile_is_ours(aws, account, name).await,
-            other => other,
-        },
+        Op::CreateInstanceProfile { name, path } => {
+            match aws.create_instance_profile(account, name, &managed_tags(), path.as_deref()).await {
+                Err(err) if err.code() == Some("EntityAlreadyExists") => profile_is_ours(aws, account, name).await,
+                other => other,
+            }
+        }
         Op::AddRoleToInstanceProfile { profile, role } => {
             match aws.add_role_to_instance_profile(account, profile, role).await {
                 Err(err) if err.code() == Some("LimitExceeded") => {

@@ -171,7 +171,7 @@ pub trait Iam: Sync {
         marker: Option<String>,
     ) -> impl Future<Output = Result<Page<String>, Error>> + Send;
 
-    /// CreateRole with a description, tags and, when given, a permissions boundary.
+    /// CreateRole with a description, tags and, when given, a permissions boundary and a path.
     fn create_role(
         &self,
         account: &AccountId,
@@ -179,6 +179,7 @@ pub trait Iam: Sync {
         trust: &str,
         tags: &BTreeMap<String, String>,
         boundary: Option<&str>,
+        path: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send;
     /// PutRolePermissionsBoundary.
     fn put_role_permissions_boundary(
@@ -230,12 +231,13 @@ pub trait Iam: Sync {
         role: &str,
         arn: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
-    /// CreateInstanceProfile with tags.
+    /// CreateInstanceProfile with tags and, when given, a path.
     fn create_instance_profile(
         &self,
         account: &AccountId,
         name: &str,
         tags: &BTreeMap<String, String>,
+        path: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send;
     /// AddRoleToInstanceProfile.
     fn add_role_to_instance_profile(

@@ -33,6 +33,8 @@ pub struct MemRole {
     pub attached: Vec<String>,
     /// The permissions boundary ARN.
     pub boundary: Option<String>,
+    /// The IAM path, when not `/`.
+    pub path: Option<String>,
 }
 
 /// A managed policy: its versions and which is the default.
@@ -53,6 +55,8 @@ pub struct MemAccount {
     pub roles: BTreeMap<String, MemRole>,
     /// Instance profiles by name: tags and the names of the roles held.
     pub profiles: BTreeMap<String, (BTreeMap<String, String>, Vec<String>)>,
+    /// The IAM paths of instance profiles created with one other than `/`.
+    pub profile_paths: BTreeMap<String, String>,
     /// Managed policies by ARN.
     pub policies: BTreeMap<String, MemPolicy>,
     /// Buckets by name, with their policy.
@@ -229,16 +233,15 @@ fn no_such(what: &str) -> (String, String) {
     ("NoSuchEntity".to_owned(), format!("{what} cannot be found"))
 }
 
-fn role_arn(account: &AccountId, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{name}")
+fn role_arn(account: &AccountId, name: &str, path: Option<&str>) -> String {
+    format!("arn:aws:iam::{account}:role{}{name}", path.unwrap_or("/"))
 }
 
 impl Iam for Memory {
     async fn get_role(&self, account: &AccountId, name: &str) -> Result<Option<RoleInfo>, Error> {
-        let arn = role_arn(account, name);
         self.run(account, Service::Iam, "GetRole", name, |a| {
             Ok(a.roles.get(name).map(|r| RoleInfo {
-                arn,
+                arn: role_arn(account, name, r.path.as_deref()),
                 trust: Some(r.trust.clone()),
                 tags: r.tags.clone(),
                 boundary: r.boundary.clone(),
@@ -320,7 +323,13 @@ impl Iam for Memory {
         self.run(account, Service::Iam, "GetInstanceProfile", name, |a| {
             Ok(a.profiles.get(name).map(|(tags, roles)| ProfileInfo {
                 tags: tags.clone(),
-                roles: roles.iter().map(|r| ProfileRole { name: r.clone(), arn: role_arn(account, r) }).collect(),
+                roles: roles
+                    .iter()
+                    .map(|r| {
+                        let path = a.roles.get(r).and_then(|role| role.path.as_deref());
+                        ProfileRole { name: r.clone(), arn: role_arn(account, r, path) }
+                    })
+                    .collect(),
             }))
         })
         .await
@@ -351,6 +360,7 @@ impl Iam for Memory {
         trust: &str,
         tags: &BTreeMap<String, String>,
         boundary: Option<&str>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         self.run(account, Service::Iam, "CreateRole", name, |a| {
             if a.roles.contains_key(name) {
@@ -360,6 +370,7 @@ impl Iam for Memory {
                 trust: trust.to_owned(),
                 tags: tags.clone(),
                 boundary: boundary.map(str::to_owned),
+                path: path.map(str::to_owned),
                 ..MemRole::default()
             };
             a.roles.insert(name.to_owned(), role);
@@ -437,12 +448,16 @@ impl Iam for Memory {
         account: &AccountId,
         name: &str,
         tags: &BTreeMap<String, String>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         self.run(account, Service::Iam, "CreateInstanceProfile", name, |a| {
             if a.profiles.contains_key(name) {
                 return Err(("EntityAlreadyExists".to_owned(), format!("Instance Profile {name} already exists.")));
             }
             a.profiles.insert(name.to_owned(), (tags.clone(), Vec::new()));
+            if let Some(path) = path {
+                a.profile_paths.insert(name.to_owned(), path.to_owned());
+            }
             Ok(())
         })
         .await

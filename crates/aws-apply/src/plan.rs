@@ -244,6 +244,7 @@ pub(crate) enum Op {
         trust: String,
         tags: BTreeMap<String, String>,
         boundary: Option<String>,
+        path: Option<String>,
     },
     PutRolePermissionsBoundary {
         role: String,
@@ -272,6 +273,7 @@ pub(crate) enum Op {
     },
     CreateInstanceProfile {
         name: String,
+        path: Option<String>,
     },
     AddRoleToInstanceProfile {
         profile: String,
@@ -653,6 +655,7 @@ impl Planner<'_> {
                     trust: want.to_json(),
                     tags: self.settings.tags(),
                     boundary: self.settings.boundary_arn(account),
+                    path: path_of(arn, ":role"),
                 }];
                 self.push(
                     account,
@@ -743,10 +746,14 @@ impl Planner<'_> {
         let resource = format!("inline policy {name} of role {role}");
         let kind = DocKind::Identity { managed: false };
         // IAM's limit is on all of a role's inline policies together: the others count too.
+        // The role's ARN may hold a path: find it by account and name.
+        let prefix = format!("arn:aws:iam::{account}:role/");
         let others: usize = self
             .observed
             .roles
-            .get(&format!("arn:aws:iam::{account}:role/{role}"))
+            .iter()
+            .find(|(arn, _)| arn.starts_with(&prefix) && arn.rsplit('/').next() == Some(role))
+            .map(|(_, r)| r)
             .map(|r| r.inline.iter().filter(|(n, _)| n.as_str() != name).map(|(_, d)| written_size(d, kind)).sum())
             .unwrap_or(0);
         let together = others + written_size(&want, kind);
@@ -800,7 +807,7 @@ impl Planner<'_> {
         match self.observed.instance_profiles.get(arn) {
             None => {
                 let ops = vec![
-                    Op::CreateInstanceProfile { name: name.to_owned() },
+                    Op::CreateInstanceProfile { name: name.to_owned(), path: path_of(arn, ":instance-profile") },
                     Op::AddRoleToInstanceProfile { profile: name.to_owned(), role: name.to_owned() },
                 ];
                 let after_json = Some(profile_json(name, &want));
@@ -920,7 +927,16 @@ impl Planner<'_> {
 
 fn key_role(arn: &str) -> String {
     let (account, name) = arn.trim_start_matches("arn:aws:iam::").split_once(":role/").unwrap_or(("", arn));
-    format!("{account} iam role {name}")
+    // A role under a path is still keyed by its name, as its change is.
+    format!("{account} iam role {}", name.rsplit('/').next().unwrap_or(name))
+}
+
+/// The IAM path in an ARN of a role (`kind` `:role`) or instance profile (`:instance-profile`),
+/// when it is not `/`.
+fn path_of(arn: &str, kind: &str) -> Option<String> {
+    let rest = arn.split_once(kind).map(|(_, rest)| rest)?;
+    let path = &rest[..rest.rfind('/')? + 1];
+    (path != "/").then(|| path.to_owned())
 }
 
 fn managed_tags() -> BTreeMap<String, String> {

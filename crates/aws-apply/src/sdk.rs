@@ -210,6 +210,7 @@ impl Iam for Accounts {
         trust: &str,
         tags: &BTreeMap<String, String>,
         boundary: Option<&str>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         let iam = &self.clients(account)?.iam;
         let tags = iam_tags(account, "CreateRole", tags)?;
@@ -224,6 +225,7 @@ impl Iam for Accounts {
                 .description("Managed by xacct")
                 .set_tags(Some(tags.clone()))
                 .set_permissions_boundary(boundary.map(str::to_owned))
+                .set_path(path.map(str::to_owned))
                 .send()
         )
         .map(drop)
@@ -319,6 +321,7 @@ impl Iam for Accounts {
         account: &AccountId,
         name: &str,
         tags: &BTreeMap<String, String>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         let iam = &self.clients(account)?.iam;
         let tags = iam_tags(account, "CreateInstanceProfile", tags)?;
@@ -327,7 +330,11 @@ impl Iam for Accounts {
             account,
             Service::Iam,
             "CreateInstanceProfile",
-            iam.create_instance_profile().instance_profile_name(name).set_tags(Some(tags.clone())).send()
+            iam.create_instance_profile()
+                .instance_profile_name(name)
+                .set_tags(Some(tags.clone()))
+                .set_path(path.map(str::to_owned))
+                .send()
         )
         .map(drop)
     }

@@ -250,7 +250,8 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     }
 
     let databricks = root.get("databricks").and_then(|i| cx.table(i, "[databricks]")).map(|t| cx.databricks(t));
-    let mut roles = root.get("roles").and_then(|i| cx.table(i, "[roles]")).map(|t| cx.roles(t)).unwrap_or_default();
+    let (mut roles, role_path) =
+        root.get("roles").and_then(|i| cx.table(i, "[roles]")).map(|t| cx.roles(t)).unwrap_or_default();
     roles.cross_account_policy =
         root.get("deployment").and_then(Item::as_table_like).and_then(|t| cx.cross_account_policy(t));
     if let Some(verify) = root.get("verify").and_then(|i| cx.table(i, "[verify]")) {
@@ -286,6 +287,7 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
         return Err(cx.finish());
     };
     let accounts: Vec<AccountId> = owners.iter().map(|o| o.account_id.clone()).collect();
+    let (deployment, owners) = roles::with_path(role_path.as_deref(), deployment, owners);
     let flow = match Flow::new(region, deployment, owners) {
         Ok(flow) => flow,
         Err(problems) => {

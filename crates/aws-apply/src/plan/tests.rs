@@ -66,7 +66,7 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
         let profile_arn = |name: &str| format!("arn:aws:iam::{account}:instance-profile/{name}");
         for op in &change.ops {
             match op {
-                Op::CreateRole { name, trust, tags, boundary } => {
+                Op::CreateRole { name, trust, tags, boundary, .. } => {
                     let boundary = boundary.clone().map(|arn| crate::model::Boundary { arn, document: None });
                     let role = Role { tags: tags.clone(), trust: Some(doc(trust)), boundary, ..Role::default() };
                     assert!(state.roles.insert(role_arn(name), role).is_none(), "{name} exists");
@@ -86,7 +86,7 @@ fn simulate(observed: &Observed, plan: &Plan) -> Observed {
                 Op::DeleteRolePolicy { role, name } => {
                     state.roles.get_mut(&role_arn(role)).unwrap().inline.remove(name).unwrap();
                 }
-                Op::CreateInstanceProfile { name } => {
+                Op::CreateInstanceProfile { name, .. } => {
                     let profile = InstanceProfile { tags: managed_tags(), ..InstanceProfile::default() };
                     assert!(state.instance_profiles.insert(profile_arn(name), profile).is_none());
                 }

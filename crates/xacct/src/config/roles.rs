@@ -35,9 +35,26 @@ fn policy_arn_ok(s: &str) -> bool {
         && name.is_some_and(policy_name_ok)
 }
 
+/// The roles xacct creates (the instance role and each owner's role) under `path`; the
+/// cross-account role is someone else's and keeps its name as it is.
+pub(super) fn with_path(
+    path: Option<&str>,
+    mut deployment: policy_model::Deployment,
+    mut owners: Vec<policy_model::Owner>,
+) -> (policy_model::Deployment, Vec<policy_model::Owner>) {
+    let Some(path) = path else { return (deployment, owners) };
+    // The path was checked when `[roles]` was read.
+    let at = |role: policy_model::RoleName| role.clone().with_path(path).unwrap_or(role);
+    deployment.instance_role = at(deployment.instance_role);
+    for owner in &mut owners {
+        owner.role = at(owner.role.clone());
+    }
+    (deployment, owners)
+}
+
 impl Cx<'_> {
-    /// The `[roles]` table, every problem reported.
-    pub(super) fn roles(&mut self, t: &dyn TableLike) -> RoleSettings {
+    /// The `[roles]` table, every problem reported: the settings, and the role path when one is set.
+    pub(super) fn roles(&mut self, t: &dyn TableLike) -> (RoleSettings, Option<String>) {
         self.known_keys(t, ROLES_KEYS, "[roles]");
         let mut settings = RoleSettings::default();
         if let Some((boundary, span)) = self.opt_str(t, "permissions_boundary") {
@@ -54,15 +71,11 @@ impl Cx<'_> {
                 );
             }
         }
+        let mut role_path = None;
         if let Some((path, span)) = self.opt_str(t, "path") {
-            if path != "/" {
-                self.error(
-                    span,
-                    format!(
-                        "`path` `{path}` is not supported yet: a role path is part of every role ARN that the trust, \
-                         bucket and key policies name; leave `path` out (or set it to `/`)"
-                    ),
-                );
+            match policy_model::RoleName::new("x").map(|n| n.with_path(&path)) {
+                Ok(Ok(_)) => role_path = Some(path),
+                Ok(Err(e)) | Err(e) => self.error(span, e.to_string()),
             }
         }
         if let Some(item) = t.get("tags") {
@@ -72,7 +85,7 @@ impl Cx<'_> {
                 Some(tags) => self.tags(tags, span, &mut settings),
             }
         }
-        settings
+        (settings, role_path)
     }
 
     /// `[deployment] cross_account_policy`: a policy name, and only with `cross_account_role`.
@@ -157,7 +170,8 @@ role = "MyRoleB"
             Ok(config) => {
                 let r = &config.roles;
                 let a = config.flow.deployment().account_id.clone();
-                format!("ok: boundary {:?}, tags {:?}", r.boundary_arn(&a), r.tags)
+                let path = config.flow.owners()[0].role_arn();
+                format!("ok: boundary {:?}, tags {:?}, {path}", r.boundary_arn(&a), r.tags)
             }
             Err(findings) => findings.iter().map(|f| format!("{}:{}: {}\n", f.line, f.column, f.message)).collect(),
         };
@@ -199,14 +213,26 @@ role = "MyRoleB"
             r#"permissions_boundary = "org-role-boundary"
 tags = { team = "data-platform", cost-center = "1234" }"#,
             expect![[
-                r#"ok: boundary Some("arn:aws:iam::111111111111:policy/org-role-boundary"), tags {"cost-center": "1234", "team": "data-platform"}"#
+                r#"ok: boundary Some("arn:aws:iam::111111111111:policy/org-role-boundary"), tags {"cost-center": "1234", "team": "data-platform"}, arn:aws:iam::222222222222:role/MyRoleB"#
             ]],
         );
         check(
             r#"permissions_boundary = "arn:aws:iam::999999999999:policy/org/boundary""#,
-            expect![[r#"ok: boundary Some("arn:aws:iam::999999999999:policy/org/boundary"), tags {}"#]],
+            expect![[
+                r#"ok: boundary Some("arn:aws:iam::999999999999:policy/org/boundary"), tags {}, arn:aws:iam::222222222222:role/MyRoleB"#
+            ]],
         );
-        check(r#"path = "/""#, expect![[r#"ok: boundary None, tags {}"#]]);
+        check(
+            r#"path = "/xacct/""#,
+            expect!["ok: boundary None, tags {}, arn:aws:iam::222222222222:role/xacct/MyRoleB"],
+        );
+        check(
+            r#"path = "xacct""#,
+            expect![[r#"
+            14:8: role path `xacct` breaks the rule: it starts and ends with `/`
+        "#]],
+        );
+        check(r#"path = "/""#, expect!["ok: boundary None, tags {}, arn:aws:iam::222222222222:role/MyRoleB"]);
         check(
             r#"permissions_boundary = "org boundary"
 path = "/xacct/"
@@ -214,7 +240,6 @@ tags = { "aws:x" = "1", "a b" = "2", ok = "x!", n = 3 }
 boundry = 1"#,
             expect![[r#"
                 14:24: `permissions_boundary` `org boundary` is neither a managed policy name (letters, digits and `+=,.@_-`) nor a policy ARN such as `arn:aws:iam::111111111111:policy/org-boundary`
-                15:8: `path` `/xacct/` is not supported yet: a role path is part of every role ARN that the trust, bucket and key policies name; leave `path` out (or set it to `/`)
                 16:20: tag `aws:x` = `1` is refused: keys starting with `aws:` or `xacct:` are reserved
                 16:33: tag `a b` = `2` is refused: xacct lists the keys it manages separated by spaces, so a key has none
                 16:43: tag `ok` = `x!` is refused: IAM allows letters, digits, spaces and `_ . : / = + - @` only
