@@ -378,3 +378,80 @@ async fn probes_wait_for_propagation_only_when_asked() {
         "{waited}"
     );
 }
+
+/// MyRoleA's assume statement on 110 owner roles with 64-character names passes the inline
+/// limit: provision spreads it over customer managed policies attached to MyRoleA, a re-run
+/// writes nothing, one owner more makes a new policy version, and destroy deletes them.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_assume_statement_goes_to_managed_policies() {
+    let emulator = Emulator::start().unwrap();
+    let a = "720000000000";
+    let owners: Vec<String> = (1..=111).map(|i| format!("{:012}", 720_000_000_000u64 + i)).collect();
+    let mut ids: Vec<&str> = vec![a];
+    ids.extend(owners.iter().map(String::as_str));
+    let profiles = emulator.bootstrap(&ids).await.unwrap();
+    let role = "r".repeat(64);
+    let mut configs = BTreeMap::new();
+    for id in &ids {
+        configs.insert(AccountId::new(id).unwrap(), profiles.sdk_config(id).await);
+    }
+    for id in &owners {
+        s3(&configs[&AccountId::new(id).unwrap()])
+            .create_bucket()
+            .bucket(format!("xacct-many-{id}"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let accounts = Accounts::from_sdk_configs(configs);
+    let flow = |n: usize| {
+        let owners = owners[..n]
+            .iter()
+            .map(|id| Owner {
+                account_id: AccountId::new(id).unwrap(),
+                role: RoleName::new(&role).unwrap(),
+                buckets: vec![Bucket {
+                    name: BucketName::new(&format!("xacct-many-{id}")).unwrap(),
+                    access: Access::ReadWrite,
+                    kms_key_arn: None,
+                    mount: false,
+                }],
+            })
+            .collect();
+        let deployment = Deployment {
+            account_id: AccountId::new(a).unwrap(),
+            instance_role: RoleName::new("MyRoleA").unwrap(),
+            cross_account_role: None,
+        };
+        Flow::new("us-east-1", deployment, owners).unwrap()
+    };
+    let converge = |flow: Flow| {
+        let accounts = accounts.clone();
+        async move {
+            let plan = aws_apply::plan(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap()).unwrap();
+            aws_apply::apply(&accounts, &plan, &ApplyOptions::default()).await.unwrap();
+            let again = aws_apply::plan(&flow, &aws_apply::observe(&accounts, &flow).await.unwrap()).unwrap();
+            assert!(again.is_converged(), "{again}");
+        }
+    };
+    converge(flow(110)).await;
+    let iam_a = aws_sdk_iam::Client::new(&profiles.sdk_config(a).await);
+    let attached = iam_a.list_attached_role_policies().role_name("MyRoleA").send().await.unwrap();
+    let mut names: Vec<String> =
+        attached.attached_policies().iter().map(|p| p.policy_name().unwrap_or_default().to_owned()).collect();
+    names.sort();
+    assert_eq!(names, ["xacct-assume-bucket-owner-roles-1", "xacct-assume-bucket-owner-roles-2"]);
+    let inline = iam_a.list_role_policies().role_name("MyRoleA").send().await.unwrap();
+    assert!(inline.policy_names().is_empty(), "{inline:?}");
+
+    converge(flow(111)).await;
+    let arn = format!("arn:aws:iam::{a}:policy/xacct-assume-bucket-owner-roles-2");
+    let versions = iam_a.list_policy_versions().policy_arn(&arn).send().await.unwrap();
+    assert_eq!(versions.versions().len(), 2, "{versions:?}");
+
+    let observed = aws_apply::observe(&accounts, &flow(111)).await.unwrap();
+    aws_apply::apply(&accounts, &aws_apply::plan_destroy(&flow(111), &observed), &ApplyOptions::default())
+        .await
+        .unwrap();
+    assert!(iam_a.get_policy().policy_arn(&arn).send().await.is_err(), "destroy deletes the managed policies");
+}

@@ -312,7 +312,46 @@ async fn run_op<B: Aws + ?Sized>(aws: &B, account: &AccountId, op: &Op) -> Resul
         Op::PutBucketPolicy { bucket, doc } => aws.put_bucket_policy(account, bucket, doc).await,
         Op::DeleteBucketPolicy { bucket } => aws.delete_bucket_policy(account, bucket).await,
         Op::PutKeyPolicy { key, doc } => aws.put_key_policy(account, key, doc).await,
+        Op::CreatePolicy { name, arn, doc } => match aws.create_policy(account, name, doc).await {
+            // A run that stopped before attaching it: its name is ours (xacct's prefix), so it gets our document.
+            Err(err) if err.code() == Some("EntityAlreadyExists") => put_policy_version(aws, account, arn, doc).await,
+            other => other,
+        },
+        Op::PutPolicyVersion { arn, doc } => put_policy_version(aws, account, arn, doc).await,
+        Op::AttachRolePolicy { role, arn } => aws.attach_role_policy(account, role, arn).await,
+        Op::DetachRolePolicy { role, arn } => gone(aws.detach_role_policy(account, role, arn).await),
+        Op::DeletePolicy { arn } => {
+            for version in non_default_versions(aws, account, arn).await? {
+                gone(aws.delete_policy_version(account, arn, &version).await)?;
+            }
+            gone(aws.delete_policy(account, arn).await)
+        }
     }
+}
+
+/// The versions of a managed policy other than the default, oldest first; none when it is gone.
+async fn non_default_versions<B: Aws + ?Sized>(aws: &B, account: &AccountId, arn: &str) -> Result<Vec<String>, Error> {
+    let versions = match all_pages(|m| aws.list_policy_versions(account, arn, m)).await {
+        Ok(versions) => versions,
+        Err(err) if err.code() == Some("NoSuchEntity") => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let number = |id: &str| id.trim_start_matches('v').parse::<u64>().unwrap_or(0);
+    let mut old: Vec<String> = versions.into_iter().filter(|v| !v.is_default).map(|v| v.id).collect();
+    old.sort_by_key(|id| number(id));
+    Ok(old)
+}
+
+/// IAM keeps at most 5 versions of a managed policy: the oldest non-default ones go first, then
+/// `doc` becomes the new default version.
+async fn put_policy_version<B: Aws + ?Sized>(aws: &B, account: &AccountId, arn: &str, doc: &str) -> Result<(), Error> {
+    let old = non_default_versions(aws, account, arn).await?;
+    // With the default, at most 4 may stay before the new one is added.
+    let excess = (old.len() + 1).saturating_sub(4);
+    for version in old.iter().take(excess) {
+        gone(aws.delete_policy_version(account, arn, version).await)?;
+    }
+    aws.create_policy_version(account, arn, doc).await
 }
 
 /// A CreateRole answered `EntityAlreadyExists`: an earlier attempt whose reply
@@ -378,3 +417,6 @@ mod tests;
 
 #[cfg(test)]
 mod concurrent_tests;
+
+#[cfg(test)]
+mod managed_tests;

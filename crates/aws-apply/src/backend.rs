@@ -259,6 +259,36 @@ pub trait Iam: Sync {
         account: &AccountId,
         name: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// CreatePolicy: a customer managed policy named `name` with `doc` as its first version.
+    fn create_policy(
+        &self,
+        account: &AccountId,
+        name: &str,
+        doc: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// CreatePolicyVersion with `doc`, set as the default version.
+    fn create_policy_version(
+        &self,
+        account: &AccountId,
+        arn: &str,
+        doc: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// DeletePolicyVersion (of a version that is not the default).
+    fn delete_policy_version(
+        &self,
+        account: &AccountId,
+        arn: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// DeletePolicy (of a policy attached nowhere, with only its default version left).
+    fn delete_policy(&self, account: &AccountId, arn: &str) -> impl Future<Output = Result<(), Error>> + Send;
+    /// AttachRolePolicy.
+    fn attach_role_policy(
+        &self,
+        account: &AccountId,
+        role: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
     /// DeleteRole (of a role with no policies and in no profile).
     fn delete_role(&self, account: &AccountId, name: &str) -> impl Future<Output = Result<(), Error>> + Send;
 }

@@ -379,6 +379,80 @@ impl Iam for Memory {
         .await
     }
 
+    async fn create_policy(&self, account: &AccountId, name: &str, doc: &str) -> Result<(), Error> {
+        let arn = format!("arn:aws:iam::{account}:policy/{name}");
+        self.run(account, Service::Iam, "CreatePolicy", &arn, |a| {
+            if a.policies.contains_key(&arn) {
+                return Err(("EntityAlreadyExists".to_owned(), format!("A policy called {name} already exists.")));
+            }
+            let policy = MemPolicy {
+                versions: BTreeMap::from([("v1".to_owned(), doc.to_owned())]),
+                default_version: Some("v1".to_owned()),
+                listed_default: None,
+            };
+            a.policies.insert(arn.clone(), policy);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_policy_version(&self, account: &AccountId, arn: &str, doc: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "CreatePolicyVersion", arn, |a| {
+            let p = a.policies.get_mut(arn).ok_or_else(|| no_such(&format!("policy {arn}")))?;
+            if p.versions.len() >= 5 {
+                let message = "A managed policy can have up to 5 versions.".to_owned();
+                return Err(("LimitExceeded".to_owned(), message));
+            }
+            let next =
+                p.versions.keys().filter_map(|v| v.trim_start_matches('v').parse::<u32>().ok()).max().unwrap_or(0) + 1;
+            let id = format!("v{next}");
+            p.versions.insert(id.clone(), doc.to_owned());
+            p.default_version = Some(id);
+            p.listed_default = None;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_policy_version(&self, account: &AccountId, arn: &str, version: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "DeletePolicyVersion", arn, |a| {
+            let p = a.policies.get_mut(arn).ok_or_else(|| no_such(&format!("policy {arn}")))?;
+            if p.default_version.as_deref() == Some(version) {
+                return Err(("DeleteConflict".to_owned(), "Cannot delete the default version of a policy.".to_owned()));
+            }
+            p.versions.remove(version).map(drop).ok_or_else(|| no_such(&format!("version {version}")))
+        })
+        .await
+    }
+
+    async fn delete_policy(&self, account: &AccountId, arn: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "DeletePolicy", arn, |a| {
+            let p = a.policies.get(arn).ok_or_else(|| no_such(&format!("policy {arn}")))?;
+            let attached = a.roles.values().any(|r| r.attached.iter().any(|x| x == arn));
+            if attached || p.versions.len() > 1 {
+                let message = "Cannot delete a policy attached to entities or with versions other than the default.";
+                return Err(("DeleteConflict".to_owned(), message.to_owned()));
+            }
+            a.policies.remove(arn);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn attach_role_policy(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "AttachRolePolicy", &format!("{role}/{arn}"), |a| {
+            if !a.policies.contains_key(arn) {
+                return Err(no_such(&format!("policy {arn}")));
+            }
+            let r = a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?;
+            if !r.attached.iter().any(|x| x == arn) {
+                r.attached.push(arn.to_owned());
+            }
+            Ok(())
+        })
+        .await
+    }
+
     async fn put_role_permissions_boundary(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
         self.run(account, Service::Iam, "PutRolePermissionsBoundary", role, |a| {
             a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?.boundary = Some(arn.to_owned());

@@ -208,23 +208,29 @@ pub enum PlanProblem {
     /// The instance role's assume statement fits neither inline nor in the managed policies a role may have.
     #[error(transparent)]
     AssumePolicyTooLarge(build::AssumePolicyTooLarge),
-    /// The instance role's assume statement passes the inline limit; it fits in managed policies,
-    /// which the planner does not write.
+    /// The instance role's assume statement passes the inline limit, and the managed policies it
+    /// needs do not fit next to the ones already attached to the role.
     #[error(
         "the instance role's sts:AssumeRole statement on {roles} owner roles is {size} characters without whitespace, \
-         {} over IAM's limit of {limit} for a role's inline policies; it would fit in {managed} managed policies, \
-         which xacct does not write yet: split the owners over several configs with their own instance roles",
-        size - limit
+         {} over IAM's limit of {limit} for a role's inline policies; spread over managed policies it needs {managed}, \
+         and the role already has {foreign} other managed policies attached: {} more than the {quota} IAM attaches to a \
+         role by default. Detach some, ask AWS to raise the quota, or split the owners over several instance roles",
+        size - limit,
+        foreign + managed - quota
     )]
-    AssumePolicyNeedsManaged {
+    AssumePolicyOverQuota {
         /// How many owner roles the statement names.
         roles: usize,
-        /// Characters of the statement, without whitespace.
+        /// Characters of the inline statement, without whitespace.
         size: usize,
         /// IAM's limit for a role's inline policies together.
         limit: usize,
-        /// How many managed policies the statement would need.
+        /// How many managed policies the statement needs.
         managed: usize,
+        /// The managed policies attached to the role that are not xacct's.
+        foreign: usize,
+        /// Managed policies per role.
+        quota: usize,
     },
 }
 
@@ -294,6 +300,29 @@ pub(crate) enum Op {
         bucket: String,
         doc: String,
     },
+    /// CreatePolicy; when it exists already (a run stopped before attaching it), a new default version.
+    CreatePolicy {
+        name: String,
+        arn: String,
+        doc: String,
+    },
+    /// A new default version, after deleting the oldest ones past IAM's 5 versions.
+    PutPolicyVersion {
+        arn: String,
+        doc: String,
+    },
+    AttachRolePolicy {
+        role: String,
+        arn: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        arn: String,
+    },
+    /// Deletes its versions other than the default, then the policy.
+    DeletePolicy {
+        arn: String,
+    },
     DeleteBucketPolicy {
         bucket: String,
     },
@@ -349,22 +378,51 @@ pub fn plan_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> R
 
     // The assume policy names every owner's role: after all of them exist.
     let role_a = observed.roles.get(&deployment.instance_role_arn());
+    let role_a_name = deployment.instance_role.as_str();
+    let mut after = vec![role_a_key.clone()];
+    after.extend(owner_role_keys.iter().cloned());
+    // Managed assume policies of an earlier, larger config, by ARN.
+    let ours_attached: Vec<(&String, &PolicyDocument)> =
+        role_a.map(|r| r.attached.iter().filter(|(arn, _)| is_assume_managed(arn)).collect()).unwrap_or_default();
     match build::assume_policies(flow) {
         Ok(build::AssumePolicies::Inline(want)) => {
             let existing = role_a.and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
-            let mut after = vec![role_a_key.clone()];
-            after.extend(owner_role_keys.iter().cloned());
-            p.inline_policy(a, deployment.instance_role.as_str(), ASSUME_POLICY_NAME, existing, want, after);
+            let key = p.inline_policy(a, role_a_name, ASSUME_POLICY_NAME, existing, want, after);
+            for (arn, doc) in ours_attached {
+                p.drop_managed_policy(a, role_a_name, arn, doc, vec![key.clone()]);
+            }
         }
         Ok(build::AssumePolicies::Managed(docs)) => {
-            let limit = validate::INLINE_ROLE_POLICIES_LIMIT;
-            let size = validate::size_without_whitespace(&build::assume_role_policy(flow).to_json());
-            p.problems.push(PlanProblem::AssumePolicyNeedsManaged {
-                roles: flow.owners().len(),
-                size,
-                limit,
-                managed: docs.len(),
-            });
+            let foreign = role_a.map_or(0, |r| r.attached.keys().filter(|arn| !is_assume_managed(arn)).count());
+            if foreign + docs.len() > build::MANAGED_POLICIES_PER_ROLE {
+                let size = validate::size_without_whitespace(&build::assume_role_policy(flow).to_json());
+                p.problems.push(PlanProblem::AssumePolicyOverQuota {
+                    roles: flow.owners().len(),
+                    size,
+                    limit: validate::INLINE_ROLE_POLICIES_LIMIT,
+                    managed: docs.len(),
+                    foreign,
+                    quota: build::MANAGED_POLICIES_PER_ROLE,
+                });
+            } else {
+                let mut keys = Vec::new();
+                let wanted: Vec<String> = docs.iter().map(|(name, _)| managed_arn(a, name)).collect();
+                for (name, doc) in docs {
+                    let arn = managed_arn(a, &name);
+                    let existing = role_a.and_then(|r| r.attached.get(&arn));
+                    keys.push(p.managed_policy(a, role_a_name, &name, &arn, existing, doc, after.clone()));
+                }
+                // What the inline layout or a larger config left goes once the new policies are in.
+                if let Some(existing) = role_a.and_then(|r| r.inline.get(ASSUME_POLICY_NAME)) {
+                    p.delete_inline_policy(a, role_a_name, ASSUME_POLICY_NAME, existing);
+                    if let Some(change) = p.changes.last_mut() {
+                        change.after_keys = keys.clone();
+                    }
+                }
+                for (arn, doc) in ours_attached.into_iter().filter(|(arn, _)| !wanted.contains(arn)) {
+                    p.drop_managed_policy(a, role_a_name, arn, doc, keys.clone());
+                }
+            }
         }
         Err(e) => p.problems.push(PlanProblem::AssumePolicyTooLarge(e)),
     }
@@ -541,6 +599,11 @@ pub fn plan_destroy_with(flow: &Flow, observed: &Observed, settings: &RoleSettin
         }
     }
 
+    if let Some(role_a) = observed.roles.get(&deployment.instance_role_arn()) {
+        for (arn, doc) in role_a.attached.iter().filter(|(arn, _)| is_assume_managed(arn)) {
+            role_a_after.push(p.drop_managed_policy(a, role_a_name, arn, doc, vec![]));
+        }
+    }
     let assume = observed.roles.get(&deployment.instance_role_arn()).and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
     let extra: Vec<(&str, &PolicyDocument)> = assume.map(|doc| (ASSUME_POLICY_NAME, doc)).into_iter().collect();
     p.destroy_role(a, role_a_name, &deployment.instance_role_arn(), &extra, role_a_after);
@@ -784,6 +847,54 @@ impl Planner<'_> {
         key
     }
 
+    /// A customer managed policy of ours attached to `role`, holding `want` as its default version.
+    #[expect(clippy::too_many_arguments, reason = "the policy, where it is attached, and its order")]
+    fn managed_policy(
+        &mut self,
+        account: &AccountId,
+        role: &str,
+        name: &str,
+        arn: &str,
+        existing: Option<&PolicyDocument>,
+        want: PolicyDocument,
+        after: Vec<String>,
+    ) -> String {
+        let resource = format!("managed policy {name} of role {role}");
+        self.too_large(&resource, &want, DocKind::Identity { managed: true });
+        let (action, ops) = match existing {
+            None => (
+                Action::Create,
+                vec![
+                    Op::CreatePolicy { name: name.to_owned(), arn: arn.to_owned(), doc: want.to_json() },
+                    Op::AttachRolePolicy { role: role.to_owned(), arn: arn.to_owned() },
+                ],
+            ),
+            Some(doc) if same(doc, &want) => (Action::NoOp, vec![]),
+            Some(_) => (Action::Update, vec![Op::PutPolicyVersion { arn: arn.to_owned(), doc: want.to_json() }]),
+        };
+        let before = existing.map(PolicyDocument::to_json_pretty);
+        self.push(account, Service::Iam, resource, action, before, Some(want.to_json_pretty()), ops, after)
+    }
+
+    /// Detaches and deletes a managed policy of ours.
+    fn drop_managed_policy(
+        &mut self,
+        account: &AccountId,
+        role: &str,
+        arn: &str,
+        existing: &PolicyDocument,
+        after: Vec<String>,
+    ) -> String {
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let resource = format!("managed policy {name} of role {role}");
+        let ops = vec![
+            Op::DetachRolePolicy { role: role.to_owned(), arn: arn.to_owned() },
+            Op::DeletePolicy { arn: arn.to_owned() },
+        ];
+        let before = Some(existing.to_json_pretty());
+        self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, after)
+    }
+
     fn delete_inline_policy(
         &mut self,
         account: &AccountId,
@@ -929,6 +1040,17 @@ fn key_role(arn: &str) -> String {
     let (account, name) = arn.trim_start_matches("arn:aws:iam::").split_once(":role/").unwrap_or(("", arn));
     // A role under a path is still keyed by its name, as its change is.
     format!("{account} iam role {}", name.rsplit('/').next().unwrap_or(name))
+}
+
+/// The ARN of a customer managed policy of account A.
+fn managed_arn(account: &AccountId, name: &str) -> String {
+    format!("arn:aws:iam::{account}:policy/{name}")
+}
+
+/// True for the ARN of one of the managed policies that hold the instance role's assume
+/// statement when it passes the inline limit (`xacct-assume-bucket-owner-roles-<n>`).
+fn is_assume_managed(arn: &str) -> bool {
+    arn.rsplit('/').next().is_some_and(|name| name.starts_with(&format!("{ASSUME_POLICY_NAME}-")))
 }
 
 /// The IAM path in an ARN of a role (`kind` `:role`) or instance profile (`:instance-profile`),

@@ -231,6 +231,59 @@ impl Iam for Accounts {
         .map(drop)
     }
 
+    async fn create_policy(&self, account: &AccountId, name: &str, doc: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "CreatePolicy",
+            iam.create_policy().policy_name(name).policy_document(doc).description("Managed by xacct").send()
+        )
+        .map(drop)
+    }
+
+    async fn create_policy_version(&self, account: &AccountId, arn: &str, doc: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "CreatePolicyVersion",
+            iam.create_policy_version().policy_arn(arn).policy_document(doc).set_as_default(true).send()
+        )
+        .map(drop)
+    }
+
+    async fn delete_policy_version(&self, account: &AccountId, arn: &str, version: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "DeletePolicyVersion",
+            iam.delete_policy_version().policy_arn(arn).version_id(version).send()
+        )
+        .map(drop)
+    }
+
+    async fn delete_policy(&self, account: &AccountId, arn: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(self, account, Service::Iam, "DeletePolicy", iam.delete_policy().policy_arn(arn).send()).map(drop)
+    }
+
+    async fn attach_role_policy(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "AttachRolePolicy",
+            iam.attach_role_policy().role_name(role).policy_arn(arn).send()
+        )
+        .map(drop)
+    }
+
     async fn put_role_permissions_boundary(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
         let iam = &self.clients(account)?.iam;
         call!(

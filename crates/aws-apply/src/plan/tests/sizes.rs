@@ -78,3 +78,78 @@ fn pass_role_goes_into_the_policy_the_config_names() {
     assert_eq!(launch.statement.len(), 1);
     assert_eq!(launch.statement[0].sid.as_deref(), Some("Ec2"));
 }
+
+fn managed_names(plan: &Plan) -> Vec<String> {
+    plan.changes
+        .iter()
+        .filter(|c| c.resource.starts_with("managed policy"))
+        .map(|c| format!("{} {}", c.resource, c.action))
+        .collect()
+}
+
+/// Past the inline limit, MyRoleA's assume statement goes to customer managed policies of at
+/// most 6,144 characters, attached to the role; a smaller config later goes back inline and the
+/// managed policies are detached and deleted; destroy deletes them too.
+#[test]
+fn the_assume_statement_moves_between_inline_and_managed_policies() {
+    let (big, observed) = super::owners(300);
+    let planned = plan(&big, &observed).unwrap();
+    expect![[r#"
+        [
+            "managed policy xacct-assume-bucket-owner-roles-1 of role MyRoleA create",
+            "managed policy xacct-assume-bucket-owner-roles-2 of role MyRoleA create",
+            "managed policy xacct-assume-bucket-owner-roles-3 of role MyRoleA create",
+        ]
+    "#]]
+    .assert_debug_eq(&managed_names(&planned));
+    assert!(!planned
+        .changes
+        .iter()
+        .any(|c| c.resource.contains(ASSUME_POLICY_NAME) && c.resource.starts_with("inline")));
+    let done = simulate(&observed, &planned);
+    let role_a = &done.roles[&format!("arn:aws:iam::{A}:role/MyRoleA")];
+    assert_eq!(role_a.attached.len(), 3);
+    assert!(plan(&big, &done).unwrap().is_converged());
+
+    // Fewer owners: back inline, and the managed policies go once the inline one is in.
+    let (small, _) = super::owners(200);
+    let back = plan(&small, &done).unwrap();
+    expect![[r#"
+        [
+            "managed policy xacct-assume-bucket-owner-roles-1 of role MyRoleA delete",
+            "managed policy xacct-assume-bucket-owner-roles-2 of role MyRoleA delete",
+            "managed policy xacct-assume-bucket-owner-roles-3 of role MyRoleA delete",
+        ]
+    "#]]
+    .assert_debug_eq(&managed_names(&back));
+    let inline = back
+        .changes
+        .iter()
+        .find(|c| c.resource == format!("inline policy {ASSUME_POLICY_NAME} of role MyRoleA"))
+        .unwrap();
+    let drop = back.changes.iter().find(|c| c.resource.starts_with("managed policy")).unwrap();
+    assert_eq!(
+        drop.after_keys,
+        std::slice::from_ref(&inline.key),
+        "the inline policy is written before the managed ones go"
+    );
+
+    // Destroy deletes them before the role.
+    let destroy = plan_destroy(&big, &done);
+    assert_eq!(managed_names(&destroy).len(), 3, "{destroy}");
+}
+
+/// The managed policies must fit next to those already attached: 10 per role by default.
+#[test]
+fn managed_assume_policies_count_against_the_attachment_quota() {
+    let (big, mut observed) = super::owners(300);
+    let role_a = observed.roles.entry(format!("arn:aws:iam::{A}:role/MyRoleA")).or_default();
+    role_a.tags = BTreeMap::from([(crate::MANAGED_TAG_KEY.to_owned(), crate::MANAGED_TAG_VALUE.to_owned())]);
+    role_a.trust = Some(build::instance_role_trust());
+    for i in 0..8 {
+        role_a.attached.insert(format!("arn:aws:iam::{A}:policy/team-{i}"), doc(FOREIGN_PASS_ROLE));
+    }
+    let err = plan(&big, &observed).unwrap_err();
+    expect!["the instance role's sts:AssumeRole statement on 300 owner roles is 12434 characters without whitespace, 2194 over IAM's limit of 10240 for a role's inline policies; spread over managed policies it needs 3, and the role already has 8 other managed policies attached: 1 more than the 10 IAM attaches to a role by default. Detach some, ask AWS to raise the quota, or split the owners over several instance roles"]
+        .assert_eq(&err.to_string());
+}
