@@ -2,6 +2,7 @@
 //! between xacct's read and its write, and roles that must carry a permissions boundary and tags.
 
 use std::collections::BTreeMap;
+use std::process::Command;
 
 use aws_apply::intercept::ReplaceAnswer;
 use aws_apply::{Accounts, ApplyOptions, RoleSettings};
@@ -454,4 +455,85 @@ async fn a_large_assume_statement_goes_to_managed_policies() {
         .await
         .unwrap();
     assert!(iam_a.get_policy().policy_arn(&arn).send().await.is_err(), "destroy deletes the managed policies");
+}
+
+/// The whole path through the CLI: `[roles]` (boundary, path, tags) and `cross_account_policy`
+/// from the config reach every role xacct creates and the policy it merges PassRole into; the
+/// next `plan` writes nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cli_applies_the_roles_section_and_cross_account_policy() {
+    let (a, b) = (crate::flow::A, crate::flow::B);
+    let world = crate::flow::World::start(&[a, b]).await;
+    testkit::fixtures::existing_bucket(&world.profiles, b, "golden-bucket").await.unwrap();
+    testkit::fixtures::existing_cross_account_role(&world.profiles, a, "databricks-cross-account").await.unwrap();
+    let boundary = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","kms:*","sts:AssumeRole"],"Resource":"*"}]}"#;
+    let (iam_a, iam_b) = (world.iam(a).await, world.iam(b).await);
+    for iam in [&iam_a, &iam_b] {
+        iam.create_policy().policy_name("org-boundary").policy_document(boundary).send().await.unwrap();
+    }
+    let launch = r#"{"Version":"2012-10-17","Statement":[{"Sid":"Launch","Effect":"Allow","Action":"ec2:RunInstances","Resource":"*"}]}"#;
+    iam_a
+        .put_role_policy()
+        .role_name("databricks-cross-account")
+        .policy_name("launch")
+        .policy_document(launch)
+        .send()
+        .await
+        .unwrap();
+    let config = format!(
+        r#"
+[deployment]
+account_id = "{a}"
+aws_profile = "acct-{a}"
+instance_role = "MyRoleA"
+cross_account_role = "databricks-cross-account"
+cross_account_policy = "launch"
+
+[[bucket_owners]]
+account_id = "{b}"
+aws_profile = "acct-{b}"
+role = "MyRoleB"
+  [[bucket_owners.buckets]]
+  name = "golden-bucket"
+
+[roles]
+permissions_boundary = "org-boundary"
+path = "/xacct/"
+tags = {{ team = "data-platform", cost-center = "1234" }}
+"#
+    );
+    let path = world.dir.path().join("xacct.toml");
+    std::fs::write(&path, config).unwrap();
+    let xacct = |args: &[&str]| {
+        let out = Command::new(crate::cli::xacct_bin())
+            .args(args)
+            .args(["--output", "json", "--config"])
+            .arg(&path)
+            .envs(world.profiles.env())
+            .env("AWS_ENDPOINT_URL", world.emulator.endpoint())
+            .output()
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(out.status.success(), "{json}\n{}", String::from_utf8_lossy(&out.stderr));
+        json
+    };
+    xacct(&["provision", "--yes"]);
+    let role = iam_b.get_role().role_name("MyRoleB").send().await.unwrap().role.unwrap();
+    assert_eq!(role.arn(), format!("arn:aws:iam::{b}:role/xacct/MyRoleB"));
+    assert_eq!(
+        role.permissions_boundary().and_then(|p| p.permissions_boundary_arn()),
+        Some(format!("arn:aws:iam::{b}:policy/org-boundary").as_str())
+    );
+    assert!(role.tags().iter().any(|t| t.key() == "team" && t.value() == "data-platform"), "{:?}", role.tags());
+    let got = iam_a.get_role_policy().role_name("databricks-cross-account").policy_name("launch").send().await.unwrap();
+    let doc = crate::flow::decode(got.policy_document());
+    let sids: Vec<_> = doc.statement.iter().map(|s| s.sid.clone().unwrap_or_default()).collect();
+    assert_eq!(sids, ["Launch", "XacctPassRoleMyRoleA"]);
+    let resource = serde_json::to_string(&doc.statement[1].resource).unwrap();
+    assert!(resource.contains(&format!("arn:aws:iam::{a}:role/xacct/MyRoleA")), "{resource}");
+
+    let plan = xacct(&["plan"]);
+    assert_eq!(plan["summary"]["create"], 0, "{plan}");
+    assert_eq!(plan["summary"]["update"], 0, "{plan}");
+    assert_eq!(plan["api_calls"]["aws_writes"], 0, "{plan}");
 }
