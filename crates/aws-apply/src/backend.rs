@@ -55,6 +55,8 @@ pub struct RoleInfo {
     pub tags: BTreeMap<String, String>,
     /// The ARN of the permissions boundary, when one is set.
     pub boundary: Option<String>,
+    /// When the role was created, when the service says.
+    pub created: Option<std::time::SystemTime>,
 }
 
 /// A role an instance profile holds.

@@ -74,6 +74,7 @@ impl Iam for Accounts {
             tags: tags(r.tags().iter().map(|t| (t.key(), t.value()))),
             trust: r.assume_role_policy_document().map(str::to_owned),
             boundary: r.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
+            created: std::time::SystemTime::try_from(r.create_date).ok(),
             arn: r.arn,
         }))
     }

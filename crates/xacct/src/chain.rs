@@ -25,8 +25,35 @@ pub fn offline_report(config: &Config) -> Report {
 
 /// Reads the deployed documents, evaluates them and runs the live probes. The cluster is found
 /// as `provision` finds it: by id, or by name preferring the one xacct created.
+///
+/// A role of the chain created in the last [`RECENT_WRITE`] is a write IAM may not have
+/// propagated yet: the probes then wait as [`live_report_after_write`] does.
 pub async fn live_report(session: &Session, on_cluster: bool) -> Result<Report, Error> {
-    live_report_with(session, on_cluster, None).await
+    let propagation = recently_created(session).await.then_some(verify::Propagation::AFTER_WRITE);
+    live_report_with(session, on_cluster, propagation).await
+}
+
+/// How recent a role's creation makes a live verify wait for IAM propagation.
+pub const RECENT_WRITE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// True when the instance role or an owner's role was created within [`RECENT_WRITE`] (one
+/// GetRole each; a failed read counts as not recent, and the chain's own reads say why).
+async fn recently_created(session: &Session) -> bool {
+    use aws_apply::Iam;
+    let flow = &session.config.flow;
+    let deployment = flow.deployment();
+    let roles = std::iter::once((&deployment.account_id, &deployment.instance_role))
+        .chain(flow.owners().iter().map(|o| (&o.account_id, &o.role)));
+    for (account, role) in roles {
+        if let Ok(Some(info)) = session.accounts.get_role(account, role.as_str()).await {
+            let age = info.created.and_then(|c| std::time::SystemTime::now().duration_since(c).ok());
+            if age.is_some_and(|age| age < RECENT_WRITE) {
+                tracing::info!(%account, role = role.as_str(), ?age, "the role is new: the probes wait for IAM propagation");
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// [`live_report`] right after a `provision` that wrote something, waiting for IAM propagation
