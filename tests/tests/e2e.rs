@@ -7,6 +7,7 @@
 mod apply;
 mod cli;
 mod cluster;
+mod crash;
 mod exposure;
 mod faults;
 mod flow;
@@ -14,6 +15,7 @@ mod foundation;
 mod lossy;
 mod multi;
 mod oracle;
+mod orgs;
 mod report;
 mod unity;
 mod verify;

@@ -18,7 +18,7 @@ const B: &str = "222222222222";
 const C: &str = "333333333333";
 
 /// The golden flow with two owners and Databricks: a new cluster and one mount.
-fn two_owner_config() -> String {
+pub(crate) fn two_owner_config() -> String {
     format!(
         r#"
 [deployment]
@@ -52,7 +52,7 @@ num_workers = 1
     )
 }
 
-async fn prepared() -> World {
+pub(crate) async fn prepared() -> World {
     let world = World::start(&[A, B, C]).await;
     fixtures::existing_bucket(&world.profiles, B, "golden-bucket").await.unwrap();
     fixtures::existing_bucket(&world.profiles, C, "second-bucket").await.unwrap();
@@ -62,7 +62,13 @@ async fn prepared() -> World {
 }
 
 /// Runs xacct with AWS and Databricks reached at the given endpoints.
-fn xacct_at(world: &World, args: &[&str], aws: &str, databricks: &str, token: &str) -> (Output, Value, Duration) {
+pub(crate) fn xacct_at(
+    world: &World,
+    args: &[&str],
+    aws: &str,
+    databricks: &str,
+    token: &str,
+) -> (Output, Value, Duration) {
     let path = world.dir.path().join("xacct.toml");
     std::fs::write(&path, two_owner_config()).unwrap();
     let started = Instant::now();
@@ -84,7 +90,7 @@ fn xacct_at(world: &World, args: &[&str], aws: &str, databricks: &str, token: &s
     (out, json, elapsed)
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
@@ -93,7 +99,7 @@ fn calm() -> Rule {
 }
 
 /// What the run left, from the outside: the documents xacct wrote and the Databricks state.
-async fn state(world: &World) -> Vec<String> {
+pub(crate) async fn state(world: &World) -> Vec<String> {
     let mut out = Vec::new();
     for (account, role) in [(A, "MyRoleA"), (B, "MyRoleB"), (C, "MyRoleC")] {
         let iam = world.iam(account).await;

@@ -138,6 +138,7 @@ impl Deployed {
             on_cluster: true,
             scps: full_access(),
             probe_interceptors: Vec::new(),
+            propagation: None,
         }
     }
 

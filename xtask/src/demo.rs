@@ -41,7 +41,8 @@ pub fn demo() -> anyhow::Result<ExitCode> {
     step("xacct verify --config examples/demo.toml --on-cluster (live: reads the deployed documents, then probes)");
     let report = runtime.block_on(async {
         let session = xacct::session::Session::open(config.clone()).await?;
-        xacct::chain::live_report(&session, true).await
+        // Right after the first provision's writes: probes wait for IAM propagation within a bound.
+        xacct::chain::live_report_after_write(&session, true).await
     })?;
     xacct::cli::print_report(&report, &mut std::io::stdout())?;
 

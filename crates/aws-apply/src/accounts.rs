@@ -113,6 +113,30 @@ pub enum Error {
         /// Why it is not xacct's, e.g. that it has no xacct tag.
         why: String,
     },
+    /// A policy changed between the plan's read and the write, and the change touched statements
+    /// of ours: nothing was written to it, so that neither writer's change is lost.
+    #[error("{resource} in account `{account}` changed since xacct read it, and the change touched xacct's own statements {sids}: nothing was written to it; run `plan` to see the document as it is now, then run `provision` again")]
+    Conflict {
+        /// The account it is in.
+        account: AccountId,
+        /// The document, as the plan names it.
+        resource: String,
+        /// Our Sids that were added, removed or changed, in backticks, comma-separated.
+        sids: String,
+    },
+    /// A policy changed between the plan's read and the write, and with that change and ours it
+    /// would pass its size limit.
+    #[error("{resource} in account `{account}` changed since xacct read it; with that change and xacct's statements it would be {size} characters without whitespace, over the limit of {limit}: nothing was written to it")]
+    ConflictTooLarge {
+        /// The account it is in.
+        account: AccountId,
+        /// The document, as the plan names it.
+        resource: String,
+        /// Characters of the merged document, without whitespace.
+        size: usize,
+        /// The limit of its kind.
+        limit: usize,
+    },
     /// The identity check: the credentials configured for an account belong to another.
     #[error("the credentials for account `{expected}` belong to account `{actual}`: fix its `aws_profile`")]
     WrongAccount {
@@ -507,7 +531,11 @@ impl Accounts {
                 || status(&err) == Some(403);
         if denied {
             let profile = format!("the credentials for account `{account}` (its `aws_profile`, or the default chain)");
-            let hint = format!("{profile} must allow `{service}:{call}`; check that they belong to account `{account}` and that no SCP or permission boundary denies it");
+            let mut hint = format!("{profile} must allow `{service}:{call}`; check that they belong to account `{account}` and that no SCP or permission boundary denies it");
+            if let Some(more) = crate::roles::access_denied_hint(call) {
+                hint.push_str("; ");
+                hint.push_str(more);
+            }
             return Error::AccessDenied { account: account.clone(), service, call, message, hint };
         }
         if matches!(err, SdkError::DispatchFailure(_) | SdkError::TimeoutError(_)) {

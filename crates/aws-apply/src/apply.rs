@@ -20,9 +20,11 @@ use policy_model::{AccountId, PolicyDocument};
 use serde::Serialize;
 
 use crate::accounts::{ApiCalls, Error, Service};
-use crate::backend::{all_pages, Aws};
+use crate::backend::{all_pages, Aws, BucketPolicy};
 use crate::model::is_managed;
+use crate::observe::parse;
 use crate::plan::{same, Action, Change, Op, Plan};
+use crate::rebase::{self, Guard, Rebased, Refused};
 use crate::{MANAGED_TAG_KEY, MANAGED_TAG_VALUE};
 
 /// Called after each change is made: resource, action, and how long it took.
@@ -168,9 +170,89 @@ pub async fn apply<B: Aws + ?Sized>(aws: &B, plan: &Plan, options: &ApplyOptions
 
 async fn run_change<B: Aws + ?Sized>(aws: &B, change: &Change) -> Result<(), Error> {
     for op in &change.ops {
-        run_op(aws, &change.account, op).await?;
+        match &change.guard {
+            Some(guard) => {
+                if let Some(op) = rebased(aws, change, guard, op).await? {
+                    run_op(aws, &change.account, &op).await?;
+                }
+            }
+            None => run_op(aws, &change.account, op).await?,
+        }
     }
     Ok(())
+}
+
+/// A policy write, after reading the document again (see [`rebase`](crate::rebase)): the planned
+/// op when the document is as the plan read it, otherwise the op that makes the plan's change to
+/// the new copy, or `None` when nothing is left to do. Ops that write no policy are returned as
+/// they are.
+async fn rebased<B: Aws + ?Sized>(aws: &B, change: &Change, guard: &Guard, op: &Op) -> Result<Option<Op>, Error> {
+    let account = &change.account;
+    let now = match op {
+        Op::UpdateTrust { role, .. } => match aws.get_role(account, role).await? {
+            Some(info) => info.trust.map(|t| parse(account, Service::Iam, "GetRole", &t)).transpose()?,
+            None => None,
+        },
+        Op::PutRolePolicy { role, name, .. } | Op::DeleteRolePolicy { role, name } => aws
+            .get_role_policy(account, role, name)
+            .await?
+            .map(|t| parse(account, Service::Iam, "GetRolePolicy", &t))
+            .transpose()?,
+        Op::PutBucketPolicy { bucket, .. } | Op::DeleteBucketPolicy { bucket } => {
+            match aws.get_bucket_policy(account, bucket).await? {
+                BucketPolicy::Some(t) => Some(parse(account, Service::S3, "GetBucketPolicy", &t)?),
+                BucketPolicy::None | BucketPolicy::NoBucket => None,
+            }
+        }
+        Op::PutKeyPolicy { key, .. } => aws
+            .get_key_policy(account, key)
+            .await?
+            .map(|t| parse(account, Service::Kms, "GetKeyPolicy", &t))
+            .transpose()?,
+        _ => return Ok(Some(op.clone())),
+    };
+    let resource = || change.resource.clone();
+    let rebased = rebase::rebase(guard, now.as_ref()).map_err(|refused| match refused {
+        Refused::Touched(sids) => Error::Conflict {
+            account: account.clone(),
+            resource: resource(),
+            sids: sids.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "),
+        },
+        Refused::TooLarge { size } => {
+            Error::ConflictTooLarge { account: account.clone(), resource: resource(), size, limit: guard.limit }
+        }
+    })?;
+    if rebased != Rebased::AsPlanned {
+        tracing::warn!(%account, resource = %change.resource, "the document changed since the plan read it; the plan's change is made to the new copy");
+    }
+    Ok(match rebased {
+        Rebased::AsPlanned => Some(op.clone()),
+        Rebased::Nothing => None,
+        Rebased::Write(doc) => {
+            let doc = doc.to_json();
+            Some(match op {
+                Op::UpdateTrust { role, .. } => Op::UpdateTrust { role: role.clone(), doc },
+                Op::PutRolePolicy { role, name, .. } | Op::DeleteRolePolicy { role, name } => {
+                    Op::PutRolePolicy { role: role.clone(), name: name.clone(), doc }
+                }
+                Op::PutBucketPolicy { bucket, .. } | Op::DeleteBucketPolicy { bucket } => {
+                    Op::PutBucketPolicy { bucket: bucket.clone(), doc }
+                }
+                Op::PutKeyPolicy { key, .. } => Op::PutKeyPolicy { key: key.clone(), doc },
+                other => other.clone(),
+            })
+        }
+        Rebased::Delete => match op {
+            Op::PutRolePolicy { role, name, .. } | Op::DeleteRolePolicy { role, name } => {
+                Some(Op::DeleteRolePolicy { role: role.clone(), name: name.clone() })
+            }
+            Op::PutBucketPolicy { bucket, .. } | Op::DeleteBucketPolicy { bucket } => {
+                Some(Op::DeleteBucketPolicy { bucket: bucket.clone() })
+            }
+            // A trust or key policy cannot be deleted: what is left of the plan's change is nothing.
+            _ => None,
+        },
+    })
 }
 
 fn managed_tags() -> BTreeMap<String, String> {
@@ -188,17 +270,24 @@ fn gone(result: Result<(), Error>) -> Result<(), Error> {
 
 async fn run_op<B: Aws + ?Sized>(aws: &B, account: &AccountId, op: &Op) -> Result<(), Error> {
     match op {
-        Op::CreateRole { name, trust } => match aws.create_role(account, name, trust, &managed_tags()).await {
-            Err(err) if err.code() == Some("EntityAlreadyExists") => role_is_ours(aws, account, name, trust).await,
-            other => other,
-        },
+        Op::CreateRole { name, trust, tags, boundary, path } => {
+            match aws.create_role(account, name, trust, tags, boundary.as_deref(), path.as_deref()).await {
+                Err(err) if err.code() == Some("EntityAlreadyExists") => role_is_ours(aws, account, name, trust).await,
+                other => other,
+            }
+        }
+        Op::PutRolePermissionsBoundary { role, arn } => aws.put_role_permissions_boundary(account, role, arn).await,
+        Op::TagRole { role, tags } => aws.tag_role(account, role, tags).await,
+        Op::UntagRole { role, keys } => aws.untag_role(account, role, keys).await,
         Op::UpdateTrust { role, doc } => aws.update_assume_role_policy(account, role, doc).await,
         Op::PutRolePolicy { role, name, doc } => aws.put_role_policy(account, role, name, doc).await,
         Op::DeleteRolePolicy { role, name } => gone(aws.delete_role_policy(account, role, name).await),
-        Op::CreateInstanceProfile { name } => match aws.create_instance_profile(account, name, &managed_tags()).await {
-            Err(err) if err.code() == Some("EntityAlreadyExists") => profile_is_ours(aws, account, name).await,
-            other => other,
-        },
+        Op::CreateInstanceProfile { name, path } => {
+            match aws.create_instance_profile(account, name, &managed_tags(), path.as_deref()).await {
+                Err(err) if err.code() == Some("EntityAlreadyExists") => profile_is_ours(aws, account, name).await,
+                other => other,
+            }
+        }
         Op::AddRoleToInstanceProfile { profile, role } => {
             match aws.add_role_to_instance_profile(account, profile, role).await {
                 Err(err) if err.code() == Some("LimitExceeded") => {
@@ -223,7 +312,46 @@ async fn run_op<B: Aws + ?Sized>(aws: &B, account: &AccountId, op: &Op) -> Resul
         Op::PutBucketPolicy { bucket, doc } => aws.put_bucket_policy(account, bucket, doc).await,
         Op::DeleteBucketPolicy { bucket } => aws.delete_bucket_policy(account, bucket).await,
         Op::PutKeyPolicy { key, doc } => aws.put_key_policy(account, key, doc).await,
+        Op::CreatePolicy { name, arn, doc } => match aws.create_policy(account, name, doc).await {
+            // A run that stopped before attaching it: its name is ours (xacct's prefix), so it gets our document.
+            Err(err) if err.code() == Some("EntityAlreadyExists") => put_policy_version(aws, account, arn, doc).await,
+            other => other,
+        },
+        Op::PutPolicyVersion { arn, doc } => put_policy_version(aws, account, arn, doc).await,
+        Op::AttachRolePolicy { role, arn } => aws.attach_role_policy(account, role, arn).await,
+        Op::DetachRolePolicy { role, arn } => gone(aws.detach_role_policy(account, role, arn).await),
+        Op::DeletePolicy { arn } => {
+            for version in non_default_versions(aws, account, arn).await? {
+                gone(aws.delete_policy_version(account, arn, &version).await)?;
+            }
+            gone(aws.delete_policy(account, arn).await)
+        }
     }
+}
+
+/// The versions of a managed policy other than the default, oldest first; none when it is gone.
+async fn non_default_versions<B: Aws + ?Sized>(aws: &B, account: &AccountId, arn: &str) -> Result<Vec<String>, Error> {
+    let versions = match all_pages(|m| aws.list_policy_versions(account, arn, m)).await {
+        Ok(versions) => versions,
+        Err(err) if err.code() == Some("NoSuchEntity") => return Ok(Vec::new()),
+        Err(err) => return Err(err),
+    };
+    let number = |id: &str| id.trim_start_matches('v').parse::<u64>().unwrap_or(0);
+    let mut old: Vec<String> = versions.into_iter().filter(|v| !v.is_default).map(|v| v.id).collect();
+    old.sort_by_key(|id| number(id));
+    Ok(old)
+}
+
+/// IAM keeps at most 5 versions of a managed policy: the oldest non-default ones go first, then
+/// `doc` becomes the new default version.
+async fn put_policy_version<B: Aws + ?Sized>(aws: &B, account: &AccountId, arn: &str, doc: &str) -> Result<(), Error> {
+    let old = non_default_versions(aws, account, arn).await?;
+    // With the default, at most 4 may stay before the new one is added.
+    let excess = (old.len() + 1).saturating_sub(4);
+    for version in old.iter().take(excess) {
+        gone(aws.delete_policy_version(account, arn, version).await)?;
+    }
+    aws.create_policy_version(account, arn, doc).await
 }
 
 /// A CreateRole answered `EntityAlreadyExists`: an earlier attempt whose reply
@@ -286,3 +414,9 @@ async fn delete_role<B: Aws + ?Sized>(aws: &B, account: &AccountId, name: &str) 
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod concurrent_tests;
+
+#[cfg(test)]
+mod managed_tests;

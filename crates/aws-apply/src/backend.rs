@@ -55,6 +55,8 @@ pub struct RoleInfo {
     pub tags: BTreeMap<String, String>,
     /// The ARN of the permissions boundary, when one is set.
     pub boundary: Option<String>,
+    /// When the role was created, when the service says.
+    pub created: Option<std::time::SystemTime>,
 }
 
 /// A role an instance profile holds.
@@ -171,13 +173,36 @@ pub trait Iam: Sync {
         marker: Option<String>,
     ) -> impl Future<Output = Result<Page<String>, Error>> + Send;
 
-    /// CreateRole with a description and tags.
+    /// CreateRole with a description, tags and, when given, a permissions boundary and a path.
     fn create_role(
         &self,
         account: &AccountId,
         name: &str,
         trust: &str,
         tags: &BTreeMap<String, String>,
+        boundary: Option<&str>,
+        path: Option<&str>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// PutRolePermissionsBoundary.
+    fn put_role_permissions_boundary(
+        &self,
+        account: &AccountId,
+        role: &str,
+        arn: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// TagRole: adds these tags, replacing the values of keys the role already has.
+    fn tag_role(
+        &self,
+        account: &AccountId,
+        role: &str,
+        tags: &BTreeMap<String, String>,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// UntagRole: removes the tags of these keys.
+    fn untag_role(
+        &self,
+        account: &AccountId,
+        role: &str,
+        keys: &[String],
     ) -> impl Future<Output = Result<(), Error>> + Send;
     /// UpdateAssumeRolePolicy.
     fn update_assume_role_policy(
@@ -208,12 +233,13 @@ pub trait Iam: Sync {
         role: &str,
         arn: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
-    /// CreateInstanceProfile with tags.
+    /// CreateInstanceProfile with tags and, when given, a path.
     fn create_instance_profile(
         &self,
         account: &AccountId,
         name: &str,
         tags: &BTreeMap<String, String>,
+        path: Option<&str>,
     ) -> impl Future<Output = Result<(), Error>> + Send;
     /// AddRoleToInstanceProfile.
     fn add_role_to_instance_profile(
@@ -234,6 +260,36 @@ pub trait Iam: Sync {
         &self,
         account: &AccountId,
         name: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// CreatePolicy: a customer managed policy named `name` with `doc` as its first version.
+    fn create_policy(
+        &self,
+        account: &AccountId,
+        name: &str,
+        doc: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// CreatePolicyVersion with `doc`, set as the default version.
+    fn create_policy_version(
+        &self,
+        account: &AccountId,
+        arn: &str,
+        doc: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// DeletePolicyVersion (of a version that is not the default).
+    fn delete_policy_version(
+        &self,
+        account: &AccountId,
+        arn: &str,
+        version: &str,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
+    /// DeletePolicy (of a policy attached nowhere, with only its default version left).
+    fn delete_policy(&self, account: &AccountId, arn: &str) -> impl Future<Output = Result<(), Error>> + Send;
+    /// AttachRolePolicy.
+    fn attach_role_policy(
+        &self,
+        account: &AccountId,
+        role: &str,
+        arn: &str,
     ) -> impl Future<Output = Result<(), Error>> + Send;
     /// DeleteRole (of a role with no policies and in no profile).
     fn delete_role(&self, account: &AccountId, name: &str) -> impl Future<Output = Result<(), Error>> + Send;

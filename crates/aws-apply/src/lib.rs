@@ -11,7 +11,8 @@
 //! - [`memory`]: their in-memory implementation, for tests;
 //! - [`observe`](mod@observe): the one read-only pass, for planning and `verify`;
 //! - [`apply`](mod@apply): the writes, in dependency order;
-//! - [`intercept`]: SDK interceptors for fault injection and added latency.
+//! - [`intercept`]: SDK interceptors for fault injection and added latency;
+//! - [`roles`]: the permissions boundary and tags an organization demands of every role.
 //!
 //! **Architecture Invariant:** planning does no I/O: `plan` and `plan_destroy`
 //! take plain data and return plain data, so that they are tested without a server.
@@ -103,16 +104,22 @@ pub mod memory;
 pub mod model;
 pub mod observe;
 pub mod plan;
+mod rebase;
 pub mod retry;
+pub mod roles;
 mod sdk;
+pub mod sizes;
 
 pub use accounts::{is_write, Accounts, ApiCalls, Counts, Error, Service};
 pub use apply::{apply, ApplyError, ApplyOptions, ApplyReport, Progress};
 pub use backend::{check_identities, Aws, Iam, Kms, Sts, S3};
 pub use model::{Boundary, BucketState, InstanceProfile, Observed, Role};
 pub use observe::{observe, observe_each, Observation};
-pub use plan::{plan, plan_destroy, plan_with_trust, Action, Change, Plan, PlanError, PlanProblem, UnityTrust};
+pub use plan::{
+    plan, plan_destroy, plan_destroy_with, plan_with, Action, Change, Plan, PlanError, PlanProblem, UnityTrust,
+};
 pub use retry::{AccessOptions, RetryOptions, Timeouts};
+pub use roles::RoleSettings;
 
 /// The tag key that marks a role or instance profile as created by xacct.
 pub const MANAGED_TAG_KEY: &str = "xacct:managed";

@@ -3,7 +3,8 @@
 //! error codes AWS gives (`NoSuchEntity`, `EntityAlreadyExists`,
 //! `LimitExceeded`, `DeleteConflict`), pages of a chosen size, counted calls,
 //! an optional delay per call (to see concurrency), a log of the writes, and
-//! an injected failure at the k-th write, before or after it takes effect.
+//! an injected failure at the k-th write, before or after it takes effect, and a hook that
+//! plays another writer: it may change an account just before any call takes effect.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +33,8 @@ pub struct MemRole {
     pub attached: Vec<String>,
     /// The permissions boundary ARN.
     pub boundary: Option<String>,
+    /// The IAM path, when not `/`.
+    pub path: Option<String>,
 }
 
 /// A managed policy: its versions and which is the default.
@@ -52,6 +55,8 @@ pub struct MemAccount {
     pub roles: BTreeMap<String, MemRole>,
     /// Instance profiles by name: tags and the names of the roles held.
     pub profiles: BTreeMap<String, (BTreeMap<String, String>, Vec<String>)>,
+    /// The IAM paths of instance profiles created with one other than `/`.
+    pub profile_paths: BTreeMap<String, String>,
     /// Managed policies by ARN.
     pub policies: BTreeMap<String, MemPolicy>,
     /// Buckets by name, with their policy.
@@ -62,9 +67,22 @@ pub struct MemAccount {
     pub keys: BTreeMap<String, String>,
 }
 
+/// Another writer: called with the account, the call and its resource just before each call
+/// takes effect, and may change the account's resources.
+pub type Hook = Box<dyn Fn(&AccountId, &str, &str, &mut MemAccount) + Send + Sync>;
+
+struct HookSlot(Option<Hook>);
+
+impl std::fmt::Debug for HookSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() { "Some(hook)" } else { "None" })
+    }
+}
+
 /// The in-memory AWS.
 #[derive(Debug)]
 pub struct Memory {
+    hook: HookSlot,
     accounts: Mutex<BTreeMap<AccountId, MemAccount>>,
     calls: Mutex<ApiCalls>,
     log: Mutex<Vec<String>>,
@@ -80,6 +98,7 @@ impl Memory {
     /// Empty accounts for these ids.
     pub fn new<'a>(accounts: impl IntoIterator<Item = &'a AccountId>) -> Memory {
         Memory {
+            hook: HookSlot(None),
             accounts: Mutex::new(accounts.into_iter().map(|a| (a.clone(), MemAccount::default())).collect()),
             calls: Mutex::default(),
             log: Mutex::default(),
@@ -107,6 +126,12 @@ impl Memory {
     /// The k-th write (1-based) fails, before or after it takes effect; `k = 0` fails nothing.
     pub fn failing_write(mut self, k: usize, at: FailAt) -> Memory {
         self.fail = (k > 0).then_some((k, at));
+        self
+    }
+
+    /// Runs `hook` just before each call takes effect, as another writer would.
+    pub fn with_hook(mut self, hook: Hook) -> Memory {
+        self.hook = HookSlot(Some(hook));
         self
     }
 
@@ -173,6 +198,9 @@ impl Memory {
         let result = {
             let mut accounts = self.accounts.lock().unwrap_or_else(|e| e.into_inner());
             let Some(state) = accounts.get_mut(account) else { return Err(Error::NoAccount(account.clone())) };
+            if let Some(hook) = &self.hook.0 {
+                hook(account, call, resource, state);
+            }
             f(state)
         };
         let out = result.map_err(|(code, message)| Error::Call {
@@ -205,19 +233,20 @@ fn no_such(what: &str) -> (String, String) {
     ("NoSuchEntity".to_owned(), format!("{what} cannot be found"))
 }
 
-fn role_arn(account: &AccountId, name: &str) -> String {
-    format!("arn:aws:iam::{account}:role/{name}")
+fn role_arn(account: &AccountId, name: &str, path: Option<&str>) -> String {
+    format!("arn:aws:iam::{account}:role{}{name}", path.unwrap_or("/"))
 }
 
 impl Iam for Memory {
     async fn get_role(&self, account: &AccountId, name: &str) -> Result<Option<RoleInfo>, Error> {
-        let arn = role_arn(account, name);
         self.run(account, Service::Iam, "GetRole", name, |a| {
             Ok(a.roles.get(name).map(|r| RoleInfo {
-                arn,
+                arn: role_arn(account, name, r.path.as_deref()),
                 trust: Some(r.trust.clone()),
                 tags: r.tags.clone(),
                 boundary: r.boundary.clone(),
+                // Kept out of the state, so that snapshots of two runs compare equal.
+                created: None,
             }))
         })
         .await
@@ -296,7 +325,13 @@ impl Iam for Memory {
         self.run(account, Service::Iam, "GetInstanceProfile", name, |a| {
             Ok(a.profiles.get(name).map(|(tags, roles)| ProfileInfo {
                 tags: tags.clone(),
-                roles: roles.iter().map(|r| ProfileRole { name: r.clone(), arn: role_arn(account, r) }).collect(),
+                roles: roles
+                    .iter()
+                    .map(|r| {
+                        let path = a.roles.get(r).and_then(|role| role.path.as_deref());
+                        ProfileRole { name: r.clone(), arn: role_arn(account, r, path) }
+                    })
+                    .collect(),
             }))
         })
         .await
@@ -326,13 +361,121 @@ impl Iam for Memory {
         name: &str,
         trust: &str,
         tags: &BTreeMap<String, String>,
+        boundary: Option<&str>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         self.run(account, Service::Iam, "CreateRole", name, |a| {
             if a.roles.contains_key(name) {
                 return Err(("EntityAlreadyExists".to_owned(), format!("Role with name {name} already exists.")));
             }
-            a.roles
-                .insert(name.to_owned(), MemRole { trust: trust.to_owned(), tags: tags.clone(), ..MemRole::default() });
+            let role = MemRole {
+                trust: trust.to_owned(),
+                tags: tags.clone(),
+                boundary: boundary.map(str::to_owned),
+                path: path.map(str::to_owned),
+                ..MemRole::default()
+            };
+            a.roles.insert(name.to_owned(), role);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_policy(&self, account: &AccountId, name: &str, doc: &str) -> Result<(), Error> {
+        let arn = format!("arn:aws:iam::{account}:policy/{name}");
+        self.run(account, Service::Iam, "CreatePolicy", &arn, |a| {
+            if a.policies.contains_key(&arn) {
+                return Err(("EntityAlreadyExists".to_owned(), format!("A policy called {name} already exists.")));
+            }
+            let policy = MemPolicy {
+                versions: BTreeMap::from([("v1".to_owned(), doc.to_owned())]),
+                default_version: Some("v1".to_owned()),
+                listed_default: None,
+            };
+            a.policies.insert(arn.clone(), policy);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_policy_version(&self, account: &AccountId, arn: &str, doc: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "CreatePolicyVersion", arn, |a| {
+            let p = a.policies.get_mut(arn).ok_or_else(|| no_such(&format!("policy {arn}")))?;
+            if p.versions.len() >= 5 {
+                let message = "A managed policy can have up to 5 versions.".to_owned();
+                return Err(("LimitExceeded".to_owned(), message));
+            }
+            let next =
+                p.versions.keys().filter_map(|v| v.trim_start_matches('v').parse::<u32>().ok()).max().unwrap_or(0) + 1;
+            let id = format!("v{next}");
+            p.versions.insert(id.clone(), doc.to_owned());
+            p.default_version = Some(id);
+            p.listed_default = None;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_policy_version(&self, account: &AccountId, arn: &str, version: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "DeletePolicyVersion", arn, |a| {
+            let p = a.policies.get_mut(arn).ok_or_else(|| no_such(&format!("policy {arn}")))?;
+            if p.default_version.as_deref() == Some(version) {
+                return Err(("DeleteConflict".to_owned(), "Cannot delete the default version of a policy.".to_owned()));
+            }
+            p.versions.remove(version).map(drop).ok_or_else(|| no_such(&format!("version {version}")))
+        })
+        .await
+    }
+
+    async fn delete_policy(&self, account: &AccountId, arn: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "DeletePolicy", arn, |a| {
+            let p = a.policies.get(arn).ok_or_else(|| no_such(&format!("policy {arn}")))?;
+            let attached = a.roles.values().any(|r| r.attached.iter().any(|x| x == arn));
+            if attached || p.versions.len() > 1 {
+                let message = "Cannot delete a policy attached to entities or with versions other than the default.";
+                return Err(("DeleteConflict".to_owned(), message.to_owned()));
+            }
+            a.policies.remove(arn);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn attach_role_policy(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "AttachRolePolicy", &format!("{role}/{arn}"), |a| {
+            if !a.policies.contains_key(arn) {
+                return Err(no_such(&format!("policy {arn}")));
+            }
+            let r = a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?;
+            if !r.attached.iter().any(|x| x == arn) {
+                r.attached.push(arn.to_owned());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn put_role_permissions_boundary(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        self.run(account, Service::Iam, "PutRolePermissionsBoundary", role, |a| {
+            a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?.boundary = Some(arn.to_owned());
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tag_role(&self, account: &AccountId, role: &str, tags: &BTreeMap<String, String>) -> Result<(), Error> {
+        self.run(account, Service::Iam, "TagRole", role, |a| {
+            let r = a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?;
+            r.tags.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+            Ok(())
+        })
+        .await
+    }
+
+    async fn untag_role(&self, account: &AccountId, role: &str, keys: &[String]) -> Result<(), Error> {
+        self.run(account, Service::Iam, "UntagRole", role, |a| {
+            let r = a.roles.get_mut(role).ok_or_else(|| no_such(&format!("role {role}")))?;
+            r.tags.retain(|k, _| !keys.contains(k));
             Ok(())
         })
         .await
@@ -381,12 +524,16 @@ impl Iam for Memory {
         account: &AccountId,
         name: &str,
         tags: &BTreeMap<String, String>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         self.run(account, Service::Iam, "CreateInstanceProfile", name, |a| {
             if a.profiles.contains_key(name) {
                 return Err(("EntityAlreadyExists".to_owned(), format!("Instance Profile {name} already exists.")));
             }
             a.profiles.insert(name.to_owned(), (tags.clone(), Vec::new()));
+            if let Some(path) = path {
+                a.profile_paths.insert(name.to_owned(), path.to_owned());
+            }
             Ok(())
         })
         .await

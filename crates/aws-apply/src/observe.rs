@@ -258,7 +258,12 @@ async fn read_key<B: Aws + ?Sized>(aws: &B, account: &AccountId, key: &str) -> R
 }
 
 /// A policy as a service returns it; IAM URL-encodes its documents.
-fn parse(account: &AccountId, service: Service, call: &'static str, text: &str) -> Result<PolicyDocument, Error> {
+pub(crate) fn parse(
+    account: &AccountId,
+    service: Service,
+    call: &'static str,
+    text: &str,
+) -> Result<PolicyDocument, Error> {
     PolicyDocument::from_api_text(text).map_err(|e| Error::BadDocument {
         account: account.clone(),
         service,

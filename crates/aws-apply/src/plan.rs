@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-use policy_model::build::{self, ASSUME_POLICY_NAME, PASS_ROLE_POLICY_NAME};
+use policy_model::build::{self, ASSUME_POLICY_NAME};
 use policy_model::document::OneOrMany;
 use policy_model::merge::{self as policy_merge, MergeError};
 use policy_model::unity::{self, PERMISSION_POLICY_NAME};
@@ -20,6 +20,9 @@ use serde::Serialize;
 
 use crate::accounts::Service;
 use crate::model::{InstanceProfile, Observed, Role};
+use crate::rebase::Guard;
+use crate::roles::RoleSettings;
+use crate::sizes::{written_size, DocSize};
 
 /// What happens to one resource document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -72,6 +75,9 @@ pub struct Change {
     /// Keys of the changes that must be done before this one.
     #[serde(skip)]
     pub(crate) after_keys: Vec<String>,
+    /// For a policy write: the document as the plan read it, re-read just before the write.
+    #[serde(skip)]
+    pub(crate) guard: Option<Guard>,
 }
 
 /// The changes, in an order that is also a valid sequential order.
@@ -83,6 +89,10 @@ pub struct Plan {
     /// not what was meant. Its errors are [`PlanProblem::Invalid`] and stop the plan.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The documents the plan writes that are past 80 % of their size limit, counted as their
+    /// service counts (see [`sizes`](crate::sizes)).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sizes: Vec<DocSize>,
 }
 
 impl Plan {
@@ -113,6 +123,12 @@ impl fmt::Display for Plan {
                 for line in diff.lines() {
                     writeln!(f, "    {line}")?;
                 }
+            }
+        }
+        if !self.sizes.is_empty() {
+            writeln!(f, "near their size limit:")?;
+            for size in &self.sizes {
+                writeln!(f, "    {size}")?;
             }
         }
         Ok(())
@@ -182,26 +198,40 @@ pub enum PlanProblem {
         /// What the validator found.
         finding: String,
     },
+    /// The inline policy `cross_account_policy` names does not exist on the cross-account role.
+    #[error("inline policy `{policy}` of role `{role}` does not exist: `cross_account_policy` names an existing inline policy to merge the PassRole statement into; fix the name, or leave it out to have xacct write its own policy")]
+    MissingCrossAccountPolicy {
+        /// The role's ARN.
+        role: String,
+        /// The policy name.
+        policy: String,
+    },
     /// The instance role's assume statement fits neither inline nor in the managed policies a role may have.
     #[error(transparent)]
     AssumePolicyTooLarge(build::AssumePolicyTooLarge),
-    /// The instance role's assume statement passes the inline limit; it fits in managed policies,
-    /// which the planner does not write.
+    /// The instance role's assume statement passes the inline limit, and the managed policies it
+    /// needs do not fit next to the ones already attached to the role.
     #[error(
         "the instance role's sts:AssumeRole statement on {roles} owner roles is {size} characters without whitespace, \
-         {} over IAM's limit of {limit} for a role's inline policies; it would fit in {managed} managed policies, \
-         which xacct does not write yet: split the owners over several configs with their own instance roles",
-        size - limit
+         {} over IAM's limit of {limit} for a role's inline policies; spread over managed policies it needs {managed}, \
+         and the role already has {foreign} other managed policies attached: {} more than the {quota} IAM attaches to a \
+         role by default. Detach some, ask AWS to raise the quota, or split the owners over several instance roles",
+        size - limit,
+        foreign + managed - quota
     )]
-    AssumePolicyNeedsManaged {
+    AssumePolicyOverQuota {
         /// How many owner roles the statement names.
         roles: usize,
-        /// Characters of the statement, without whitespace.
+        /// Characters of the inline statement, without whitespace.
         size: usize,
         /// IAM's limit for a role's inline policies together.
         limit: usize,
-        /// How many managed policies the statement would need.
+        /// How many managed policies the statement needs.
         managed: usize,
+        /// The managed policies attached to the role that are not xacct's.
+        foreign: usize,
+        /// Managed policies per role.
+        quota: usize,
     },
 }
 
@@ -219,6 +249,21 @@ pub(crate) enum Op {
     CreateRole {
         name: String,
         trust: String,
+        tags: BTreeMap<String, String>,
+        boundary: Option<String>,
+        path: Option<String>,
+    },
+    PutRolePermissionsBoundary {
+        role: String,
+        arn: String,
+    },
+    TagRole {
+        role: String,
+        tags: BTreeMap<String, String>,
+    },
+    UntagRole {
+        role: String,
+        keys: Vec<String>,
     },
     UpdateTrust {
         role: String,
@@ -235,6 +280,7 @@ pub(crate) enum Op {
     },
     CreateInstanceProfile {
         name: String,
+        path: Option<String>,
     },
     AddRoleToInstanceProfile {
         profile: String,
@@ -255,6 +301,29 @@ pub(crate) enum Op {
         bucket: String,
         doc: String,
     },
+    /// CreatePolicy; when it exists already (a run stopped before attaching it), a new default version.
+    CreatePolicy {
+        name: String,
+        arn: String,
+        doc: String,
+    },
+    /// A new default version, after deleting the oldest ones past IAM's 5 versions.
+    PutPolicyVersion {
+        arn: String,
+        doc: String,
+    },
+    AttachRolePolicy {
+        role: String,
+        arn: String,
+    },
+    DetachRolePolicy {
+        role: String,
+        arn: String,
+    },
+    /// Deletes its versions other than the default, then the policy.
+    DeletePolicy {
+        arn: String,
+    },
     DeleteBucketPolicy {
         bucket: String,
     },
@@ -270,7 +339,7 @@ pub(crate) enum Op {
 /// role is missing, when an account is both A and B, or when a merged document
 /// would exceed its size limit.
 pub fn plan(flow: &Flow, observed: &Observed) -> Result<Plan, PlanError> {
-    plan_with_trust(flow, observed, &BTreeMap::new())
+    plan_with(flow, observed, &RoleSettings::default(), &BTreeMap::new())
 }
 
 /// What a Unity Catalog owner's trust policy names, once Databricks has made its storage
@@ -283,28 +352,37 @@ pub struct UnityTrust {
     pub master_role_arn: Option<String>,
 }
 
-/// [`plan`], with the trust each Unity Catalog owner's role must carry, by account. An owner
-/// without an entry (its credential does not exist yet) gets the trust with
-/// [`unity::PENDING_EXTERNAL_ID`], which nobody can assume; once the credential exists, the
-/// trust is rewritten with the real ID.
-pub fn plan_with_trust(
+/// [`plan`], with what the organization demands of every role xacct creates (its permissions
+/// boundary, path and tags are set when the role is created, and brought back on a role of
+/// ours whose boundary or tags differ), and the trust each Unity Catalog owner's role must
+/// carry, by account. An owner without a trust entry (its credential does not exist yet) gets
+/// the trust with [`unity::PENDING_EXTERNAL_ID`], which nobody can assume; once the credential
+/// exists, the trust is rewritten with the real ID.
+pub fn plan_with(
     flow: &Flow,
     observed: &Observed,
+    settings: &RoleSettings,
     trust: &BTreeMap<AccountId, UnityTrust>,
 ) -> Result<Plan, PlanError> {
-    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
+    let mut p = Planner {
+        observed,
+        settings,
+        problems: Vec::new(),
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        sizes: Vec::new(),
+    };
     // Account A is touched only when some owner uses the instance-profile mode.
     if let Some(deployment) = flow.deployment().filter(|_| !flow.owners().is_empty()) {
         plan_runbook(&mut p, flow, deployment);
     }
     plan_unity(&mut p, flow, trust);
     if p.problems.is_empty() {
-        Ok(Plan { changes: p.changes, warnings: p.warnings })
+        Ok(Plan { changes: p.changes, warnings: p.warnings, sizes: p.sizes })
     } else {
         Err(PlanError { problems: p.problems })
     }
 }
-
 /// The Unity Catalog owners' roles: the trust, then the permission policy. Buckets and keys are
 /// left alone (the role's identity policy grants what it needs in its own account).
 fn plan_unity(p: &mut Planner<'_>, flow: &Flow, trust: &BTreeMap<AccountId, UnityTrust>) {
@@ -338,6 +416,7 @@ fn plan_unity(p: &mut Planner<'_>, flow: &Flow, trust: &BTreeMap<AccountId, Unit
 
 fn plan_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
     let observed = p.observed;
+    let settings = p.settings;
     let a = &deployment.account_id;
     // Account A as a bucket owner is refused by `Flow::new`, before any plan.
 
@@ -362,22 +441,51 @@ fn plan_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
 
     // The assume policy names every owner's role: after all of them exist.
     let role_a = observed.roles.get(&deployment.instance_role_arn());
+    let role_a_name = deployment.instance_role.as_str();
+    let mut after = vec![role_a_key.clone()];
+    after.extend(owner_role_keys.iter().cloned());
+    // Managed assume policies of an earlier, larger config, by ARN.
+    let ours_attached: Vec<(&String, &PolicyDocument)> =
+        role_a.map(|r| r.attached.iter().filter(|(arn, _)| is_assume_managed(arn)).collect()).unwrap_or_default();
     match build::assume_policies(flow) {
         Ok(build::AssumePolicies::Inline(want)) => {
             let existing = role_a.and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
-            let mut after = vec![role_a_key.clone()];
-            after.extend(owner_role_keys.iter().cloned());
-            p.inline_policy(a, deployment.instance_role.as_str(), ASSUME_POLICY_NAME, existing, want, after);
+            let key = p.inline_policy(a, role_a_name, ASSUME_POLICY_NAME, existing, want, after);
+            for (arn, doc) in ours_attached {
+                p.drop_managed_policy(a, role_a_name, arn, doc, vec![key.clone()]);
+            }
         }
         Ok(build::AssumePolicies::Managed(docs)) => {
-            let limit = validate::INLINE_ROLE_POLICIES_LIMIT;
-            let size = validate::size_without_whitespace(&build::assume_role_policy(flow).to_json());
-            p.problems.push(PlanProblem::AssumePolicyNeedsManaged {
-                roles: flow.owners().len(),
-                size,
-                limit,
-                managed: docs.len(),
-            });
+            let foreign = role_a.map_or(0, |r| r.attached.keys().filter(|arn| !is_assume_managed(arn)).count());
+            if foreign + docs.len() > build::MANAGED_POLICIES_PER_ROLE {
+                let size = validate::size_without_whitespace(&build::assume_role_policy(flow).to_json());
+                p.problems.push(PlanProblem::AssumePolicyOverQuota {
+                    roles: flow.owners().len(),
+                    size,
+                    limit: validate::INLINE_ROLE_POLICIES_LIMIT,
+                    managed: docs.len(),
+                    foreign,
+                    quota: build::MANAGED_POLICIES_PER_ROLE,
+                });
+            } else {
+                let mut keys = Vec::new();
+                let wanted: Vec<String> = docs.iter().map(|(name, _)| managed_arn(a, name)).collect();
+                for (name, doc) in docs {
+                    let arn = managed_arn(a, &name);
+                    let existing = role_a.and_then(|r| r.attached.get(&arn));
+                    keys.push(p.managed_policy(a, role_a_name, &name, &arn, existing, doc, after.clone()));
+                }
+                // What the inline layout or a larger config left goes once the new policies are in.
+                if let Some(existing) = role_a.and_then(|r| r.inline.get(ASSUME_POLICY_NAME)) {
+                    p.delete_inline_policy(a, role_a_name, ASSUME_POLICY_NAME, existing);
+                    if let Some(change) = p.changes.last_mut() {
+                        change.after_keys = keys.clone();
+                    }
+                }
+                for (arn, doc) in ours_attached.into_iter().filter(|(arn, _)| !wanted.contains(arn)) {
+                    p.drop_managed_policy(a, role_a_name, arn, doc, keys.clone());
+                }
+            }
         }
         Err(e) => p.problems.push(PlanProblem::AssumePolicyTooLarge(e)),
     }
@@ -388,10 +496,18 @@ fn plan_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
         match observed.roles.get(&cross_arn) {
             None => p.problems.push(PlanProblem::MissingCrossAccountRole { role: cross_arn.clone() }),
             Some(role) => {
-                let existing = role.inline.get(PASS_ROLE_POLICY_NAME);
-                let resource = format!("inline policy {PASS_ROLE_POLICY_NAME} of role {cross}");
-                if let Some(want) = p.merged(&resource, existing, &[build::pass_role_statement(flow)]) {
-                    p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing, want, vec![role_a_key.clone()]);
+                let name = settings.pass_role_policy();
+                let existing = role.inline.get(name);
+                if existing.is_none() && settings.cross_account_policy.is_some() {
+                    p.problems.push(PlanProblem::MissingCrossAccountPolicy {
+                        role: cross_arn.clone(),
+                        policy: name.to_owned(),
+                    });
+                } else {
+                    let resource = format!("inline policy {name} of role {cross}");
+                    if let Some(want) = p.merged(&resource, existing, &[build::pass_role_statement(flow)]) {
+                        p.inline_policy(a, cross.as_str(), name, existing, want, vec![role_a_key.clone()]);
+                    }
                 }
             }
         }
@@ -441,7 +557,19 @@ fn plan_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
 /// (a bucket policy with nothing foreign left is deleted, and so is a PassRole
 /// policy). Buckets, keys, the cross-account role and untagged roles stay.
 pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
-    let mut p = Planner { observed, problems: Vec::new(), changes: Vec::new(), warnings: Vec::new() };
+    plan_destroy_with(flow, observed, &RoleSettings::default())
+}
+
+/// [`plan_destroy`], taking our statement out of the inline policy the settings name for PassRole.
+pub fn plan_destroy_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> Plan {
+    let mut p = Planner {
+        observed,
+        settings,
+        problems: Vec::new(),
+        changes: Vec::new(),
+        warnings: Vec::new(),
+        sizes: Vec::new(),
+    };
     for owner in flow.unity_owners() {
         let arn = owner.role_arn();
         let ours = observed.roles.get(&arn).and_then(|r| r.inline.get(PERMISSION_POLICY_NAME));
@@ -451,11 +579,12 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
     if let Some(deployment) = flow.deployment().filter(|_| !flow.owners().is_empty()) {
         destroy_runbook(&mut p, flow, deployment);
     }
-    Plan { changes: p.changes, warnings: Vec::new() }
+    Plan { changes: p.changes, warnings: Vec::new(), sizes: p.sizes }
 }
 
 fn destroy_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
     let observed = p.observed;
+    let settings = p.settings;
     let a = &deployment.account_id;
     let mut role_a_after = Vec::new();
     let mut seen_roles = BTreeSet::new();
@@ -490,12 +619,13 @@ fn destroy_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
     }
 
     if let (Some(cross), Some(cross_arn)) = (&deployment.cross_account_role, deployment.cross_account_role_arn()) {
-        if let Some(existing) = observed.roles.get(&cross_arn).and_then(|r| r.inline.get(PASS_ROLE_POLICY_NAME)) {
+        let name = settings.pass_role_policy();
+        if let Some(existing) = observed.roles.get(&cross_arn).and_then(|r| r.inline.get(name)) {
             let left = without_ours(existing);
             let key = if left.statement.is_empty() {
-                p.delete_inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, existing)
+                p.delete_inline_policy(a, cross.as_str(), name, existing)
             } else {
-                p.inline_policy(a, cross.as_str(), PASS_ROLE_POLICY_NAME, Some(existing), left, vec![])
+                p.inline_policy(a, cross.as_str(), name, Some(existing), left, vec![])
             };
             role_a_after.push(key);
         }
@@ -540,6 +670,11 @@ fn destroy_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
         }
     }
 
+    if let Some(role_a) = observed.roles.get(&deployment.instance_role_arn()) {
+        for (arn, doc) in role_a.attached.iter().filter(|(arn, _)| is_assume_managed(arn)) {
+            role_a_after.push(p.drop_managed_policy(a, role_a_name, arn, doc, vec![]));
+        }
+    }
     let assume = observed.roles.get(&deployment.instance_role_arn()).and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
     let extra: Vec<(&str, &PolicyDocument)> = assume.map(|doc| (ASSUME_POLICY_NAME, doc)).into_iter().collect();
     p.destroy_role(a, role_a_name, &deployment.instance_role_arn(), &extra, role_a_after);
@@ -547,9 +682,11 @@ fn destroy_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
 
 struct Planner<'a> {
     observed: &'a Observed,
+    settings: &'a RoleSettings,
     problems: Vec<PlanProblem>,
     changes: Vec<Change>,
     warnings: Vec<String>,
+    sizes: Vec<DocSize>,
 }
 
 impl Planner<'_> {
@@ -578,8 +715,16 @@ impl Planner<'_> {
             ops,
             key: key.clone(),
             after_keys,
+            guard: None,
         });
         key
+    }
+
+    /// Marks the change just pushed as a policy write that [`rebase`](crate::rebase) guards.
+    fn guard(&mut self, read: Option<&PolicyDocument>, after: Option<&PolicyDocument>, kind: DocKind) {
+        if let Some(change) = self.changes.last_mut().filter(|c| c.action != Action::NoOp) {
+            change.guard = Some(Guard { read: read.cloned(), after: after.cloned(), kind, limit: kind.size_limit() });
+        }
     }
 
     /// [`merge`], recording a failure as a problem.
@@ -597,12 +742,15 @@ impl Planner<'_> {
     /// are problems, which stop the plan before any write; warnings go with the plan. True when
     /// the document is over its size limit.
     fn too_large(&mut self, what: &str, doc: &PolicyDocument, kind: DocKind) -> bool {
-        let size = validate::size_without_whitespace(&doc.to_json());
-        let limit = kind.size_limit();
-        if size > limit {
-            self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit });
+        if self.over_limit(what, written_size(doc, kind), kind.size_limit(), crate::sizes::unit(kind)) {
             return true;
         }
+        self.findings(what, doc, kind);
+        false
+    }
+
+    /// The validator's findings on a document the plan writes: errors stop the plan, warnings go with it.
+    fn findings(&mut self, what: &str, doc: &PolicyDocument, kind: DocKind) {
         for finding in validate::validate(doc, kind) {
             match finding.severity {
                 validate::Severity::Error => {
@@ -610,6 +758,18 @@ impl Planner<'_> {
                 }
                 validate::Severity::Warning => self.warnings.push(format!("{what}: {finding}")),
             }
+        }
+    }
+
+    /// Records a size past its limit as a problem, and one past 80 % of it for the plan to show.
+    /// True when over the limit.
+    fn over_limit(&mut self, what: &str, size: usize, limit: usize, unit: &'static str) -> bool {
+        if size > limit {
+            self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit });
+            return true;
+        }
+        if let Some(near) = DocSize::notable(what, size, limit, unit) {
+            self.sizes.push(near);
         }
         false
     }
@@ -623,7 +783,13 @@ impl Planner<'_> {
                 if self.too_large(&format!("trust policy of {resource}"), &want, DocKind::Trust) {
                     return;
                 }
-                let ops = vec![Op::CreateRole { name: name.to_owned(), trust: want.to_json() }];
+                let ops = vec![Op::CreateRole {
+                    name: name.to_owned(),
+                    trust: want.to_json(),
+                    tags: self.settings.tags(),
+                    boundary: self.settings.boundary_arn(account),
+                    path: path_of(arn, ":role"),
+                }];
                 self.push(
                     account,
                     Service::Iam,
@@ -656,9 +822,48 @@ impl Planner<'_> {
                     let ops = vec![Op::UpdateTrust { role: name.to_owned(), doc: want.to_json() }];
                     let after_json = Some(want.to_json_pretty());
                     self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after);
+                    self.guard(role.trust.as_ref(), Some(&want), DocKind::Trust);
+                }
+                if role.is_managed() {
+                    self.role_settings(account, name, role);
                 }
             }
         }
+    }
+
+    /// The boundary and tags of a role xacct created, brought to the settings. A change is listed
+    /// when the settings ask for anything or something is to be done, so that a default config
+    /// plans as before.
+    fn role_settings(&mut self, account: &AccountId, name: &str, role: &Role) {
+        let want_boundary = self.settings.boundary_arn(account);
+        let have_boundary = role.boundary.as_ref().map(|b| b.arn.clone());
+        let (set, unset) = self.settings.tag_changes(&role.tags);
+        let mut ops = Vec::new();
+        if let Some(arn) = want_boundary.as_ref().filter(|w| have_boundary.as_ref() != Some(*w)) {
+            ops.push(Op::PutRolePermissionsBoundary { role: name.to_owned(), arn: arn.clone() });
+        }
+        if !set.is_empty() {
+            ops.push(Op::TagRole { role: name.to_owned(), tags: set });
+        }
+        if !unset.is_empty() {
+            ops.push(Op::UntagRole { role: name.to_owned(), keys: unset.clone() });
+        }
+        if ops.is_empty() && self.settings.is_default() {
+            return;
+        }
+        let shown = |boundary: Option<&String>, tags: &BTreeMap<String, String>| {
+            let value = serde_json::json!({ "PermissionsBoundary": boundary, "Tags": tags });
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        };
+        let before = shown(have_boundary.as_ref(), &role.tags);
+        let mut tags = role.tags.clone();
+        tags.extend(self.settings.tags());
+        tags.retain(|k, _| !unset.contains(k));
+        let after = shown(want_boundary.as_ref().or(have_boundary.as_ref()), &tags);
+        let action = if ops.is_empty() { Action::NoOp } else { Action::Update };
+        let resource = format!("boundary and tags of role {name}");
+        let after_keys = vec![format!("{account} iam role {name}")];
+        self.push(account, Service::Iam, resource, action, Some(before), Some(after), ops, after_keys);
     }
 
     /// An inline policy on a role, set to `want` whole.
@@ -672,7 +877,27 @@ impl Planner<'_> {
         after: Vec<String>,
     ) -> String {
         let resource = format!("inline policy {name} of role {role}");
-        self.too_large(&resource, &want, DocKind::Identity { managed: false });
+        let kind = DocKind::Identity { managed: false };
+        // IAM's limit is on all of a role's inline policies together: the others count too.
+        // The role's ARN may hold a path: find it by account and name.
+        let prefix = format!("arn:aws:iam::{account}:role/");
+        let others: usize = self
+            .observed
+            .roles
+            .iter()
+            .find(|(arn, _)| arn.starts_with(&prefix) && arn.rsplit('/').next() == Some(role))
+            .map(|(_, r)| r)
+            .map(|r| r.inline.iter().filter(|(n, _)| n.as_str() != name).map(|(_, d)| written_size(d, kind)).sum())
+            .unwrap_or(0);
+        let together = others + written_size(&want, kind);
+        let what = if others > 0 {
+            format!("inline policies of role {role} together (with {name})")
+        } else {
+            resource.clone()
+        };
+        if !self.over_limit(&what, together, validate::INLINE_ROLE_POLICIES_LIMIT, "characters") {
+            self.findings(&resource, &want, kind);
+        }
         let action = match existing {
             None => Action::Create,
             Some(doc) if same(doc, &want) => Action::NoOp,
@@ -684,7 +909,60 @@ impl Planner<'_> {
             vec![Op::PutRolePolicy { role: role.to_owned(), name: name.to_owned(), doc: want.to_json() }]
         };
         let before = existing.map(PolicyDocument::to_json_pretty);
+        let key = self.push(account, Service::Iam, resource, action, before, Some(want.to_json_pretty()), ops, after);
+        self.guard(existing, Some(&want), kind);
+        if let Some(guard) = self.changes.last_mut().and_then(|c| c.guard.as_mut()) {
+            guard.limit = validate::INLINE_ROLE_POLICIES_LIMIT.saturating_sub(others);
+        }
+        key
+    }
+
+    /// A customer managed policy of ours attached to `role`, holding `want` as its default version.
+    #[expect(clippy::too_many_arguments, reason = "the policy, where it is attached, and its order")]
+    fn managed_policy(
+        &mut self,
+        account: &AccountId,
+        role: &str,
+        name: &str,
+        arn: &str,
+        existing: Option<&PolicyDocument>,
+        want: PolicyDocument,
+        after: Vec<String>,
+    ) -> String {
+        let resource = format!("managed policy {name} of role {role}");
+        self.too_large(&resource, &want, DocKind::Identity { managed: true });
+        let (action, ops) = match existing {
+            None => (
+                Action::Create,
+                vec![
+                    Op::CreatePolicy { name: name.to_owned(), arn: arn.to_owned(), doc: want.to_json() },
+                    Op::AttachRolePolicy { role: role.to_owned(), arn: arn.to_owned() },
+                ],
+            ),
+            Some(doc) if same(doc, &want) => (Action::NoOp, vec![]),
+            Some(_) => (Action::Update, vec![Op::PutPolicyVersion { arn: arn.to_owned(), doc: want.to_json() }]),
+        };
+        let before = existing.map(PolicyDocument::to_json_pretty);
         self.push(account, Service::Iam, resource, action, before, Some(want.to_json_pretty()), ops, after)
+    }
+
+    /// Detaches and deletes a managed policy of ours.
+    fn drop_managed_policy(
+        &mut self,
+        account: &AccountId,
+        role: &str,
+        arn: &str,
+        existing: &PolicyDocument,
+        after: Vec<String>,
+    ) -> String {
+        let name = arn.rsplit('/').next().unwrap_or(arn);
+        let resource = format!("managed policy {name} of role {role}");
+        let ops = vec![
+            Op::DetachRolePolicy { role: role.to_owned(), arn: arn.to_owned() },
+            Op::DeletePolicy { arn: arn.to_owned() },
+        ];
+        let before = Some(existing.to_json_pretty());
+        self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, after)
     }
 
     fn delete_inline_policy(
@@ -697,7 +975,9 @@ impl Planner<'_> {
         let resource = format!("inline policy {name} of role {role}");
         let ops = vec![Op::DeleteRolePolicy { role: role.to_owned(), name: name.to_owned() }];
         let before = Some(existing.to_json_pretty());
-        self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, vec![])
+        let key = self.push(account, Service::Iam, resource, Action::Delete, before, None, ops, vec![]);
+        self.guard(Some(existing), None, DocKind::Identity { managed: false });
+        key
     }
 
     /// The instance profile of the instance role's name, holding that role.
@@ -708,7 +988,7 @@ impl Planner<'_> {
         match self.observed.instance_profiles.get(arn) {
             None => {
                 let ops = vec![
-                    Op::CreateInstanceProfile { name: name.to_owned() },
+                    Op::CreateInstanceProfile { name: name.to_owned(), path: path_of(arn, ":instance-profile") },
                     Op::AddRoleToInstanceProfile { profile: name.to_owned(), role: name.to_owned() },
                 ];
                 let after_json = Some(profile_json(name, &want));
@@ -765,7 +1045,9 @@ impl Planner<'_> {
         };
         let before = existing.map(PolicyDocument::to_json_pretty);
         let after_json = want.as_ref().map(PolicyDocument::to_json_pretty);
-        self.push(account, Service::S3, resource, action, before, after_json, ops, after)
+        let key = self.push(account, Service::S3, resource, action, before, after_json, ops, after);
+        self.guard(existing, want.as_ref(), DocKind::Bucket);
+        key
     }
 
     fn key_policy(
@@ -784,7 +1066,9 @@ impl Planner<'_> {
             (Action::Update, vec![Op::PutKeyPolicy { key: key.to_owned(), doc: want.to_json() }])
         };
         let before = Some(existing.to_json_pretty());
-        self.push(account, Service::Kms, resource, action, before, Some(want.to_json_pretty()), ops, after)
+        let key = self.push(account, Service::Kms, resource, action, before, Some(want.to_json_pretty()), ops, after);
+        self.guard(Some(existing), Some(&want), DocKind::KmsKey);
+        key
     }
 
     /// Deletes a role xacct created; for a role someone else created, takes our
@@ -815,6 +1099,7 @@ impl Planner<'_> {
                 let ops = vec![Op::UpdateTrust { role: name.to_owned(), doc: left.to_json() }];
                 let after_json = Some(left.to_json_pretty());
                 last = Some(self.push(account, Service::Iam, resource, Action::Update, before, after_json, ops, after));
+                self.guard(Some(trust), Some(&left), DocKind::Trust);
             }
         }
         last
@@ -823,7 +1108,27 @@ impl Planner<'_> {
 
 fn key_role(arn: &str) -> String {
     let (account, name) = arn.trim_start_matches("arn:aws:iam::").split_once(":role/").unwrap_or(("", arn));
-    format!("{account} iam role {name}")
+    // A role under a path is still keyed by its name, as its change is.
+    format!("{account} iam role {}", name.rsplit('/').next().unwrap_or(name))
+}
+
+/// The ARN of a customer managed policy of account A.
+fn managed_arn(account: &AccountId, name: &str) -> String {
+    format!("arn:aws:iam::{account}:policy/{name}")
+}
+
+/// True for the ARN of one of the managed policies that hold the instance role's assume
+/// statement when it passes the inline limit (`xacct-assume-bucket-owner-roles-<n>`).
+fn is_assume_managed(arn: &str) -> bool {
+    arn.rsplit('/').next().is_some_and(|name| name.starts_with(&format!("{ASSUME_POLICY_NAME}-")))
+}
+
+/// The IAM path in an ARN of a role (`kind` `:role`) or instance profile (`:instance-profile`),
+/// when it is not `/`.
+fn path_of(arn: &str, kind: &str) -> Option<String> {
+    let rest = arn.split_once(kind).map(|(_, rest)| rest)?;
+    let path = &rest[..rest.rfind('/')? + 1];
+    (path != "/").then(|| path.to_owned())
 }
 
 fn managed_tags() -> BTreeMap<String, String> {

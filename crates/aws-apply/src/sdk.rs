@@ -74,6 +74,7 @@ impl Iam for Accounts {
             tags: tags(r.tags().iter().map(|t| (t.key(), t.value()))),
             trust: r.assume_role_policy_document().map(str::to_owned),
             boundary: r.permissions_boundary().and_then(|b| b.permissions_boundary_arn()).map(str::to_owned),
+            created: std::time::SystemTime::try_from(r.create_date).ok(),
             arn: r.arn,
         }))
     }
@@ -209,6 +210,8 @@ impl Iam for Accounts {
         name: &str,
         trust: &str,
         tags: &BTreeMap<String, String>,
+        boundary: Option<&str>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         let iam = &self.clients(account)?.iam;
         let tags = iam_tags(account, "CreateRole", tags)?;
@@ -222,7 +225,99 @@ impl Iam for Accounts {
                 .assume_role_policy_document(trust)
                 .description("Managed by xacct")
                 .set_tags(Some(tags.clone()))
+                .set_permissions_boundary(boundary.map(str::to_owned))
+                .set_path(path.map(str::to_owned))
                 .send()
+        )
+        .map(drop)
+    }
+
+    async fn create_policy(&self, account: &AccountId, name: &str, doc: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "CreatePolicy",
+            iam.create_policy().policy_name(name).policy_document(doc).description("Managed by xacct").send()
+        )
+        .map(drop)
+    }
+
+    async fn create_policy_version(&self, account: &AccountId, arn: &str, doc: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "CreatePolicyVersion",
+            iam.create_policy_version().policy_arn(arn).policy_document(doc).set_as_default(true).send()
+        )
+        .map(drop)
+    }
+
+    async fn delete_policy_version(&self, account: &AccountId, arn: &str, version: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "DeletePolicyVersion",
+            iam.delete_policy_version().policy_arn(arn).version_id(version).send()
+        )
+        .map(drop)
+    }
+
+    async fn delete_policy(&self, account: &AccountId, arn: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(self, account, Service::Iam, "DeletePolicy", iam.delete_policy().policy_arn(arn).send()).map(drop)
+    }
+
+    async fn attach_role_policy(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "AttachRolePolicy",
+            iam.attach_role_policy().role_name(role).policy_arn(arn).send()
+        )
+        .map(drop)
+    }
+
+    async fn put_role_permissions_boundary(&self, account: &AccountId, role: &str, arn: &str) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "PutRolePermissionsBoundary",
+            iam.put_role_permissions_boundary().role_name(role).permissions_boundary(arn).send()
+        )
+        .map(drop)
+    }
+
+    async fn tag_role(&self, account: &AccountId, role: &str, tags: &BTreeMap<String, String>) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        let tags = iam_tags(account, "TagRole", tags)?;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "TagRole",
+            iam.tag_role().role_name(role).set_tags(Some(tags.clone())).send()
+        )
+        .map(drop)
+    }
+
+    async fn untag_role(&self, account: &AccountId, role: &str, keys: &[String]) -> Result<(), Error> {
+        let iam = &self.clients(account)?.iam;
+        call!(
+            self,
+            account,
+            Service::Iam,
+            "UntagRole",
+            iam.untag_role().role_name(role).set_tag_keys(Some(keys.to_vec())).send()
         )
         .map(drop)
     }
@@ -280,6 +375,7 @@ impl Iam for Accounts {
         account: &AccountId,
         name: &str,
         tags: &BTreeMap<String, String>,
+        path: Option<&str>,
     ) -> Result<(), Error> {
         let iam = &self.clients(account)?.iam;
         let tags = iam_tags(account, "CreateInstanceProfile", tags)?;
@@ -288,7 +384,11 @@ impl Iam for Accounts {
             account,
             Service::Iam,
             "CreateInstanceProfile",
-            iam.create_instance_profile().instance_profile_name(name).set_tags(Some(tags.clone())).send()
+            iam.create_instance_profile()
+                .instance_profile_name(name)
+                .set_tags(Some(tags.clone()))
+                .set_path(path.map(str::to_owned))
+                .send()
         )
         .map(drop)
     }

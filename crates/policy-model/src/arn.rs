@@ -21,6 +21,14 @@ pub enum NameError {
         /// The rule it breaks, in words.
         rule: &'static str,
     },
+    /// An IAM path that breaks IAM's rule.
+    #[error("role path `{path}` breaks the rule: {rule}")]
+    RolePath {
+        /// The path as given.
+        path: String,
+        /// The rule it breaks, in words.
+        rule: &'static str,
+    },
     /// A bucket name that breaks S3's naming rules for general-purpose buckets.
     #[error("bucket name `{name}` breaks the rule: {rule}")]
     BucketName {
@@ -63,10 +71,22 @@ impl AccountId {
     }
 }
 
-/// An IAM role (or instance profile) name: 1–64 characters of `[\w+=,.@-]`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+/// An IAM role (or instance profile) name: 1–64 characters of `[\w+=,.@-]`, and the path of a
+/// role xacct creates (`/` unless [`RoleName::with_path`] sets one), which is part of its ARN.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
 #[serde(transparent)]
-pub struct RoleName(String);
+pub struct RoleName(String, #[serde(skip)] Option<String>);
+
+impl fmt::Debug for RoleName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut t = f.debug_tuple("RoleName");
+        t.field(&self.0);
+        if let Some(path) = &self.1 {
+            t.field(path);
+        }
+        t.finish()
+    }
+}
 
 impl RoleName {
     /// Checks `name`: 1 to 64 characters, each an ASCII letter or digit or one of `+=,.@_-`.
@@ -78,11 +98,27 @@ impl RoleName {
         if !name.chars().all(is_iam_name_char) {
             return Err(rule("only letters, digits and `+=,.@_-`"));
         }
-        Ok(Self(name.to_owned()))
+        Ok(Self(name.to_owned(), None))
     }
     /// The name as given.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+    /// The same name under IAM path `path`: `/`, or `/` + segments + `/`, at most 512 characters
+    /// of printable ASCII (IAM's rule). The path is part of the role's and the instance profile's ARN.
+    pub fn with_path(self, path: &str) -> Result<Self, NameError> {
+        let rule = |rule| NameError::RolePath { path: path.to_owned(), rule };
+        if !path.starts_with('/') || !path.ends_with('/') {
+            return Err(rule("it starts and ends with `/`"));
+        }
+        if path.len() > 512 || !path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c)) || path.contains("//") {
+            return Err(rule("at most 512 printable ASCII characters, with no empty segment"));
+        }
+        Ok(Self(self.0, (path != "/").then(|| path.to_owned())))
+    }
+    /// The IAM path: `/` unless one was set.
+    pub fn path(&self) -> &str {
+        self.1.as_deref().unwrap_or("/")
     }
 }
 
@@ -475,12 +511,12 @@ impl serde::Serialize for KmsKeyArn {
 
 /// `arn:aws:iam::<account>:role/<name>`.
 pub fn role_arn(account: &AccountId, name: &RoleName) -> String {
-    format!("arn:aws:iam::{account}:role/{name}")
+    format!("arn:aws:iam::{account}:role{}{name}", name.path())
 }
 
 /// `arn:aws:iam::<account>:instance-profile/<name>`.
 pub fn instance_profile_arn(account: &AccountId, name: &RoleName) -> String {
-    format!("arn:aws:iam::{account}:instance-profile/{name}")
+    format!("arn:aws:iam::{account}:instance-profile{}{name}", name.path())
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ struct Eval<'a> {
     key_policies: HashMap<String, Result<Rc<CompiledPolicy>, String>>,
     /// Key ARN to the access its key policy grants, filled on first use.
     key_access: HashMap<String, Access>,
+    /// Compiled permissions boundaries by role ARN; `None` for a role without one.
+    boundaries: HashMap<String, Option<Result<Rc<CompiledPolicy>, String>>>,
 }
 
 /// Evaluates every link of the chain on `state`.
@@ -52,6 +54,7 @@ pub fn evaluate(flow: &Flow, state: &State) -> Evaluation {
         identities: HashMap::new(),
         key_policies: HashMap::new(),
         key_access: HashMap::new(),
+        boundaries: HashMap::new(),
     };
     let link = e.passrole();
     e.out.links.push(link);
@@ -201,6 +204,60 @@ impl Eval<'_> {
             .collect()
     }
 
+    /// The role's permissions boundary, compiled on first use; `None` when it has none.
+    fn boundary_of(&mut self, role_arn: &str) -> Option<Result<Rc<CompiledPolicy>, String>> {
+        if let Some(found) = self.boundaries.get(role_arn) {
+            return found.clone();
+        }
+        let compiled = self.state.roles.get(role_arn).and_then(|r| r.boundary.as_ref()).map(|(arn, doc)| match doc {
+            Some(doc) => {
+                let label = format!(
+                    "account {} permissions boundary {arn} of role {}",
+                    account_of(role_arn),
+                    role_name(role_arn)
+                );
+                compile(doc, label).map(Rc::new)
+            }
+            None => Err(format!("the permissions boundary {arn} of {role_arn} cannot be read")),
+        });
+        self.boundaries.insert(role_arn.to_owned(), compiled.clone());
+        compiled
+    }
+
+    /// The link failed because the role's permissions boundary does not allow one of `reqs`
+    /// (each evaluated against the boundary alone); `None` when there is no boundary or it allows them all.
+    fn boundary_blocks(&mut self, link: &Link, role_arn: &str, reqs: &[Request]) -> Option<Link> {
+        let boundary = match self.boundary_of(role_arn)? {
+            Ok(b) => b,
+            Err(e) => return Some(link.clone().unchecked(e)),
+        };
+        let arn = self
+            .state
+            .roles
+            .get(role_arn)
+            .and_then(|r| r.boundary.as_ref())
+            .map(|(a, _)| a.clone())
+            .unwrap_or_default();
+        let refused: Vec<&Request> = reqs
+            .iter()
+            .filter(|req| {
+                run(req, &PolicySet { identity: vec![&*boundary], ..PolicySet::default() }).identity
+                    != SideResult::Allowed
+            })
+            .collect();
+        let first = refused.first()?;
+        let what: Vec<String> = refused.iter().map(|r| format!("{} on {}", r.action(), r.resource())).collect();
+        Some(link.clone().fail(
+            vec![format!("the permissions boundary {arn} of {role_arn} does not allow {}", what.join(", "))],
+            format!(
+                "allow {} on {} in the boundary policy {arn} (its default version; xacct never edits a boundary), \
+                 or set `[roles] permissions_boundary` to a boundary that allows every action of the chain",
+                first.action(),
+                first.resource()
+            ),
+        ))
+    }
+
     fn trust(&self, role_arn: &str) -> Option<Result<CompiledPolicy, String>> {
         let role = self.state.roles.get(role_arn)?;
         let account = account_of(role_arn);
@@ -268,6 +325,10 @@ impl Eval<'_> {
             Err(e) => return link.unchecked(e),
         };
         self.remember(&wanted);
+        if let Some(blocked) = self.boundary_blocks(&link, &x_role, std::slice::from_ref(&req)) {
+            self.record(ids::PASSROLE, "iam:PassRole", false);
+            return blocked;
+        }
         let set = PolicySet { identity: identity.iter().collect(), ..PolicySet::default() };
         let v = run(&req, &set);
         self.record(ids::PASSROLE, "iam:PassRole", v.outcome == Outcome::Allowed);
@@ -384,6 +445,9 @@ impl Eval<'_> {
                 vec![format!("role {a_role} does not exist in account {a}")],
                 format!("create role {} in account {a} (`xacct provision` does)", role_name(&a_role)),
             )
+        } else if let Some(blocked) = self.boundary_blocks(&assume, &a_role, std::slice::from_ref(&req)) {
+            self.record(&assume.id, "sts:AssumeRole", false);
+            blocked
         } else {
             match self.identity_of(&a_role) {
                 Err(e) => assume.fail(vec![e.clone()], e),
@@ -438,7 +502,6 @@ impl Eval<'_> {
                             "the trust policy trusts account {a} as a whole: {a_role}'s own policies then decide"
                         ));
                     }
-                    evidence.extend(self.unique_id_principals(&b_role));
                     match v.resource {
                         _ if allowed => trust_link.pass(evidence),
                         SideResult::ExplicitDeny => {
@@ -461,6 +524,8 @@ impl Eval<'_> {
                 }
             }
         };
+        let trust_doc = self.state.roles.get(&b_role).map(|r| &r.trust);
+        let trust_link = with_rot(trust_link, trust_doc, &format!("the trust policy of {b_role}"));
         (assume, trust_link)
     }
 
@@ -492,25 +557,6 @@ impl Eval<'_> {
                 keys.join(", ")
             )
         })
-    }
-
-    /// Principals written as unique IDs (`AROA…`, `AIDA…`): IAM shows these when the role or
-    /// user a statement named was deleted.
-    fn unique_id_principals(&self, role_arn: &str) -> Vec<String> {
-        let Some(role) = self.state.roles.get(role_arn) else { return Vec::new() };
-        let mut out = Vec::new();
-        for s in &role.trust.statement {
-            let Some(Principal::Map(map)) = &s.principal else { continue };
-            for value in map.get("AWS").map(|v| v.as_slice()).unwrap_or_default() {
-                if (value.starts_with("AROA") || value.starts_with("AIDA")) && !value.contains(':') {
-                    out.push(format!(
-                        "the trust policy of {role_arn} names `{value}`, the id of a role or user that was deleted: \
-                         recreating it does not restore the trust; save the statement again with the role's ARN"
-                    ));
-                }
-            }
-        }
-        out
     }
 
     /// Link 5: the owner's role may list, read and (for read-write) write the bucket.
@@ -546,11 +592,17 @@ impl Eval<'_> {
             None => None,
         };
         let mut verdicts = Vec::new();
+        let mut reqs = Vec::new();
         for wanted in vocab::bucket_requests(owner, bucket) {
-            let req = match prepare(&wanted) {
-                Ok(r) => r,
+            match prepare(&wanted) {
+                Ok(r) => reqs.push(r),
                 Err(e) => return link.unchecked(e),
-            };
+            }
+        }
+        if let Some(blocked) = self.boundary_blocks(&link, &b_role, &reqs) {
+            return blocked;
+        }
+        for (wanted, req) in vocab::bucket_requests(owner, bucket).into_iter().zip(reqs) {
             let set =
                 PolicySet { identity: identity.iter().collect(), resource: policy.as_ref(), ..PolicySet::default() };
             let v = run(&req, &set);
@@ -566,6 +618,7 @@ impl Eval<'_> {
         )
         };
         let mut out = judge(link, &verdicts, &b_role, add);
+        out = with_rot(out, state.policy.as_ref(), &format!("the bucket policy of {name}"));
         if out.status == Status::Fail {
             match &state.policy {
                 None => out.evidence.insert(0, format!("bucket {name} has no bucket policy")),
@@ -615,11 +668,17 @@ impl Eval<'_> {
             Err(e) => return link.fail(vec![e.clone()], e),
         };
         let mut verdicts = Vec::new();
+        let mut reqs = Vec::new();
         for wanted in vocab::kms_requests(owner, bucket) {
-            let req = match prepare(&wanted) {
-                Ok(r) => r,
+            match prepare(&wanted) {
+                Ok(r) => reqs.push(r),
                 Err(e) => return link.unchecked(e),
-            };
+            }
+        }
+        if let Some(blocked) = self.boundary_blocks(&link, &b_role, &reqs) {
+            return blocked;
+        }
+        for (wanted, req) in vocab::kms_requests(owner, bucket).into_iter().zip(reqs) {
             let set =
                 PolicySet { identity: identity.iter().collect(), resource: Some(&*policy), ..PolicySet::default() };
             let v = run(&req, &set);
@@ -635,7 +694,8 @@ impl Eval<'_> {
                 json(&build::kms_key_user_statement(owner, key, access))
             )
         };
-        judge(link, &verdicts, &b_role, add)
+        let linked = judge(link, &verdicts, &b_role, add);
+        with_rot(linked, self.state.keys.get(key), &format!("the key policy of {key}"))
     }
 
     /// Link 7: no SCP given in the config blocks a request of the chain.
@@ -855,4 +915,60 @@ fn judge(link: Link, verdicts: &[Verdict], principal: &str, add: impl FnOnce() -
     // The denied actions first: they are what the reader needs.
     evidence.extend(allowed);
     link.fail(evidence, fixes.join("; "))
+}
+
+/// The principals of `doc` written as unique IDs (`AROA…` for a role, `AIDA…` for a user), with
+/// the Sid of their statement: IAM shows the ID in place of the ARN once the role or user the
+/// statement was saved with is deleted. A role of the same name created later has another ID,
+/// so the statement no longer names anything that exists: the principal has rotted.
+fn unique_id_principals(doc: &PolicyDocument) -> Vec<(&Statement, &str)> {
+    let mut out = Vec::new();
+    for s in &doc.statement {
+        let Some(Principal::Map(map)) = &s.principal else { continue };
+        for value in map.get("AWS").map(|v| v.as_slice()).unwrap_or_default() {
+            if (value.starts_with("AROA") || value.starts_with("AIDA")) && !value.contains(':') {
+                out.push((s, value.as_str()));
+            }
+        }
+    }
+    out
+}
+
+/// A link whose document names a rotted principal. A statement of xacct's that rotted fails the
+/// link on its own, whatever else allows the request, with re-provisioning as the fix (the
+/// planner sees the ID differ from the ARN it writes). A rotted foreign statement fails the link
+/// only when the link fails anyway, and is otherwise named in its evidence.
+fn with_rot(link: Link, doc: Option<&PolicyDocument>, what: &str) -> Link {
+    let Some(doc) = doc else { return link };
+    let rotted = unique_id_principals(doc);
+    if rotted.is_empty() || link.status == Status::Unchecked {
+        return link;
+    }
+    let lines: Vec<String> = rotted
+        .iter()
+        .map(|(s, id)| {
+            let sid = s.sid.as_deref().map(|sid| format!("statement `{sid}`")).unwrap_or_else(|| "a statement".to_owned());
+            format!(
+                "{sid} of {what} names `{id}`, the unique ID of a role or user that was deleted: \
+                 IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID"
+            )
+        })
+        .collect();
+    let ours = rotted.iter().any(|(s, _)| build::is_ours(s));
+    if ours {
+        let evidence = [lines, link.evidence.clone()].concat();
+        return link.fail(
+            evidence,
+            "re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN",
+        );
+    }
+    if link.status == Status::Fail {
+        let fix = link.fix.clone().unwrap_or_default();
+        let evidence = [lines, link.evidence.clone()].concat();
+        return link.fail(
+            evidence,
+            format!("save the statements that name a unique ID again with the role's or user's ARN (xacct never edits statements it did not write); {fix}"),
+        );
+    }
+    Link { evidence: [link.evidence.clone(), lines].concat(), ..link }
 }

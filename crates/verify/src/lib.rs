@@ -62,7 +62,7 @@ mod tests;
 use policy_model::Flow;
 
 pub use chain::{bucket_actions, ids, invalid_principal_hint, PROBE_PREFIX};
-pub use live::{live, live_with_state, probe_ids, read_state, LiveInputs};
+pub use live::{live, live_with_state, probe_ids, read_state, LiveInputs, Propagation};
 pub use report::{Link, Report, Status, Summary, Verdict};
 pub use state::{
     default_key_policy, expected_spark_conf, Bucket, Cluster, Databricks, InstanceProfile, NamedPolicy, OfflineInputs,

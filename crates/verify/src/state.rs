@@ -36,6 +36,9 @@ pub struct Role {
     pub trust: PolicyDocument,
     /// Inline and attached managed policies.
     pub policies: Vec<NamedPolicy>,
+    /// The permissions boundary, when the role has one: its ARN, and its default version when it
+    /// could be read.
+    pub boundary: Option<(String, Option<PolicyDocument>)>,
 }
 
 /// An instance profile that exists.
@@ -229,7 +232,9 @@ impl State {
                 state.broken.insert(a_role.clone(), e.to_string());
             }
         }
-        state.roles.insert(a_role.clone(), Role { trust: build::instance_role_trust(), policies: a_policies });
+        state
+            .roles
+            .insert(a_role.clone(), Role { trust: build::instance_role_trust(), policies: a_policies, boundary: None });
         state.instance_profiles.insert(deployment.instance_profile_arn(), InstanceProfile { roles: vec![a_role] });
 
         if let Some(x_role) = deployment.cross_account_role_arn() {
@@ -239,15 +244,16 @@ impl State {
                 state.broken.insert(x_role.clone(), too_large(&e, &what, "a role's inline policies together"));
             }
             // The cross-account role is Databricks'; its trust policy is not ours and does not matter here.
-            state.roles.insert(x_role, Role { trust: PolicyDocument::new(Vec::new()), policies });
+            state.roles.insert(x_role, Role { trust: PolicyDocument::new(Vec::new()), policies, boundary: None });
         }
 
         for owner in flow.owners() {
             let role = owner.role_arn();
-            state
-                .roles
-                .entry(role.clone())
-                .or_insert_with(|| Role { trust: build::owner_trust_policy(flow), policies: existing(&role) });
+            state.roles.entry(role.clone()).or_insert_with(|| Role {
+                trust: build::owner_trust_policy(flow),
+                policies: existing(&role),
+                boundary: None,
+            });
             for bucket in &owner.buckets {
                 let name = bucket.name.as_str();
                 let ours = build::bucket_statements(owner, bucket);

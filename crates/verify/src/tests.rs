@@ -384,3 +384,125 @@ fn unchecked_links_make_the_report_not_ok() {
     assert_eq!(report.verdict(), crate::Verdict::Failed);
     assert_eq!(report.verdict().exit_code(), 1);
 }
+
+/// A role's permissions boundary limits what its policies allow: a boundary without an action
+/// of the chain fails that link, names the boundary and says how to fix it.
+#[test]
+fn a_boundary_without_an_action_of_the_chain_fails_its_link() {
+    #[track_caller]
+    fn check(boundary: &str, role: usize, expect: Expect) {
+        let flow = corpus::flow(KEY);
+        let mut state = State::offline(&flow, &healthy_inputs(&flow));
+        let arn = ["arn:aws:iam::111111111111:role/MyRoleA", "arn:aws:iam::222222222222:role/MyRoleB"][role];
+        let doc = (boundary != "-").then(|| PolicyDocument::from_json(boundary).unwrap());
+        let account = &arn[13..25];
+        state.roles.get_mut(arn).unwrap().boundary = Some((format!("arn:aws:iam::{account}:policy/org-boundary"), doc));
+        let report = crate::evaluate(&flow, &state);
+        let failed: String = report
+            .links
+            .iter()
+            .filter(|l| l.status != Status::Pass && l.status != Status::Skipped)
+            .map(|l| {
+                format!(
+                    "{} {}: {}\n  fix: {}\n",
+                    l.status,
+                    l.id,
+                    l.evidence.join("; "),
+                    l.fix.clone().unwrap_or_default()
+                )
+            })
+            .collect();
+        expect.assert_eq(&failed);
+    }
+    let everything = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    check(everything, 1, expect![""]);
+    check(everything, 0, expect![""]);
+    let no_put = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:*","kms:*","sts:AssumeRole"],"Resource":"*"},{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}"#;
+    check(
+        no_put,
+        1,
+        expect![[r#"
+        fail bucket:xacct-verify-data: the permissions boundary arn:aws:iam::222222222222:policy/org-boundary of arn:aws:iam::222222222222:role/MyRoleB does not allow s3:PutObject on arn:aws:s3:::xacct-verify-data/_xacct/verify
+          fix: allow s3:PutObject on arn:aws:s3:::xacct-verify-data/_xacct/verify in the boundary policy arn:aws:iam::222222222222:policy/org-boundary (its default version; xacct never edits a boundary), or set `[roles] permissions_boundary` to a boundary that allows every action of the chain
+    "#]],
+    );
+    let no_assume = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
+    check(
+        no_assume,
+        0,
+        expect![[r#"
+        fail assume-a-to-b:222222222222: the permissions boundary arn:aws:iam::111111111111:policy/org-boundary of arn:aws:iam::111111111111:role/MyRoleA does not allow sts:AssumeRole on arn:aws:iam::222222222222:role/MyRoleB
+          fix: allow sts:AssumeRole on arn:aws:iam::222222222222:role/MyRoleB in the boundary policy arn:aws:iam::111111111111:policy/org-boundary (its default version; xacct never edits a boundary), or set `[roles] permissions_boundary` to a boundary that allows every action of the chain
+    "#]],
+    );
+    check(
+        "-",
+        0,
+        expect![[r#"
+        unchecked assume-a-to-b:222222222222: the permissions boundary arn:aws:iam::111111111111:policy/org-boundary of arn:aws:iam::111111111111:role/MyRoleA cannot be read
+          fix: make the read possible (credentials, permissions, network) and run verify again
+    "#]],
+    );
+}
+
+/// A principal that IAM shows as a unique ID names a deleted role: in a statement of xacct's it
+/// fails the link on its own, with re-provisioning as the fix; in a foreign statement of a link
+/// that passes it is named in the evidence.
+#[test]
+fn rotted_principals_fail_their_link() {
+    #[track_caller]
+    fn check(edit: fn(&mut State), expect: Expect) {
+        let flow = corpus::flow(KEY);
+        let mut state = State::offline(&flow, &healthy_inputs(&flow));
+        edit(&mut state);
+        let report = crate::evaluate(&flow, &state);
+        let out: String = report
+            .links
+            .iter()
+            .filter(|l| l.evidence.iter().any(|e| e.contains("AROA")))
+            .map(|l| {
+                format!("{} {}: {}\n  fix: {}\n", l.status, l.id, l.evidence[0], l.fix.clone().unwrap_or_default())
+            })
+            .collect();
+        expect.assert_eq(&out);
+    }
+    fn rot(doc: &mut PolicyDocument, sid_prefix: &str) {
+        let s =
+            doc.statement.iter_mut().find(|s| s.sid.as_deref().unwrap_or_default().starts_with(sid_prefix)).unwrap();
+        s.principal = Some(serde_json::from_str(r#"{"AWS":"AROAEXAMPLEID1234567"}"#).unwrap());
+    }
+    check(
+        |state| rot(&mut state.roles.get_mut("arn:aws:iam::222222222222:role/MyRoleB").unwrap().trust, "XacctTrust"),
+        expect![[r#"
+            fail trust-b:222222222222: statement `XacctTrust111111111111MyRoleA` of the trust policy of arn:aws:iam::222222222222:role/MyRoleB names `AROAEXAMPLEID1234567`, the unique ID of a role or user that was deleted: IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID
+              fix: re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN
+        "#]],
+    );
+    check(
+        |state| rot(state.buckets.get_mut("xacct-verify-data").unwrap().policy.as_mut().unwrap(), "XacctObjects"),
+        expect![[r#"
+            fail bucket:xacct-verify-data: statement `XacctObjectsMyRoleB` of the bucket policy of xacct-verify-data names `AROAEXAMPLEID1234567`, the unique ID of a role or user that was deleted: IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID
+              fix: re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN
+        "#]],
+    );
+    check(
+        |state| rot(state.keys.get_mut(KEY).unwrap(), "XacctKeyUser"),
+        expect![[r#"
+        fail kms:xacct-verify-data: statement `XacctKeyUserMyRoleB` of the key policy of arn:aws:kms:us-east-1:222222222222:key/1234abcd-12ab-34cd-56ef-1234567890ab names `AROAEXAMPLEID1234567`, the unique ID of a role or user that was deleted: IAM shows the ID once the principal it was saved with is gone, and a role recreated under the same name has another ID
+          fix: re-provision (`xacct provision`): it writes xacct's statements again with the role's ARN
+    "#]],
+    );
+    check(
+        |state| {
+            let trust = &mut state.roles.get_mut("arn:aws:iam::222222222222:role/MyRoleB").unwrap().trust;
+            let mut foreign = trust.statement[0].clone();
+            foreign.sid = Some("Old".to_owned());
+            trust.statement.push(foreign);
+            rot(trust, "Old");
+        },
+        expect![[r#"
+            pass trust-b:222222222222: Allow statement `XacctTrust111111111111MyRoleA` (resource) of account 222222222222 trust policy of role MyRoleB
+              fix: 
+        "#]],
+    );
+}

@@ -43,7 +43,7 @@ pub(crate) fn add_offline(flow: &Flow, inputs: &OfflineInputs, state: &mut State
         policies.retain(|p| p.name != format!("inline policy {}", unity::PERMISSION_POLICY_NAME));
         policies.push(NamedPolicy::inline(unity::PERMISSION_POLICY_NAME, unity::permission_policy(owner)));
         let trust = unity::trust_policy(owner, flow.uc_master_role_arn(), Some(OFFLINE_EXTERNAL_ID));
-        state.roles.insert(arn, Role { trust, policies });
+        state.roles.insert(arn, Role { trust, policies, boundary: None });
         for bucket in &owner.buckets {
             let policy = inputs.bucket_policies.get(bucket.name.as_str()).cloned();
             state

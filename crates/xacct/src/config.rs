@@ -23,6 +23,8 @@ pub struct Config {
     pub databricks: Option<DatabricksSection>,
     /// Documents that exist outside xacct's reach, for `verify --offline`.
     pub known: KnownDocuments,
+    /// `[roles]`: the permissions boundary and tags of every role xacct creates.
+    pub roles: aws_apply::RoleSettings,
     /// The `[exposure]` section: principals known and wanted.
     pub exposure: ExposureSection,
 }
@@ -178,11 +180,12 @@ pub enum LoadError {
     Invalid(Box<ConfigErrors>),
 }
 
-const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify", "exposure"];
+const TOP_KEYS: &[&str] = &["aws", "deployment", "bucket_owners", "databricks", "verify", "exposure", "roles"];
 const EXPOSURE_KEYS: &[&str] = &["accept"];
 const VERIFY_KEYS: &[&str] = &["scps"];
 const AWS_KEYS: &[&str] = &["region"];
-const DEPLOYMENT_KEYS: &[&str] = &["account_id", "aws_profile", "instance_role", "cross_account_role"];
+const DEPLOYMENT_KEYS: &[&str] =
+    &["account_id", "aws_profile", "instance_role", "cross_account_role", "cross_account_policy"];
 const OWNER_KEYS: &[&str] =
     &["account_id", "aws_profile", "role", "buckets", "existing_trust_policy", "access_mode", "storage_credential"];
 const BUCKET_KEYS: &[&str] = &[
@@ -312,6 +315,10 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
             }
         }
     }
+    let (mut roles, role_path) =
+        root.get("roles").and_then(|i| cx.table(i, "[roles]")).map(|t| cx.roles(t)).unwrap_or_default();
+    roles.cross_account_policy =
+        root.get("deployment").and_then(Item::as_table_like).and_then(|t| cx.cross_account_policy(t));
     if let Some(verify) = root.get("verify").and_then(|i| cx.table(i, "[verify]")) {
         cx.known_keys(verify, VERIFY_KEYS, "[verify]");
         match verify.get("scps").map(|i| (i.as_array(), Cx::key_span(verify, "scps"))) {
@@ -359,6 +366,7 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
         owners,
         uc_master_role_arn: databricks.as_ref().and_then(|d| d.uc_master_role_arn.clone()),
     };
+    let parts = roles::with_path(role_path.as_deref(), parts);
     let flow = match Flow::build(parts) {
         Ok(flow) => flow,
         Err(problems) => {
@@ -373,8 +381,10 @@ pub fn parse_in(text: &str, base: Option<&Path>) -> Result<Config, Vec<Finding>>
     if let Some(deployment) = flow.deployment() {
         profiles.insert(deployment.account_id.clone(), dep_profile);
     }
-    Ok(Config { flow, profiles, databricks, known: cx.known, exposure })
+    Ok(Config { flow, profiles, databricks, known: cx.known, exposure, roles })
 }
+
+mod roles;
 
 /// Where each parsed owner's values are in the file, in the order of the parsed owners and buckets.
 struct OwnerSpans {

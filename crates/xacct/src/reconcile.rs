@@ -103,8 +103,8 @@ pub async fn plan(session: &Session, mode: Mode) -> Result<FullPlan, Error> {
         _ => Default::default(),
     };
     let aws = match mode {
-        Mode::Destroy => aws_apply::plan_destroy(flow, &observed),
-        Mode::Provision => aws_apply::plan_with_trust(flow, &observed, &trust)?,
+        Mode::Destroy => aws_apply::plan_destroy_with(flow, &observed, &session.config.roles),
+        Mode::Provision => aws_apply::plan_with(flow, &observed, &session.config.roles, &trust)?,
     };
     let mut databricks = Vec::new();
     if let Some(client) = &session.databricks {

@@ -249,7 +249,7 @@ pub(crate) async fn apply(
     let mut changed = aws_changed.clone();
     if !fresh.is_empty() {
         let observed = aws_apply::observe(&session.accounts, flow).await?;
-        let plan = aws_apply::plan_with_trust(flow, &observed, &trust)?;
+        let plan = aws_apply::plan_with(flow, &observed, &session.config.roles, &trust)?;
         if !plan.is_converged() {
             changed.extend(plan.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| c.account.clone()));
             let options = ApplyOptions { on_progress: Some(on_progress.clone()), ..Default::default() };

@@ -34,7 +34,7 @@ fn state(kind: ResourceKind, statements: &str) -> (Flow, State) {
         let role = flow.owners()[0].role_arn();
         let ours = policy_model::build::owner_trust_policy(&flow);
         let trust = merge::merge(Some(&doc(statements)), &ours.statement, merge::TRUST_POLICY_LIMIT).unwrap();
-        state.roles.insert(role, Role { trust, policies: Vec::new() });
+        state.roles.insert(role, Role { trust, policies: Vec::new(), boundary: None });
     }
     (flow, state)
 }
@@ -287,7 +287,7 @@ fn corpus_cases_alone_and_together() {
         let trust = super::corpus::planted(chosen, ResourceKind::Trust, None);
         let ours = policy_model::build::owner_trust_policy(&flow);
         let trust = merge::merge(Some(&trust), &ours.statement, merge::TRUST_POLICY_LIMIT).unwrap();
-        state.roles.insert(flow.owners()[0].role_arn(), Role { trust, policies: Vec::new() });
+        state.roles.insert(flow.owners()[0].role_arn(), Role { trust, policies: Vec::new(), boundary: None });
         let mut got: Vec<String> = exposure(&flow, &state, &[]).findings.iter().map(super::corpus::brief).collect();
         got.sort();
         got

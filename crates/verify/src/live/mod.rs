@@ -9,7 +9,7 @@ use policy_model::{Flow, PolicyDocument};
 use crate::report::Report;
 use crate::state::State;
 
-pub use probe::probe_ids;
+pub use probe::{probe_ids, Propagation};
 
 /// What [`live`] needs.
 #[derive(Debug, Clone, Default)]
@@ -29,6 +29,10 @@ pub struct LiveInputs {
     /// Interceptors added to the probes' STS and S3 clients (for fault injection in tests); the
     /// canary's final clean-up runs without them.
     pub probe_interceptors: Vec<SharedInterceptor>,
+    /// Set right after a write (a `provision` that changed something): a probe refused with
+    /// AccessDenied is tried again within this bound while IAM propagates. `None` (a converged
+    /// run, or a plain `verify`) never waits.
+    pub propagation: Option<Propagation>,
 }
 
 /// Reads the deployed documents, evaluates them like [`crate::offline`], then runs the probes.

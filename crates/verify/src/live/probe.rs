@@ -43,6 +43,51 @@ pub mod probe_ids {
     }
 }
 
+/// How long the probes wait for IAM to propagate a write: an AssumeRole or a canary refused with
+/// AccessDenied is tried again after `first_delay`, then after twice as long each time, until
+/// `max_wait` in all is spent. IAM is eventually consistent: a change made seconds ago may not be
+/// seen yet by STS or S3 ("IAM User Guide: changes that I make are not always immediately visible").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Propagation {
+    /// The most time spent waiting, in all, for one probe.
+    pub max_wait: std::time::Duration,
+    /// The wait before the second attempt.
+    pub first_delay: std::time::Duration,
+}
+
+impl Propagation {
+    /// The bound after a write: waits of 1, 2, 4, 8 and 15 s, 30 s at most per probe.
+    pub const AFTER_WRITE: Propagation =
+        Propagation { max_wait: std::time::Duration::from_secs(30), first_delay: std::time::Duration::from_secs(1) };
+
+    /// The waits before each next attempt.
+    fn delays(self) -> Vec<std::time::Duration> {
+        let mut out = Vec::new();
+        let (mut spent, mut next) = (std::time::Duration::ZERO, self.first_delay);
+        while !next.is_zero() && spent < self.max_wait {
+            let delay = next.min(self.max_wait - spent);
+            out.push(delay);
+            spent += delay;
+            next *= 2;
+        }
+        out
+    }
+}
+
+/// True when a probe failure reads like a refusal that IAM propagation could explain.
+fn denied(text: &str) -> bool {
+    ["AccessDenied", "403", "not authorized", "Forbidden"].iter().any(|m| text.contains(m))
+}
+
+/// The evidence line of a probe that passed only after waiting.
+fn waited_line(attempts: usize, waited: std::time::Duration, bound: Propagation) -> String {
+    format!(
+        "passed on attempt {attempts}, after waiting {:.1} s for IAM to propagate the last write (retried while refused, {} s at most)",
+        waited.as_secs_f64(),
+        bound.max_wait.as_secs()
+    )
+}
+
 const ON_CLUSTER_HINT: &str =
     "run `cargo xtask verify --on-cluster` to probe from the cluster itself, where the instance profile gives MyRoleA";
 
@@ -188,10 +233,27 @@ impl Probes<'_> {
                 (Some(x), Some(y)) => Some(x && y),
                 _ => None,
             };
-            let session = match self.assume(accounts, &a, &a_session, &b_role).await {
+            let mut assumed = self.assume(accounts, &a, &a_session, &b_role).await;
+            let (mut attempts, mut waited) = (1, std::time::Duration::ZERO);
+            if let Some(bound) = self.inputs.propagation {
+                for delay in bound.delays() {
+                    match &assumed {
+                        Err(e) if denied(e) => {}
+                        _ => break,
+                    }
+                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                    attempts += 1;
+                    assumed = self.assume(accounts, &a, &a_session, &b_role).await;
+                }
+            }
+            let session = match assumed {
                 Ok(session) => {
-                    self.links
-                        .push(link.pass(vec![format!("assumed {b_role} from a session of {a_role}, {endpoint}")]));
+                    let mut evidence = vec![format!("assumed {b_role} from a session of {a_role}, {endpoint}")];
+                    if let Some(bound) = self.inputs.propagation.filter(|_| attempts > 1) {
+                        evidence.push(waited_line(attempts, waited, bound));
+                    }
+                    self.links.push(link.pass(evidence));
                     if evaluated == Some(false) {
                         self.disagree(format!(
                             "{a_role} assumed {b_role} live, but the evaluation of links {} and {} says AssumeRole is refused",
@@ -222,7 +284,7 @@ impl Probes<'_> {
             };
             for bucket in &owner.buckets {
                 let canary = match &session {
-                    Some(session) => Some(self.canary(accounts, session, owner, bucket).await),
+                    Some(session) => Some(self.canary_waiting(accounts, session, owner, bucket).await),
                     None => {
                         let id = probe_ids::canary(bucket.name.as_str());
                         self.links.push(
@@ -243,6 +305,50 @@ impl Probes<'_> {
             "disagreement: {what}. Against the emulator this is expected where moto does not enforce a permission \
              (bucket policies, cross-account trust, the cross-account rule; see docs/emulators.md)"
         ));
+    }
+
+    /// [`Self::canary`], tried again while refused within [`LiveInputs::propagation`]; the link
+    /// that passed after waiting says how long it waited.
+    async fn canary_waiting(
+        &mut self,
+        accounts: &Accounts,
+        session: &SdkConfig,
+        owner: &Owner,
+        bucket: &Bucket,
+    ) -> Option<String> {
+        let (links, warnings) = (self.links.len(), self.warnings.len());
+        let mut owner_id = self.canary(accounts, session, owner, bucket).await;
+        let Some(bound) = self.inputs.propagation else { return owner_id };
+        let refused = |probes: &Self| {
+            probes.links.last().is_some_and(|l| l.status == Status::Fail && l.evidence.iter().any(|e| denied(e)))
+        };
+        let (mut attempts, mut waited) = (1, std::time::Duration::ZERO);
+        for delay in bound.delays() {
+            if !refused(self) {
+                break;
+            }
+            // The refused attempt's link and disagreements give way to the next attempt's.
+            self.links.truncate(links);
+            self.warnings.truncate(warnings);
+            tokio::time::sleep(delay).await;
+            waited += delay;
+            attempts += 1;
+            owner_id = self.canary(accounts, session, owner, bucket).await;
+        }
+        if attempts > 1 {
+            if let Some(link) = self.links.last_mut() {
+                let line = if link.status == Status::Pass {
+                    waited_line(attempts, waited, bound)
+                } else {
+                    format!(
+                        "still refused after {attempts} attempts over {:.1} s of waiting for IAM propagation",
+                        waited.as_secs_f64()
+                    )
+                };
+                link.evidence.push(line);
+            }
+        }
+        owner_id
     }
 
     /// The canary in one bucket. Returns the canary's owner id, when it was listed.
@@ -581,5 +687,20 @@ fn on_cluster_fix(cause: &str, bucket: &str) -> String {
         format!("the KMS key of {bucket} refused the cluster: see link {}", ids::kms(bucket))
     } else {
         format!("read the exception above; the cluster's Spark conf for {bucket} is checked by link databricks")
+    }
+}
+
+#[cfg(test)]
+mod propagation_tests {
+    use std::time::Duration;
+
+    use super::Propagation;
+
+    #[test]
+    fn the_waits_double_within_the_bound() {
+        let secs = |s: &[u64]| s.iter().map(|s| Duration::from_secs(*s)).collect::<Vec<_>>();
+        assert_eq!(Propagation::AFTER_WRITE.delays(), secs(&[1, 2, 4, 8, 15]), "30 s at most in all");
+        let none = Propagation { max_wait: Duration::ZERO, first_delay: Duration::from_secs(1) };
+        assert!(none.delays().is_empty());
     }
 }

@@ -64,7 +64,8 @@ pub(crate) fn from_observation(state: &mut State, observation: aws_apply::Observ
             role.inline.iter().map(|(name, doc)| NamedPolicy::inline(name, doc.clone())).collect();
         policies.extend(role.attached.iter().map(|(arn, doc)| NamedPolicy::managed(arn, doc.clone())));
         let trust = role.trust.unwrap_or_else(|| PolicyDocument::new(Vec::new()));
-        state.roles.insert(arn, Role { trust, policies });
+        let boundary = role.boundary.map(|b| (b.arn, b.document));
+        state.roles.insert(arn, Role { trust, policies, boundary });
     }
     for (arn, profile) in observed.instance_profiles {
         state.instance_profiles.insert(arn, InstanceProfile { roles: profile.role_arns });

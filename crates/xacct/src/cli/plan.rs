@@ -23,6 +23,12 @@ fn print_plan(plan: &FullPlan, out: &mut dyn Write) -> std::io::Result<()> {
         let detail = c.detail.join("\n");
         print_change(out, c.action, &format!("databricks {}", c.resource), (!detail.is_empty()).then_some(&*detail))?;
     }
+    if !plan.aws.sizes.is_empty() {
+        writeln!(out, "\nNear their size limit (past 80 %):")?;
+        for size in &plan.aws.sizes {
+            writeln!(out, "  {size}")?;
+        }
+    }
     let s = plan.summary();
     writeln!(
         out,
@@ -57,6 +63,7 @@ fn plan_json(plan: &FullPlan, session: &Session) -> serde_json::Value {
         "aws": plan.aws.changes,
         "databricks": plan.databricks,
         "summary": plan.summary(),
+        "sizes": plan.aws.sizes,
         "api_calls": session.api_calls(),
     })
 }
