@@ -110,6 +110,24 @@ async fn both_modes_in_one_provision_converge_and_destroy_only_ours() {
     assert!(policy.contains(&format!("arn:aws:s3:::{UC_BUCKET}/tables/*")), "{policy}");
     assert!(policy.contains(&format!("\"Resource\":\"arn:aws:iam::{C}:role/{UC_ROLE}\"")), "{policy}");
     assert!(!policy.contains("s3:PutObject"), "read-only: {policy}");
+    // A second client, boto3, reads the same: the external ID on both trust statements, and
+    // the permission policy.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("tests/scripts/role_documents.py"))
+        .args([&testkit::Profiles::profile_name(C), UC_ROLE, policy_model::unity::PERMISSION_POLICY_NAME])
+        .envs(world.profiles.env())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_str(&stdout).unwrap();
+    let statements = seen["trust"]["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{seen}");
+    for statement in statements {
+        assert_eq!(statement["Condition"]["StringEquals"]["sts:ExternalId"], external_id.as_str(), "{seen}");
+    }
+    assert_eq!(PolicyDocument::from_json(&seen["policy"].to_string()).unwrap().to_json(), policy, "{seen}");
     // The instance-profile owner works as before, in the same run; the UC bucket is left alone.
     assert_eq!(world.standin.instance_profiles().len(), 1);
     assert!(world.iam(B).await.get_role().role_name("MyRoleB").send().await.is_ok());
