@@ -38,6 +38,13 @@
 //!   that a statement applies when its pattern and the request's intersect, while
 //!   iam-simulate applies an Allow that intersects and a Deny only when it covers the whole
 //!   pattern. In wildcard cases every Deny names `*` or the request's own pattern.
+//!   The same holds for an Allow's `NotResource` that meets the request without covering it
+//!   (such as `NotResource: bucket/data/*` on a request for `bucket/*`): docs/ reads the
+//!   statement as applying to the rest of the pattern, iam-simulate as not applying. In
+//!   wildcard cases an Allow's `NotResource` covers the request or misses it entirely. Note
+//!   that docs/ decides each statement on its own, so two policy kinds whose Allows meet the
+//!   request in different parts (an identity Allow on `bucket/data/*`, a boundary Allow on
+//!   everything but it) both apply, where no single resource is allowed by both.
 //!   iam-simulate also lets a resource pattern whose policy variable has no value (such as
 //!   `${aws:username}` for a role) meet a wildcard request, where such a pattern matches
 //!   nothing (IAM User Guide, "IAM policy elements: Variables and tags"), as it does for a
@@ -662,6 +669,7 @@ fn case(rng: &mut StdRng) -> Value {
         // (docs/), in iam-simulate only when it covers it; these Denies cover it.
         let cover = Value::from(pick(rng, &["*".to_owned(), t.resource.clone()]));
         let plain = Value::from(format!("arn:aws:s3:::{}/data/*", t.bucket));
+        let not_cover = rng.gen_bool(0.5);
         for_each_statement(&mut c, &mut |s| {
             for key in ["Resource", "NotResource"] {
                 if let Some(v) = s.get_mut(key) {
@@ -681,6 +689,10 @@ fn case(rng: &mut StdRng) -> Value {
                     map.remove("NotResource");
                     map.insert("Resource".to_owned(), cover.clone());
                 }
+            } else if let Some(not) = s.get_mut("NotResource") {
+                // An Allow's NotResource either covers the request (the statement applies to none
+                // of it) or misses it (applies to all of it): see the module comment.
+                *not = if not_cover { cover.clone() } else { Value::from("arn:aws:s3:::another-bucket/*") };
             }
         });
     }

@@ -364,14 +364,7 @@ pub fn plan_with(
     settings: &RoleSettings,
     trust: &BTreeMap<AccountId, UnityTrust>,
 ) -> Result<Plan, PlanError> {
-    let mut p = Planner {
-        observed,
-        settings,
-        problems: Vec::new(),
-        changes: Vec::new(),
-        warnings: Vec::new(),
-        sizes: Vec::new(),
-    };
+    let mut p = Planner::new(observed, settings);
     // Account A is touched only when some owner uses the instance-profile mode.
     if let Some(deployment) = flow.deployment().filter(|_| !flow.owners().is_empty()) {
         plan_runbook(&mut p, flow, deployment);
@@ -562,14 +555,7 @@ pub fn plan_destroy(flow: &Flow, observed: &Observed) -> Plan {
 
 /// [`plan_destroy`], taking our statement out of the inline policy the settings name for PassRole.
 pub fn plan_destroy_with(flow: &Flow, observed: &Observed, settings: &RoleSettings) -> Plan {
-    let mut p = Planner {
-        observed,
-        settings,
-        problems: Vec::new(),
-        changes: Vec::new(),
-        warnings: Vec::new(),
-        sizes: Vec::new(),
-    };
+    let mut p = Planner::new(observed, settings);
     for owner in flow.unity_owners() {
         let arn = owner.role_arn();
         let ours = observed.roles.get(&arn).and_then(|r| r.inline.get(PERMISSION_POLICY_NAME));
@@ -678,6 +664,19 @@ fn destroy_runbook(p: &mut Planner<'_>, flow: &Flow, deployment: &Deployment) {
     let assume = observed.roles.get(&deployment.instance_role_arn()).and_then(|r| r.inline.get(ASSUME_POLICY_NAME));
     let extra: Vec<(&str, &PolicyDocument)> = assume.map(|doc| (ASSUME_POLICY_NAME, doc)).into_iter().collect();
     p.destroy_role(a, role_a_name, &deployment.instance_role_arn(), &extra, role_a_after);
+}
+
+impl<'a> Planner<'a> {
+    fn new(observed: &'a Observed, settings: &'a RoleSettings) -> Planner<'a> {
+        Planner {
+            observed,
+            settings,
+            problems: Vec::new(),
+            changes: Vec::new(),
+            warnings: Vec::new(),
+            sizes: Vec::new(),
+        }
+    }
 }
 
 struct Planner<'a> {

@@ -308,15 +308,23 @@ pub fn kms_requests(owner: &Owner, bucket: &Bucket) -> Vec<LinkRequest> {
 /// the buckets it encrypts: one key may serve a read-only and a read-write bucket, and its key
 /// policy then grants read-write. Linear in the number of buckets.
 pub fn key_accesses(owner: &Owner) -> Vec<(&KmsKeyArn, Access)> {
+    widest_per_key(owner.buckets.iter().map(|b| (b.kms_key_arn.as_ref(), b.access)))
+}
+
+/// The distinct keys among `(key, access)` pairs, in order, each with the widest access: the
+/// rule of [`key_accesses`] for buckets of either access mode.
+pub fn widest_per_key<'a>(
+    buckets: impl Iterator<Item = (Option<&'a KmsKeyArn>, Access)>,
+) -> Vec<(&'a KmsKeyArn, Access)> {
     let mut out: Vec<(&KmsKeyArn, Access)> = Vec::new();
     let mut index: HashMap<&KmsKeyArn, usize> = HashMap::new();
-    for bucket in &owner.buckets {
-        let Some(key) = &bucket.kms_key_arn else { continue };
+    for (key, access) in buckets {
+        let Some(key) = key else { continue };
         match index.get(key) {
-            Some(&i) => out[i].1 = out[i].1.widest(bucket.access),
+            Some(&i) => out[i].1 = out[i].1.widest(access),
             None => {
                 index.insert(key, out.len());
-                out.push((key, bucket.access));
+                out.push((key, access));
             }
         }
     }

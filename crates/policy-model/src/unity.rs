@@ -37,7 +37,7 @@
 //! # Ok::<(), policy_model::NameError>(())
 //! ```
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
@@ -350,19 +350,7 @@ pub fn permission_policy(owner: &UnityOwner) -> PolicyDocument {
 
 /// The distinct keys of the owner's buckets, in config order, each with the widest access.
 pub fn key_accesses(owner: &UnityOwner) -> Vec<(&KmsKeyArn, Access)> {
-    let mut out: Vec<(&KmsKeyArn, Access)> = Vec::new();
-    let mut index: HashMap<&KmsKeyArn, usize> = HashMap::new();
-    for bucket in &owner.buckets {
-        let Some(key) = &bucket.kms_key_arn else { continue };
-        match index.get(key) {
-            Some(&i) => out[i].1 = out[i].1.widest(bucket.access),
-            None => {
-                index.insert(key, out.len());
-                out.push((key, bucket.access));
-            }
-        }
-    }
-    out
+    crate::chain::widest_per_key(owner.buckets.iter().map(|b| (b.kms_key_arn.as_ref(), b.access)))
 }
 
 /// The request of the `uc-trust` link: the master role assumes the owner's role with the

@@ -268,10 +268,8 @@ pub fn exposure(flow: &Flow, state: &State, accept: &[String]) -> Exposure {
         ));
     }
     for owner in flow.unity_owners() {
-        let mut keys: Vec<String> =
-            owner.buckets.iter().filter_map(|b| b.kms_key_arn.as_ref().map(|k| k.as_str().to_owned())).collect();
-        keys.sort();
-        keys.dedup();
+        let keys =
+            policy_model::unity::key_accesses(owner).into_iter().map(|(key, _)| key.as_str().to_owned()).collect();
         owners.push((
             owner.account_id.as_str(),
             owner.role_arn(),
