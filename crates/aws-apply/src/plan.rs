@@ -181,14 +181,16 @@ pub enum PlanProblem {
         message: String,
     },
     /// A document would be over its size limit.
-    #[error("{what} would be {size} characters, over the limit of {limit}")]
+    #[error("{what} would be {size} {unit}, over the limit of {limit}")]
     TooLarge {
         /// The document, for people, e.g. `bucket policy of my-bucket`.
         what: String,
-        /// Characters of its JSON, without whitespace.
+        /// Its size, counted as its service counts it.
         size: usize,
-        /// The most characters a document of its kind may have.
+        /// The most a document of its kind may have.
         limit: usize,
+        /// `characters` (IAM, without whitespace) or `bytes` (S3, KMS).
+        unit: &'static str,
     },
     /// AWS would refuse a document the plan writes.
     #[error("{what}: {finding}")]
@@ -764,7 +766,7 @@ impl Planner<'_> {
     /// True when over the limit.
     fn over_limit(&mut self, what: &str, size: usize, limit: usize, unit: &'static str) -> bool {
         if size > limit {
-            self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit });
+            self.problems.push(PlanProblem::TooLarge { what: what.to_owned(), size, limit, unit });
             return true;
         }
         if let Some(near) = DocSize::notable(what, size, limit, unit) {

@@ -736,11 +736,7 @@ fn size_overflow_is_a_plan_error() {
         resources.join(",")
     );
     state.buckets.get_mut("my-bucket").unwrap().policy = Some(doc(&big));
-    check(
-        &flow(),
-        &state,
-        expect!["error: bucket policy of my-bucket would be 30869 characters, over the limit of 20480"],
-    );
+    check(&flow(), &state, expect!["error: bucket policy of my-bucket would be 30869 bytes, over the limit of 20480"]);
 }
 
 #[test]
