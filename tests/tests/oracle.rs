@@ -49,6 +49,13 @@
 //!   `${aws:username}` for a role) meet a wildcard request, where such a pattern matches
 //!   nothing (IAM User Guide, "IAM policy elements: Variables and tags"), as it does for a
 //!   plain request in both; wildcard cases hold no variables in resource patterns.
+//!   Nor does iam-simulate intersect `?` the way docs/ does: with an identity Allow on
+//!   `bucket/?ata/*` and a session Allow on `bucket/data/*` it denies the request
+//!   `bucket/data/*`, while it allows `bucket/data/x` in the same case, and an Allow on
+//!   `bucket/data/*` does not meet the request `bucket/d?ta/*` though `bucket/data/x` matches
+//!   both. Whatever the reading of a wildcard request, a resource allowed inside it makes
+//!   "some resource is allowed" true, so we allow; wildcard cases hold no `?` in resource
+//!   patterns.
 //! - The always-rules on AWS-owned resources: "You cannot change the permissions defined in
 //!   AWS managed policies" (IAM User Guide, "AWS managed policies"), a service-linked role's
 //!   permissions are defined by its service (IAM User Guide, "Using service-linked roles"),
@@ -678,7 +685,7 @@ fn case(rng: &mut StdRng) -> Value {
                         other => vec![other],
                     };
                     for r in entries {
-                        if r.as_str().is_some_and(|r| r.contains("${")) {
+                        if r.as_str().is_some_and(|r| r.contains("${") || r.contains('?')) {
                             *r = plain.clone();
                         }
                     }
