@@ -91,6 +91,10 @@ impl fmt::Debug for RoleName {
 impl RoleName {
     /// Checks `name`: 1 to 64 characters, each an ASCII letter or digit or one of `+=,.@_-`.
     pub fn new(name: &str) -> Result<Self, NameError> {
+        Self::check(name)?;
+        Ok(Self(name.to_owned(), None))
+    }
+    fn check(name: &str) -> Result<(), NameError> {
         let rule = |rule| NameError::RoleName { name: name.to_owned(), rule };
         if name.is_empty() || name.chars().count() > 64 {
             return Err(rule("1 to 64 characters"));
@@ -98,7 +102,7 @@ impl RoleName {
         if !name.chars().all(is_iam_name_char) {
             return Err(rule("only letters, digits and `+=,.@_-`"));
         }
-        Ok(Self(name.to_owned(), None))
+        Ok(())
     }
     /// The name as given.
     pub fn as_str(&self) -> &str {
@@ -136,6 +140,10 @@ impl BucketName {
     /// Checks `name` against S3's rules: 3 to 63 lowercase letters, digits, `.` and `-`, starting
     /// and ending with a letter or digit, no `..`, not an IPv4 address, no reserved prefix or suffix.
     pub fn new(name: &str) -> Result<Self, NameError> {
+        Self::check(name)?;
+        Ok(Self(name.to_owned()))
+    }
+    fn check(name: &str) -> Result<(), NameError> {
         let rule = |rule| NameError::BucketName { name: name.to_owned(), rule };
         let bytes = name.as_bytes();
         if !(3..=63).contains(&bytes.len()) {
@@ -162,7 +170,7 @@ impl BucketName {
         if SUFFIXES.iter().any(|s| name.ends_with(s)) {
             return Err(rule("must not end with a reserved suffix (`-s3alias`, `--ol-s3`, `.mrap`, `--x-s3`)"));
         }
-        Ok(Self(name.to_owned()))
+        Ok(())
     }
     /// The name as given.
     pub fn as_str(&self) -> &str {
@@ -241,6 +249,29 @@ pub struct Arn {
 impl FromStr for Arn {
     type Err = NameError;
     fn from_str(s: &str) -> Result<Self, NameError> {
+        let p = ArnRef::parse(s)?;
+        Ok(Arn {
+            partition: p.partition.to_owned(),
+            service: p.service.to_owned(),
+            region: p.region.to_owned(),
+            account: p.account.to_owned(),
+            resource: p.resource.to_owned(),
+        })
+    }
+}
+
+/// An [`Arn`]'s parts borrowed from its text, after the same checks: what [`TypedArn`]
+/// reads without copying the parts it does not keep.
+pub(crate) struct ArnRef<'a> {
+    partition: &'a str,
+    service: &'a str,
+    region: &'a str,
+    account: &'a str,
+    resource: &'a str,
+}
+
+impl<'a> ArnRef<'a> {
+    pub(crate) fn parse(s: &'a str) -> Result<ArnRef<'a>, NameError> {
         let err = |rule| NameError::Arn { arn: s.to_owned(), rule };
         let mut parts = s.splitn(6, ':');
         let (Some(prefix), Some(partition), Some(service), Some(region), Some(account), Some(resource)) =
@@ -257,19 +288,14 @@ impl FromStr for Arn {
         if service.is_empty() {
             return Err(err("the service part is empty"));
         }
-        if !account.is_empty() && account != "*" && AccountId::new(account).is_err() && account != "aws" {
+        let digits = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+        if !(account.is_empty() || account == "*" || digits || account == "aws") {
             return Err(err("the account part must be 12 digits"));
         }
         if resource.is_empty() {
             return Err(err("the resource part is empty"));
         }
-        Ok(Arn {
-            partition: partition.to_owned(),
-            service: service.to_owned(),
-            region: region.to_owned(),
-            account: account.to_owned(),
-            resource: resource.to_owned(),
-        })
+        Ok(ArnRef { partition, service, region, account, resource })
     }
 }
 
@@ -374,33 +400,84 @@ impl TypedArn {
 impl FromStr for TypedArn {
     type Err = NameError;
     fn from_str(s: &str) -> Result<Self, NameError> {
-        let arn: Arn = s.parse()?;
-        let err = |rule| NameError::Arn { arn: s.to_owned(), rule };
-        let account = || AccountId::new(&arn.account).map_err(|_| err("the account part must be 12 digits"));
-        // `path/name` for IAM: the path is everything up to the last `/`.
-        let split_path = |rest: &str| -> (String, String) {
-            match rest.rfind('/') {
-                Some(i) => (rest[..=i].to_owned(), rest[i + 1..].to_owned()),
-                None => ("/".to_owned(), rest.to_owned()),
+        let account = |id: &str| AccountId(id.to_owned());
+        // `path/name` for IAM: the path is `/` and everything up to the last `/`.
+        let path = |path: &str| format!("/{path}");
+        Ok(match TypedArnRef::parse(s)? {
+            TypedArnRef::Role { account: a, path: p, name } => {
+                TypedArn::Role { account: account(a), path: path(p), name: RoleName(name.to_owned(), None) }
             }
+            TypedArnRef::InstanceProfile { account: a, path: p, name } => {
+                TypedArn::InstanceProfile { account: account(a), path: path(p), name: RoleName(name.to_owned(), None) }
+            }
+            TypedArnRef::User { account: a, path: p, name } => {
+                TypedArn::User { account: account(a), path: path(p), name: name.to_owned() }
+            }
+            TypedArnRef::Root { account: a } => TypedArn::Root { account: account(a) },
+            TypedArnRef::AssumedRole { account: a, role, session } => TypedArn::AssumedRole {
+                account: account(a),
+                role: RoleName(role.to_owned(), None),
+                session: session.to_owned(),
+            },
+            TypedArnRef::Bucket { bucket } => TypedArn::Bucket { bucket: BucketName(bucket.to_owned()) },
+            TypedArnRef::Object { bucket, key } => {
+                TypedArn::Object { bucket: BucketName(bucket.to_owned()), key: key.to_owned() }
+            }
+            TypedArnRef::KmsKey { region, account: a, key_id } => {
+                TypedArn::KmsKey { region: region.to_owned(), account: account(a), key_id: key_id.to_owned() }
+            }
+            TypedArnRef::KmsAlias { region, account: a, alias } => {
+                TypedArn::KmsAlias { region: region.to_owned(), account: account(a), alias: alias.to_owned() }
+            }
+        })
+    }
+}
+
+/// A [`TypedArn`] borrowed from its text, after all of its checks: what a check that keeps
+/// nothing reads. An IAM `path` is the part after the leading `/` up to and with the last `/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TypedArnRef<'a> {
+    Role { account: &'a str, path: &'a str, name: &'a str },
+    InstanceProfile { account: &'a str, path: &'a str, name: &'a str },
+    User { account: &'a str, path: &'a str, name: &'a str },
+    Root { account: &'a str },
+    AssumedRole { account: &'a str, role: &'a str, session: &'a str },
+    Bucket { bucket: &'a str },
+    Object { bucket: &'a str, key: &'a str },
+    KmsKey { region: &'a str, account: &'a str, key_id: &'a str },
+    KmsAlias { region: &'a str, account: &'a str, alias: &'a str },
+}
+
+impl<'a> TypedArnRef<'a> {
+    pub(crate) fn parse(s: &'a str) -> Result<TypedArnRef<'a>, NameError> {
+        let arn = ArnRef::parse(s)?;
+        let err = |rule| NameError::Arn { arn: s.to_owned(), rule };
+        let account = || {
+            let digits = arn.account.len() == 12 && arn.account.bytes().all(|b| b.is_ascii_digit());
+            digits.then_some(arn.account).ok_or_else(|| err("the account part must be 12 digits"))
         };
-        match arn.service.as_str() {
+        match arn.service {
             "iam" => {
                 if !arn.region.is_empty() {
                     return Err(err("IAM ARNs have an empty region"));
                 }
                 if arn.resource == "root" {
-                    return Ok(TypedArn::Root { account: account()? });
+                    return Ok(TypedArnRef::Root { account: account()? });
                 }
                 let (kind, rest) =
                     arn.resource.split_once('/').ok_or_else(|| err("an IAM resource is `<type>/<name>`"))?;
-                let (path, name) = split_path(&format!("/{rest}"));
+                let (path, name) = rest.rfind('/').map_or(("", rest), |i| (&rest[..=i], &rest[i + 1..]));
                 match kind {
-                    "role" => Ok(TypedArn::Role { account: account()?, path, name: RoleName::new(&name)? }),
-                    "instance-profile" => {
-                        Ok(TypedArn::InstanceProfile { account: account()?, path, name: RoleName::new(&name)? })
+                    "role" | "instance-profile" => {
+                        let account = account()?;
+                        RoleName::check(name)?;
+                        Ok(if kind == "role" {
+                            TypedArnRef::Role { account, path, name }
+                        } else {
+                            TypedArnRef::InstanceProfile { account, path, name }
+                        })
                     }
-                    "user" if !name.is_empty() => Ok(TypedArn::User { account: account()?, path, name }),
+                    "user" if !name.is_empty() => Ok(TypedArnRef::User { account: account()?, path, name }),
                     _ => Err(err("the IAM resource type must be `role`, `instance-profile`, `user` or `root`")),
                 }
             }
@@ -414,20 +491,22 @@ impl FromStr for TypedArn {
                 if session.is_empty() || !session.chars().all(is_iam_name_char) || session.len() > 64 {
                     return Err(err("a session name is 1 to 64 characters of `[\\w+=,.@-]`"));
                 }
-                Ok(TypedArn::AssumedRole {
-                    account: account()?,
-                    role: RoleName::new(role)?,
-                    session: session.to_owned(),
-                })
+                let account = account()?;
+                RoleName::check(role)?;
+                Ok(TypedArnRef::AssumedRole { account, role, session })
             }
             "s3" => {
                 if !arn.region.is_empty() || !arn.account.is_empty() {
                     return Err(err("S3 bucket and object ARNs have an empty region and account"));
                 }
                 match arn.resource.split_once('/') {
-                    None => Ok(TypedArn::Bucket { bucket: BucketName::new(&arn.resource)? }),
+                    None => {
+                        BucketName::check(arn.resource)?;
+                        Ok(TypedArnRef::Bucket { bucket: arn.resource })
+                    }
                     Some((bucket, key)) if !key.is_empty() => {
-                        Ok(TypedArn::Object { bucket: BucketName::new(bucket)?, key: key.to_owned() })
+                        BucketName::check(bucket)?;
+                        Ok(TypedArnRef::Object { bucket, key })
                     }
                     Some(_) => Err(err("an object ARN needs a key after `/`")),
                 }
@@ -436,11 +515,11 @@ impl FromStr for TypedArn {
                 if arn.region.is_empty() {
                     return Err(err("a KMS ARN names its region"));
                 }
-                let region = arn.region.clone();
-                if let Some(id) = arn.resource.strip_prefix("key/").filter(|id| !id.is_empty()) {
-                    Ok(TypedArn::KmsKey { region, account: account()?, key_id: id.to_owned() })
+                let region = arn.region;
+                if let Some(key_id) = arn.resource.strip_prefix("key/").filter(|id| !id.is_empty()) {
+                    Ok(TypedArnRef::KmsKey { region, account: account()?, key_id })
                 } else if let Some(alias) = arn.resource.strip_prefix("alias/").filter(|a| !a.is_empty()) {
-                    Ok(TypedArn::KmsAlias { region, account: account()?, alias: alias.to_owned() })
+                    Ok(TypedArnRef::KmsAlias { region, account: account()?, alias })
                 } else {
                     Err(err("a KMS resource is `key/<id>` or `alias/<name>`"))
                 }

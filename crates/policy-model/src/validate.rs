@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::arn::{Arn, TypedArn, PARTITIONS, PARTITION_RULE};
+use crate::arn::{ArnRef, TypedArnRef, PARTITIONS, PARTITION_RULE};
 use crate::document::{OneOrMany, PolicyDocument, Principal, Statement};
 
 /// Most characters (without whitespace) in a customer managed policy.
@@ -499,15 +499,18 @@ fn check_aws_principal(value: &str) -> AwsPrincipal {
     let mut parts = value.splitn(6, ':');
     let (service, resource) = (parts.nth(2), parts.nth(2));
     if service == Some("sts") && resource.is_some_and(|r| r.starts_with("federated-user/")) {
-        return match value.parse::<Arn>() {
+        return match ArnRef::parse(value) {
             Ok(_) => AwsPrincipal::Ok,
             Err(e) => AwsPrincipal::Bad(rule_of(e)),
         };
     }
-    match value.parse::<TypedArn>() {
-        Ok(TypedArn::Role { .. } | TypedArn::User { .. } | TypedArn::Root { .. } | TypedArn::AssumedRole { .. }) => {
-            AwsPrincipal::Ok
-        }
+    match TypedArnRef::parse(value) {
+        Ok(
+            TypedArnRef::Role { .. }
+            | TypedArnRef::User { .. }
+            | TypedArnRef::Root { .. }
+            | TypedArnRef::AssumedRole { .. },
+        ) => AwsPrincipal::Ok,
         Ok(_) => AwsPrincipal::Bad("a principal is a role, user, account root or assumed-role session".to_owned()),
         Err(e) => AwsPrincipal::Bad(rule_of(e)),
     }
@@ -563,7 +566,7 @@ fn check_resource(resource: &str) -> Result<(), String> {
         _ => false,
     };
     if typed {
-        resource.parse::<TypedArn>().map_err(rule_of)?;
+        TypedArnRef::parse(resource).map_err(rule_of)?;
     }
     Ok(())
 }
