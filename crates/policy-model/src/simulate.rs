@@ -23,7 +23,7 @@
 //! ```
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::io::{self, Write};
@@ -95,32 +95,34 @@ pub fn run(input: &str, format: Format, out: &mut dyn Write) -> Result<Summary, 
 /// [`run`] on `threads` threads, or as many as [`workers`] picks.
 fn run_on(input: &str, format: Format, out: &mut dyn Write, threads: Option<usize>) -> Result<Summary, SimulateError> {
     let batch = input.trim_start().starts_with('[');
-    let cases: Vec<&RawValue> = if batch {
-        serde_json::from_str(input).map_err(SimulateError::Json)?
-    } else {
-        vec![serde_json::from_str(input).map_err(SimulateError::Json)?]
-    };
-    let workers = threads.unwrap_or_else(|| workers(cases.len()));
-    // First every case is read and each policy's uses counted, so that only the policies
-    // that recur are compiled for the batch: a policy used once is compiled for its case's
-    // request alone, used and dropped with the case.
-    let read = in_chunks(cases, workers, |_, chunk| {
-        let cases: Vec<Result<Case<'_>, String>> = chunk.into_iter().map(|raw| parse_case(raw.get())).collect();
-        let mut uses = Uses::new();
-        for case in cases.iter().flatten() {
-            for_each_policy(case, &mut |slot, raw| *uses.entry((slot, Source::new(raw.get()))).or_default() += 1);
+    let parsed = parse_cases(input, batch)?;
+    let workers = threads.unwrap_or_else(|| workers(parsed.len()));
+    // Each policy's key (its slot and text, hashed) is noted, so that only the policies that
+    // recur are compiled for the batch: a policy used once is compiled for its case's request
+    // alone, used and dropped with the case.
+    let mut keys: Vec<u64> = in_chunks(parsed.iter().flatten().collect(), workers, |_, cases| {
+        let mut keys = Vec::new();
+        for case in cases {
+            for_each_policy(case, &mut |slot, raw| keys.push(policy_key(slot, &Source::new(raw.get()))));
         }
-        (cases, uses)
-    });
-    let mut parsed = Vec::new();
-    let mut uses = Uses::new();
-    for (cases, chunk_uses) in read {
-        parsed.extend(cases);
-        for (key, n) in chunk_uses {
-            *uses.entry(key).or_default() += n;
+        keys
+    })
+    .concat();
+    keys.sort_unstable();
+    let repeated: HashSet<u64> = keys.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).collect();
+    drop(keys);
+    let mut recurring: Vec<(Slot, Source<'_>)> = Vec::new();
+    if !repeated.is_empty() {
+        let mut seen = HashSet::new();
+        for case in parsed.iter().flatten() {
+            for_each_policy(case, &mut |slot, raw| {
+                let text = Source::new(raw.get());
+                if repeated.contains(&policy_key(slot, &text)) && seen.insert((slot, text)) {
+                    recurring.push((slot, text));
+                }
+            });
         }
     }
-    let recurring: Vec<(Slot, Source<'_>)> = uses.into_iter().filter(|&(_, n)| n > 1).map(|(key, _)| key).collect();
     let compiled = in_chunks(recurring.clone(), workers, |_, keys| {
         keys.into_iter().map(|(slot, text)| compile(slot, text.text, None)).collect::<Vec<_>>()
     });
@@ -413,7 +415,7 @@ named! {
     action: Text<'de>,
     resource: Text<'de>,
     resource_account: Option<Text<'de>>,
-    context: Option<CaseContext>,
+    context: Option<&'de RawValue>,
     identity_policies: Option<Vec<&'de RawValue>>,
     resource_policy: Option<&'de RawValue>,
     permission_boundaries: Option<Vec<&'de RawValue>>,
@@ -435,8 +437,9 @@ struct Case<'a> {
     resource: Text<'a>,
     #[serde(borrow, default, deserialize_with = "named::resource_account")]
     resource_account: Option<Text<'a>>,
-    #[serde(default, deserialize_with = "named::context")]
-    context: Option<CaseContext>,
+    /// Read when the case is decided, so that a batch's contexts are never all held at once.
+    #[serde(borrow, default, deserialize_with = "named::context")]
+    context: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "named::identity_policies")]
     identity_policies: Option<Vec<&'a RawValue>>,
     #[serde(borrow, default, deserialize_with = "named::resource_policy")]
@@ -526,8 +529,14 @@ impl Hash for Source<'_> {
     }
 }
 
-/// How many cases hold each policy, by slot and text.
-type Uses<'a> = HashMap<(Slot, Source<'a>), u32>;
+/// A policy's slot and text as one number: two policies with the same key are compiled once
+/// for the batch (a rare collision of different policies only compiles both for the batch).
+fn policy_key(slot: Slot, text: &Source<'_>) -> u64 {
+    std::hash::BuildHasher::hash_one(
+        &std::hash::BuildHasherDefault::<std::hash::DefaultHasher>::default(),
+        (slot, text),
+    )
+}
 
 /// The policies that more than one case of the batch holds, each compiled and checked once,
 /// by slot and text.
@@ -618,6 +627,20 @@ fn resource_kind(resource: &str) -> DocKind {
     }
 }
 
+/// Reads the cases: the whole array in one pass when every case is well formed, else each
+/// case on its own, so that a malformed one becomes its own error.
+fn parse_cases(input: &str, batch: bool) -> Result<Vec<Result<Case<'_>, String>>, SimulateError> {
+    if !batch {
+        let raw: &RawValue = serde_json::from_str(input).map_err(SimulateError::Json)?;
+        return Ok(vec![parse_case(raw.get())]);
+    }
+    if let Ok(cases) = serde_json::from_str::<Vec<Case<'_>>>(input) {
+        return Ok(cases.into_iter().map(Ok).collect());
+    }
+    let cases: Vec<&RawValue> = serde_json::from_str(input).map_err(SimulateError::Json)?;
+    Ok(cases.into_iter().map(|raw| parse_case(raw.get())).collect())
+}
+
 /// Reads one case.
 fn parse_case(text: &str) -> Result<Case<'_>, String> {
     if !text.starts_with('{') {
@@ -659,7 +682,14 @@ fn prepare_case<'a>(
     local: &mut Vec<CompiledPolicy>,
 ) -> Result<(Request, CaseSet<'a>), String> {
     let rkind = resource_kind(&case.resource.0);
-    let context = case.context.map(|c| c.0).unwrap_or_default();
+    let context = match case.context {
+        Some(raw) => {
+            serde_json::from_str::<CaseContext>(raw.get())
+                .map_err(|e| format!("`context`: {}", without_position(&e.to_string())))?
+                .0
+        }
+        None => Context::new(),
+    };
     let account = case.resource_account.as_ref().map(|a| &*a.0);
     let request = Request::new(&case.principal.0, &case.action.0, &case.resource.0, account, context).map_err(|e| {
         let field = match e {
@@ -875,7 +905,7 @@ mod tests {
                     "error": "case 4: `scps`: invalid type: map, expected a sequence at line 1 column 118"
                   },
                   {
-                    "error": "case 5: `context`: `a` must be a string, number, boolean or an array of them at line 1 column 106"
+                    "error": "case 5: `context`: `a` must be a string, number, boolean or an array of them"
                   },
                   {
                     "error": "case 6: unknown field `contxt`, expected one of `principal`, `action`, `resource`, `resource_account`, `context`, `identity_policies`, `resource_policy`, `permission_boundaries`, `session_policy`, `scps`, `rcps` at line 1 column 95"

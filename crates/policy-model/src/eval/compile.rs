@@ -255,6 +255,24 @@ fn compile_statement(
         "Deny" => Effect::Deny,
         other => return Err(CompileError::Effect { statement: statement_id(), effect: other.to_owned() }),
     };
+    // A statement that cannot apply to the one request it is compiled for is left out
+    // before anything of it is built.
+    if let Some(req) = only_for {
+        let names = |list: &OneOrMany<String>| {
+            list.iter().map(|a| action_text_matches(a, req)).try_fold(false, |any, m| Some(any || m?))
+        };
+        let applies = match (&s.action, &s.not_action) {
+            (Some(a), None) => names(a),
+            (None, Some(a)) => names(a).map(|any| !any),
+            _ => None,
+        };
+        match applies {
+            Some(false) => return Ok(None),
+            // The statement names the one action it is compiled for.
+            Some(true) => return compile_rest(index, s, effect, Element::Is(vec![ActionPattern::All]), variables),
+            None => {}
+        }
+    }
     let actions = match (&s.action, &s.not_action) {
         (Some(a), None) => Element::Is(a.iter().map(|a| action_pattern(a)).collect()),
         (None, Some(a)) => Element::Not(a.iter().map(|a| action_pattern(a)).collect()),
@@ -264,6 +282,19 @@ fn compile_statement(
     if only_for.is_some_and(|req| !actions_match(&actions, req)) {
         return Ok(None);
     }
+    compile_rest(index, s, effect, actions, variables)
+}
+
+/// The statement compiled from its resources, principals and conditions on, with its actions
+/// already compiled.
+fn compile_rest(
+    index: usize,
+    s: &Statement,
+    effect: Effect,
+    actions: Element<ActionPattern>,
+    variables: bool,
+) -> Result<Option<CompiledStatement>, CompileError> {
+    let statement_id = || s.sid.clone().filter(|sid| !sid.is_empty()).unwrap_or_else(|| index.to_string());
     let id = statement_id();
     let both = |element| CompileError::Both { statement: id.clone(), element };
     let resource = |r: &OneOrMany<String>| r.iter().map(|r| resource_pattern(r, variables)).collect();
@@ -305,6 +336,30 @@ fn compile_statement(
         }
     }
     Ok(Some(CompiledStatement { id, effect, principal, actions, resources, conditions }))
+}
+
+/// Whether the Action entry `text` names the request's action, as [`action_pattern`] and
+/// [`actions_match`] decide it, without building the pattern; `None` when that is not
+/// known without it (text that is not ASCII, a pattern of many pieces).
+fn action_text_matches(text: &str, req: &Request) -> Option<bool> {
+    if text == "*" {
+        return Some(true);
+    }
+    if !text.is_ascii() {
+        return None;
+    }
+    match text.split_once(':') {
+        Some((service, name)) if !service.is_empty() && !name.is_empty() && !name.contains(char::is_whitespace) => {
+            if !service.eq_ignore_ascii_case(&req.service_hashed.text) {
+                return Some(false);
+            }
+            if !name.bytes().any(|b| b == b'*' || b == b'?') {
+                return Some(name.eq_ignore_ascii_case(req.action_name_folded()));
+            }
+            super::pattern::wildcard_matches_ascii(name, req.action_name_folded())
+        }
+        _ => Some(false),
+    }
 }
 
 fn action_pattern(text: &str) -> ActionPattern {

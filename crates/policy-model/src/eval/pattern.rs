@@ -396,6 +396,30 @@ fn ends_with(text: &str, suffix: &str, ci: bool) -> bool {
     suffix.chars().rev().all(|s| t.next().is_some_and(|c| char_eq(s, c, true)))
 }
 
+/// Whether `text` matches `pattern`, read with wildcards and without variables, comparing
+/// ASCII letters without regard to case; `None` when the pattern has more than [`INLINE`]
+/// pieces. Nothing is allocated: the pattern is split on the stack, where [`Pattern::new`]
+/// keeps it. For deciding whether a statement can apply before compiling it.
+pub(crate) fn wildcard_matches_ascii(pattern: &str, text: &str) -> Option<bool> {
+    let mut toks = [Tok::Star; INLINE];
+    let mut n = 0;
+    let mut lit = 0;
+    let mut pieces = pattern.match_indices(['*', '?']).peekable();
+    loop {
+        let (at, wild) = pieces.peek().map_or((pattern.len(), None), |&(i, w)| (i, Some(w)));
+        if lit < at {
+            *toks.get_mut(n)? = Tok::Lit(&pattern[lit..at]);
+            n += 1;
+        }
+        let Some(wild) = wild else { break };
+        *toks.get_mut(n)? = if wild == "*" { Tok::Star } else { Tok::One };
+        n += 1;
+        lit = at + 1;
+        pieces.next();
+    }
+    Some(glob(&toks[..n], text, true))
+}
+
 /// Glob matching with single-star backtracking: `*` matches any run, `?` one character.
 fn glob(toks: &[Tok<'_>], text: &str, ci: bool) -> bool {
     // Pattern position: token index and byte offset inside a literal token.
