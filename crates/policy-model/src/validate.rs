@@ -147,7 +147,10 @@ pub fn validate_json(json: &str, kind: DocKind) -> Vec<Finding> {
     };
     if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(json) {
         for key in map.keys().filter(|k| !matches!(k.as_str(), "Version" | "Id" | "Statement")) {
-            out.refuse(member("$", key), format!("unknown key `{key}`: a document has only Version, Id and Statement"));
+            out.refuse(
+                member(&"$", key),
+                format!("unknown key `{key}`: a document has only Version, Id and Statement"),
+            );
         }
     }
     check_document(&doc, kind, &mut out);
@@ -209,7 +212,7 @@ impl Findings {
 }
 
 /// `base.key`, or `base["key"]` when the key is not a plain identifier.
-fn member(base: &str, key: &str) -> String {
+fn member(base: &dyn fmt::Display, key: &str) -> String {
     if !key.is_empty() && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
         format!("{base}.{key}")
     } else {
@@ -219,7 +222,7 @@ fn member(base: &str, key: &str) -> String {
 
 /// The path of each entry of a string-or-array value: `base` for one, `base[i]` for many.
 fn entries<'a, T>(
-    path: &'a str,
+    path: &'a dyn fmt::Display,
     key: &'a str,
     value: &'a OneOrMany<T>,
 ) -> impl Iterator<Item = (EntryPath<'a>, &'a T)> + 'a {
@@ -231,7 +234,7 @@ fn entries<'a, T>(
 /// finding needs it.
 #[derive(Clone, Copy)]
 struct EntryPath<'a> {
-    path: &'a str,
+    path: &'a dyn fmt::Display,
     key: &'a str,
     index: Option<usize>,
 }
@@ -258,24 +261,29 @@ fn check_document(doc: &PolicyDocument, kind: DocKind, out: &mut Findings) {
     if doc.statement.is_empty() {
         out.error("$.Statement".to_owned(), "Statement is empty: a policy needs at least one statement".to_owned());
     }
+    // The first statement with each Sid: found by a scan in a short document, a map in a long one.
+    let long = doc.statement.len() > 64;
     let mut sids: HashMap<&str, usize> = HashMap::new();
     for (i, stmt) in doc.statement.iter().enumerate() {
-        let path = format!("$.Statement[{i}]");
+        let path = StatementPath { index: i, key: None };
         if let Some(sid) = stmt.sid.as_deref().filter(|s| !s.is_empty()) {
-            if let Some(first) = sids.get(sid) {
+            let first = if long {
+                *sids.entry(sid).or_insert(i)
+            } else {
+                doc.statement[..i].iter().position(|s| s.sid.as_deref() == Some(sid)).unwrap_or(i)
+            };
+            if first != i {
                 out.refuse(
                     format!("{path}.Sid"),
                     format!("duplicate Sid `{sid}`, already used by $.Statement[{first}]"),
                 );
-            } else {
-                sids.insert(sid, i);
             }
         }
-        check_statement(stmt, &path, kind, out);
+        check_statement(stmt, path, kind, out);
     }
 }
 
-fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findings) {
+fn check_statement(stmt: &Statement, path: StatementPath, kind: DocKind, out: &mut Findings) {
     if let Some(sid) = &stmt.sid {
         if matches!(kind, DocKind::Identity { .. } | DocKind::Trust) && !sid.chars().all(|c| c.is_ascii_alphanumeric())
         {
@@ -291,7 +299,7 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
         }
     };
     for key in stmt.extra.keys() {
-        out.refuse(member(path, key), format!("unknown statement key `{key}`"));
+        out.refuse(member(&path, key), format!("unknown statement key `{key}`"));
     }
 
     // Who.
@@ -314,29 +322,29 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
                 format!("missing Principal: a {kind} must say whom each statement applies to"),
             ),
             (Some(_), Some(_)) => {
-                out.refuse(path.to_owned(), "a statement has Principal or NotPrincipal, not both".to_owned())
+                out.refuse(path.to_string(), "a statement has Principal or NotPrincipal, not both".to_owned())
             }
             _ => {}
         },
     }
     if kind.is_resource_policy() {
         if let Some(p) = &stmt.principal {
-            check_principal(p, &format!("{path}.Principal"), allow, out);
+            check_principal(p, &StatementPath { key: Some("Principal"), ..path }, allow, out);
         }
         if let Some(p) = &stmt.not_principal {
-            check_principal(p, &format!("{path}.NotPrincipal"), false, out);
+            check_principal(p, &StatementPath { key: Some("NotPrincipal"), ..path }, false, out);
         }
     }
 
     // What.
     match (&stmt.action, &stmt.not_action) {
-        (Some(_), Some(_)) => out.refuse(path.to_owned(), "a statement has Action or NotAction, not both".to_owned()),
+        (Some(_), Some(_)) => out.refuse(path.to_string(), "a statement has Action or NotAction, not both".to_owned()),
         (None, None) => out.refuse(format!("{path}.Action"), "missing Action: add Action or NotAction".to_owned()),
         _ => {}
     }
     for (key, actions) in [("Action", &stmt.action), ("NotAction", &stmt.not_action)] {
         let Some(actions) = actions else { continue };
-        for (p, action) in entries(path, key, actions) {
+        for (p, action) in entries(&path, key, actions) {
             if action != "*" && !action.split_once(':').is_some_and(|(svc, name)| !svc.is_empty() && !name.is_empty()) {
                 out.refuse(p.to_string(), format!("action `{action}` is not `<service>:<action>` or `*`"));
             }
@@ -361,7 +369,7 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
         }
         _ => match (&stmt.resource, &stmt.not_resource) {
             (Some(_), Some(_)) => {
-                out.refuse(path.to_owned(), "a statement has Resource or NotResource, not both".to_owned())
+                out.refuse(path.to_string(), "a statement has Resource or NotResource, not both".to_owned())
             }
             (None, None) => {
                 out.refuse(format!("{path}.Resource"), format!("missing Resource: every {kind} statement needs one"))
@@ -372,7 +380,7 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
     if kind != DocKind::Trust {
         for (key, resources) in [("Resource", &stmt.resource), ("NotResource", &stmt.not_resource)] {
             let Some(resources) = resources else { continue };
-            for (p, resource) in entries(path, key, resources) {
+            for (p, resource) in entries(&path, key, resources) {
                 if let Err(rule) = check_resource(resource) {
                     out.refuse(p.to_string(), format!("resource `{resource}` is malformed: {rule}"));
                 }
@@ -382,8 +390,25 @@ fn check_statement(stmt: &Statement, path: &str, kind: DocKind, out: &mut Findin
     check_conditions(stmt, path, out);
 }
 
+/// `$.Statement[i]`, or a key of it, written only when a finding needs it.
+#[derive(Clone, Copy)]
+struct StatementPath {
+    index: usize,
+    key: Option<&'static str>,
+}
+
+impl fmt::Display for StatementPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "$.Statement[{}]", self.index)?;
+        match self.key {
+            Some(key) => write!(f, ".{key}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Each condition operator is one AWS defines, and each value is of its operator's type.
-fn check_conditions(stmt: &Statement, path: &str, out: &mut Findings) {
+fn check_conditions(stmt: &Statement, path: StatementPath, out: &mut Findings) {
     let Some(block) = &stmt.condition else { return };
     let base = || format!("{path}.Condition");
     for (operator, keys) in block {
@@ -421,21 +446,21 @@ fn check_conditions(stmt: &Statement, path: &str, out: &mut Findings) {
     }
 }
 
-fn check_principal(principal: &Principal, path: &str, allow: bool, out: &mut Findings) {
+fn check_principal(principal: &Principal, path: &StatementPath, allow: bool, out: &mut Findings) {
     const PUBLIC: &str = "a wildcard principal allows anyone, in any account, unless a condition narrows it";
     match principal {
         Principal::Star(s) if s == "*" => {
             if allow {
-                out.warning(path.to_owned(), PUBLIC.to_owned());
+                out.warning(path.to_string(), PUBLIC.to_owned());
             }
         }
         Principal::Star(s) => {
             out.error(
-                path.to_owned(),
+                path.to_string(),
                 format!("principal `{s}` is a bare string, which AWS refuses: write `{{\"AWS\": \"{s}\"}}` (it is read that way here)"),
             );
             if let AwsPrincipal::Bad(rule) = check_aws_principal(s) {
-                out.refuse(path.to_owned(), format!("principal `{s}` is malformed: {rule}"));
+                out.refuse(path.to_string(), format!("principal `{s}` is malformed: {rule}"));
             }
         }
         Principal::Map(map) => {
