@@ -1061,3 +1061,57 @@ proptest! {
         }
     }
 }
+
+/// A document whose actions are drawn from names, patterns and malformed entries around
+/// the actions [`compile_for_decides_as_compile`] requests, with a few resources.
+fn action_document() -> impl Strategy<Value = String> {
+    let action = prop_oneof![
+        Just("s3:GetObject"),
+        Just("S3:GETOBJECT"),
+        Just("s3:Get*"),
+        Just("s3:*Object"),
+        Just("s3:Put?bject"),
+        Just("s3:*"),
+        Just("*"),
+        Just("kms:Decrypt"),
+        Just("s3:Get Object"),
+        Just("s3:"),
+        Just(":GetObject"),
+        Just("s3:G*t*b*e*t"),
+        Just("s3:Géto*"),
+    ];
+    let actions = prop::collection::vec(action, 0..4);
+    let resource = prop_oneof![Just("*"), Just(OBJECT), Just("arn:aws:s3:::my-bucket/*"), Just("arn:aws:s3:::other/*")];
+    let statement = (any::<bool>(), any::<bool>(), actions, prop::collection::vec(resource, 1..3)).prop_map(
+        |(allow, not_action, actions, resources)| {
+            let mut s = serde_json::json!({ "Effect": if allow { "Allow" } else { "Deny" }, "Resource": resources });
+            s[if not_action { "NotAction" } else { "Action" }] = actions.into();
+            s
+        },
+    );
+    prop::collection::vec(statement, 1..5)
+        .prop_map(|statements| serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// A policy compiled for one request (its statements whose actions leave the request's
+    /// out skipped before they are built) decides that request as the whole policy does.
+    #[test]
+    fn compile_for_decides_as_compile(
+        doc in action_document(),
+        action in prop_oneof![Just("s3:GetObject"), Just("s3:PutObject"), Just("kms:Decrypt"), Just("s3:getobject")],
+        resource in prop_oneof![Just(OBJECT), Just("arn:aws:s3:::my-bucket/*")],
+    ) {
+        let doc = PolicyDocument::from_json(&doc).unwrap();
+        let request = Request::new(SESSION_A, action, resource, Some(A), Context::new()).unwrap();
+        let whole = CompiledPolicy::compile(&doc).unwrap();
+        let only = CompiledPolicy::compile_for(&doc, &request).unwrap();
+        prop_assert!(only.len() <= whole.len());
+        let set = |p| PolicySet { identity: vec![p], ..PolicySet::default() };
+        let (x, y) = (evaluate(&request, &set(&whole)), evaluate(&request, &set(&only)));
+        prop_assert_eq!(x.decision, y.decision);
+        prop_assert_eq!(format!("{:?}", x.matched), format!("{:?}", y.matched));
+    }
+}
