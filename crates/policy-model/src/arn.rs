@@ -53,9 +53,13 @@ pub enum NameError {
 pub struct AccountId(String);
 
 impl AccountId {
+    /// Whether `id` is an account ID: exactly 12 ASCII digits.
+    pub fn is_valid(id: &str) -> bool {
+        id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit())
+    }
     /// Checks that `id` is exactly 12 ASCII digits.
     pub fn new(id: &str) -> Result<Self, NameError> {
-        if id.len() == 12 && id.bytes().all(|b| b.is_ascii_digit()) {
+        if Self::is_valid(id) {
             Ok(Self(id.to_owned()))
         } else {
             Err(NameError::AccountId(id.to_owned()))
@@ -288,8 +292,7 @@ impl<'a> ArnRef<'a> {
         if service.is_empty() {
             return Err(err("the service part is empty"));
         }
-        let digits = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
-        if !(account.is_empty() || account == "*" || digits || account == "aws") {
+        if !(account.is_empty() || account == "*" || AccountId::is_valid(account) || account == "aws") {
             return Err(err("the account part must be 12 digits"));
         }
         if resource.is_empty() {
@@ -453,8 +456,9 @@ impl<'a> TypedArnRef<'a> {
         let arn = ArnRef::parse(s)?;
         let err = |rule| NameError::Arn { arn: s.to_owned(), rule };
         let account = || {
-            let digits = arn.account.len() == 12 && arn.account.bytes().all(|b| b.is_ascii_digit());
-            digits.then_some(arn.account).ok_or_else(|| err("the account part must be 12 digits"))
+            AccountId::is_valid(arn.account)
+                .then_some(arn.account)
+                .ok_or_else(|| err("the account part must be 12 digits"))
         };
         match arn.service {
             "iam" => {

@@ -437,7 +437,8 @@ struct Case<'a> {
     resource: Text<'a>,
     #[serde(borrow, default, deserialize_with = "named::resource_account")]
     resource_account: Option<Text<'a>>,
-    /// Read when the case is decided, so that a batch's contexts are never all held at once.
+    /// Read when the case is decided, on the deciding threads rather than in the one serial
+    /// pass over the batch.
     #[serde(borrow, default, deserialize_with = "named::context")]
     context: Option<&'a RawValue>,
     #[serde(borrow, default, deserialize_with = "named::identity_policies")]

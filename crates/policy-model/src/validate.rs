@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::arn::{ArnRef, TypedArnRef, PARTITIONS, PARTITION_RULE};
+use crate::arn::{AccountId, ArnRef, TypedArnRef, PARTITIONS, PARTITION_RULE};
 use crate::document::{OneOrMany, PolicyDocument, Principal, Statement};
 
 /// Most characters (without whitespace) in a customer managed policy.
@@ -508,7 +508,7 @@ fn check_aws_principal(value: &str) -> AwsPrincipal {
     if value == "*" {
         return AwsPrincipal::Star;
     }
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+    if AccountId::is_valid(value) {
         return AwsPrincipal::Ok;
     }
     if !value.starts_with("arn:") {
@@ -573,7 +573,7 @@ fn check_resource(resource: &str) -> Result<(), String> {
     if service.is_empty() {
         return Err("the service part is empty".to_owned());
     }
-    let digits = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    let digits = AccountId::is_valid(account);
     if !(account.is_empty() || digits || account == "aws" || wild(account)) {
         return Err("the account part must be 12 digits".to_owned());
     }

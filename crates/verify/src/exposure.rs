@@ -48,7 +48,7 @@ use std::fmt;
 use policy_model::chain;
 use policy_model::document::{Condition, OneOrMany, Principal, Statement};
 use policy_model::eval::{self, CompiledPolicy, Context, Outcome, PolicyKind, PolicySet, Request, Value, ANONYMOUS};
-use policy_model::{Flow, PolicyDocument};
+use policy_model::{AccountId, Flow, PolicyDocument};
 use serde::Serialize;
 
 use crate::state::State;
@@ -321,15 +321,11 @@ pub fn exposure(flow: &Flow, state: &State, accept: &[String]) -> Exposure {
 /// An accept entry or a principal in one form: an account ID becomes its root ARN.
 fn normalize(principal: &str) -> String {
     let p = principal.trim();
-    if is_account(p) {
+    if AccountId::is_valid(p) {
         format!("arn:aws:iam::{p}:root")
     } else {
         p.to_owned()
     }
-}
-
-fn is_account(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// An account no document and no part of the flow names.
@@ -590,7 +586,7 @@ impl Subject<'_> {
     fn aws_candidate(&self, value: &str) -> Option<Candidate> {
         let value = value.trim();
         let parts: Vec<&str> = value.splitn(6, ':').collect();
-        let (account, resource) = if is_account(value) {
+        let (account, resource) = if AccountId::is_valid(value) {
             (value, "root")
         } else if parts.len() == 6 && parts[0] == "arn" {
             (parts[4], parts[5])
@@ -600,7 +596,7 @@ impl Subject<'_> {
         if account == self.account || self.chain.iter().any(|c| c.eq_ignore_ascii_case(value)) {
             return None;
         }
-        if !is_account(account) {
+        if !AccountId::is_valid(account) {
             return None;
         }
         let concrete = |text: &str| text.replace(['*', '?'], "x");

@@ -879,14 +879,13 @@ impl Cx<'_> {
 
 /// Why an `[exposure] accept` entry is not a principal an exposure finding can name, if it is not.
 fn accept_problem(entry: &str) -> Option<&'static str> {
-    let digits = |s: &str| s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit());
     let org_id = |s: &str| {
         s.strip_prefix("o-").is_some_and(|rest| {
             (10..=32).contains(&rest.len()) && rest.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
     };
     let ok = entry == "*"
-        || digits(entry)
+        || AccountId::is_valid(entry)
         || org_id(entry)
         || entry.split_once('/').is_some_and(|(org, _)| org_id(org))
         || entry.ends_with(".amazonaws.com")
@@ -900,7 +899,7 @@ fn accept_problem(entry: &str) -> Option<&'static str> {
         ["arn", partition, "iam" | "sts", "", account, resource]
             if partition.starts_with("aws") && !resource.is_empty() =>
         {
-            if digits(account) {
+            if AccountId::is_valid(account) {
                 None
             } else {
                 Some("has an account id that is not 12 digits")

@@ -249,7 +249,7 @@ fn compile_statement(
     variables: bool,
     only_for: Option<&Request>,
 ) -> Result<Option<CompiledStatement>, CompileError> {
-    let statement_id = || s.sid.clone().filter(|sid| !sid.is_empty()).unwrap_or_else(|| index.to_string());
+    let statement_id = || statement_id(index, s);
     let effect = match s.effect.as_str() {
         "Allow" => Effect::Allow,
         "Deny" => Effect::Deny,
@@ -285,6 +285,11 @@ fn compile_statement(
     compile_rest(index, s, effect, actions, variables)
 }
 
+/// How explanations and errors name a statement: its Sid, else its 0-based index.
+fn statement_id(index: usize, s: &Statement) -> String {
+    s.sid.clone().filter(|sid| !sid.is_empty()).unwrap_or_else(|| index.to_string())
+}
+
 /// The statement compiled from its resources, principals and conditions on, with its actions
 /// already compiled.
 fn compile_rest(
@@ -294,8 +299,7 @@ fn compile_rest(
     actions: Element<ActionPattern>,
     variables: bool,
 ) -> Result<Option<CompiledStatement>, CompileError> {
-    let statement_id = || s.sid.clone().filter(|sid| !sid.is_empty()).unwrap_or_else(|| index.to_string());
-    let id = statement_id();
+    let id = statement_id(index, s);
     let both = |element| CompileError::Both { statement: id.clone(), element };
     let resource = |r: &OneOrMany<String>| r.iter().map(|r| resource_pattern(r, variables)).collect();
     let resources = match (&s.resource, &s.not_resource) {
@@ -439,7 +443,7 @@ fn aws_principal(value: &str) -> PrincipalItem {
     if value == "*" {
         return PrincipalItem::Wildcard;
     }
-    if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+    if crate::arn::AccountId::is_valid(value) {
         return PrincipalItem::Account(value.into());
     }
     if let Some(arn) = ArnParts::parse(value) {

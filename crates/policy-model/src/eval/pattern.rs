@@ -396,8 +396,8 @@ fn ends_with(text: &str, suffix: &str, ci: bool) -> bool {
     suffix.chars().rev().all(|s| t.next().is_some_and(|c| char_eq(s, c, true)))
 }
 
-/// Whether `text` matches `pattern`, read with wildcards and without variables, comparing
-/// ASCII letters without regard to case; `None` when the pattern has more than [`INLINE`]
+/// Whether `text` matches `pattern`, read with wildcards and without variables, letters
+/// compared without regard to case; `None` when the pattern has more than [`INLINE`]
 /// pieces. Nothing is allocated: the pattern is split on the stack, where [`Pattern::new`]
 /// keeps it. For deciding whether a statement can apply before compiling it.
 pub(crate) fn wildcard_matches_ascii(pattern: &str, text: &str) -> Option<bool> {

@@ -204,7 +204,7 @@ impl RequestPrincipal {
             principal.kind = PrincipalKind::Anonymous;
             return principal;
         }
-        if value.len() == 12 && value.bytes().all(|b| b.is_ascii_digit()) {
+        if crate::arn::AccountId::is_valid(value) {
             principal.kind = PrincipalKind::Root;
             principal.partition = "aws".into();
             principal.account = value.into();

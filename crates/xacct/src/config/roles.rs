@@ -3,6 +3,7 @@
 use std::ops::Range;
 
 use aws_apply::RoleSettings;
+use policy_model::AccountId;
 use toml_edit::TableLike;
 
 use super::Cx;
@@ -25,7 +26,7 @@ fn policy_name_ok(s: &str) -> bool {
 fn policy_arn_ok(s: &str) -> bool {
     let parts: Vec<&str> = s.splitn(6, ':').collect();
     let [arn, partition, service, region, account, resource] = parts[..] else { return false };
-    let account_ok = account == "aws" || (account.len() == 12 && account.chars().all(|c| c.is_ascii_digit()));
+    let account_ok = account == "aws" || AccountId::is_valid(account);
     let name = resource.strip_prefix("policy/").and_then(|r| r.rsplit('/').next());
     arn == "arn"
         && matches!(partition, "aws" | "aws-cn" | "aws-us-gov")
